@@ -1,0 +1,31 @@
+"""Who may see what: the team scoping every page and endpoint goes through."""
+
+from django.db.models import QuerySet
+
+from .choices import TeamRole
+from .models import Membership, Team, User
+
+
+def user_sees_all(user: User) -> bool:
+    """Auditors and admins read every team's requests, environments and audit rows."""
+    return user.is_superuser or user.is_auditor
+
+
+def team_role(*, user: User, team: Team) -> str | None:
+    """The user's role in the team (`member`, `approver`) or None."""
+    return Membership.objects.filter(user=user, team=team).values_list("role", flat=True).first()
+
+
+def teams_visible_to(user: User) -> QuerySet[Team]:
+    if user_sees_all(user):
+        return Team.objects.all()
+    return Team.objects.filter(memberships__user=user)
+
+
+def teams_requestable_by(user: User) -> QuerySet[Team]:
+    """Teams where the user may request environments (members and approvers)."""
+    return Team.objects.filter(memberships__user=user)
+
+
+def is_team_approver(*, user: User, team: Team) -> bool:
+    return Membership.objects.filter(user=user, team=team, role=TeamRole.APPROVER).exists()

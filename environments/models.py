@@ -1,0 +1,202 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Team
+
+from .choices import (
+    ENVIRONMENT_TERMINAL_STATES,
+    Drift,
+    EnvironmentState,
+    RequestState,
+    ResourceKind,
+    ResourceState,
+)
+
+
+class Zone(models.Model):
+    """A Wavelength Zone as last described from AWS (DescribeAvailabilityZones), cached.
+
+    Pages read this table, never AWS. `carrier` and `metro` are curated labels that
+    DescribeAvailabilityZones does not return.
+    """
+
+    name = models.CharField(max_length=64, unique=True, help_text="ZoneName, also its NetworkBorderGroup.")
+    zone_id = models.CharField(max_length=64, blank=True)
+    group_name = models.CharField(max_length=64, db_index=True)
+    region = models.CharField(max_length=32, db_index=True)
+    parent_zone_name = models.CharField(max_length=64, blank=True)
+    parent_zone_id = models.CharField(max_length=64, blank=True)
+    network_border_group = models.CharField(max_length=64, blank=True)
+    opt_in_status = models.CharField(max_length=32, default="not-opted-in")
+    carrier = models.CharField(max_length=64, blank=True)
+    metro = models.CharField(max_length=64, blank=True)
+    instance_types = models.JSONField(default=list, blank=True)
+    described_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["region", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def opted_in(self) -> bool:
+        return self.opt_in_status == "opted-in"
+
+
+class EnvironmentRequest(models.Model):
+    """What a member asked for. Approval by a teammate (never the requester) creates the environment."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="requests")
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=40)
+    purpose = models.CharField(max_length=500, blank=True)
+    zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="+")
+    instance_type = models.CharField(max_length=32)
+    bastion = models.BooleanField(default=True)
+    vpc_cidr = models.CharField(max_length=18, default="10.0.0.0/16")
+    public_subnet_cidr = models.CharField(max_length=18, default="10.0.1.0/24")
+    wavelength_subnet_cidr = models.CharField(max_length=18, default="10.0.0.0/24")
+    bastion_ssh_cidr = models.CharField(max_length=18, blank=True)
+    wavelength_ingress = models.JSONField(default=list)
+    ttl_hours = models.PositiveIntegerField(default=72)
+    key_name = models.CharField(max_length=255, blank=True, help_text="Existing EC2 key pair, optional.")
+    image_id = models.CharField(max_length=64, blank=True, help_text="AMI override; empty: current Amazon Linux.")
+
+    plan = models.JSONField(default=dict)
+    plan_hash = models.CharField(max_length=64)
+
+    state = models.CharField(max_length=16, choices=RequestState.choices, default=RequestState.PENDING, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.CharField(max_length=1000, blank=True)
+    prefilled_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Four eyes, in the database too: whoever decides is never the requester.
+            models.CheckConstraint(condition=~Q(decided_by=F("requester")), name="request_not_decided_by_requester"),
+        ]
+
+    def __str__(self):
+        return f"{self.team.slug}/{self.name}"
+
+
+class Environment(models.Model):
+    """An approved request's environment in AWS. Its resources are the plan's steps."""
+
+    request = models.OneToOneField(EnvironmentRequest, on_delete=models.PROTECT, related_name="environment")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="environments")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=40)
+    zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="environments")
+    region = models.CharField(max_length=32)
+    plan = models.JSONField(default=dict)
+    plan_hash = models.CharField(max_length=64)
+
+    state = models.CharField(
+        max_length=16, choices=EnvironmentState.choices, default=EnvironmentState.PROVISIONING, db_index=True
+    )
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    failure_reason = models.TextField(blank=True)
+    failure_hint = models.TextField(blank=True, help_text="What the user can do about the failure.")
+    failure_code = models.CharField(max_length=64, blank=True)
+    # The operation in flight (build, retry, destroy): its correlation id and the audit row that started it.
+    correlation_id = models.CharField(max_length=64, default="", blank=True)
+    cause_event_id = models.BigIntegerField(null=True, blank=True)
+
+    expires_at = models.DateTimeField(db_index=True)
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+    described_at = models.DateTimeField(null=True, blank=True, help_text="Last drift refresh.")
+    # Resources carrying this environment's wlpanel:* tags that the database does not know.
+    orphans = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "name"],
+                condition=~Q(state__in=list(ENVIRONMENT_TERMINAL_STATES)),
+                name="unique_live_environment_name_per_team",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "-id"], name="env_team_id_idx")]
+
+    def __str__(self):
+        return f"{self.team.slug}/{self.name}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in ENVIRONMENT_TERMINAL_STATES
+
+
+class Resource(models.Model):
+    """One AWS resource the environment owns, and the plan step that creates and deletes it.
+
+    `key` is the step's key in the plan (`vpc`, `wavelength_subnet`, ...). Work on a step is
+    claimed with a lease (`lease_until`), so steps run in parallel and never twice at once.
+    """
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="resources")
+    key = models.CharField(max_length=48)
+    kind = models.CharField(max_length=24, choices=ResourceKind.choices)
+    depends_on = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=12, choices=ResourceState.choices, default=ResourceState.PENDING)
+    aws_id = models.CharField(max_length=64, blank=True, db_index=True)
+    client_token = models.CharField(max_length=64, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    # Step-specific progress: attachment done, route created, association id, rule set applied, ...
+    progress = models.JSONField(default=dict, blank=True)
+
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    create_started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_code = models.CharField(max_length=64, blank=True)
+
+    described = models.JSONField(null=True, blank=True, help_text="What AWS last said about it (Describe*).")
+    described_at = models.DateTimeField(null=True, blank=True)
+    drift = models.CharField(max_length=8, choices=Drift.choices, default=Drift.NONE, blank=True)
+
+    class Meta:
+        ordering = ["environment_id", "id"]
+        constraints = [models.UniqueConstraint(fields=["environment", "key"], name="one_resource_per_plan_key")]
+
+    def __str__(self):
+        return f"{self.environment_id}:{self.key}"
+
+
+class Notification(models.Model):
+    """An in-panel notification (also sent by email)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    verb = models.CharField(max_length=48)
+    message = models.CharField(max_length=500)
+    link = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self):
+        return f"{self.user}: {self.message}"
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
