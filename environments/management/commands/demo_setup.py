@@ -1,0 +1,64 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.choices import GlobalRole, TeamRole
+from accounts.models import Membership, Team
+from audit.choices import Source
+from audit.context import Origin
+
+DEMO_USERS = {
+    # username: (team role, global role, superuser)
+    "alice": (TeamRole.MEMBER, GlobalRole.NONE, False),
+    "bob": (TeamRole.APPROVER, GlobalRole.NONE, False),
+    "carol": (None, GlobalRole.AUDITOR, False),
+    "admin": (None, GlobalRole.NONE, True),
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo team and users (alice member, bob approver, carol auditor, admin). "
+        "Their password is --password or $WLPANEL_DEMO_PASSWORD (which resets existing users'), "
+        "else one is generated for new users and printed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default="")
+
+    def handle(self, *args, password: str, **options):
+        origin = Origin.system(source=Source.SHELL)
+        generated = not password
+        password = password or secrets.token_urlsafe(12)
+        created_any = False
+        with transaction.atomic():
+            team, _ = Team.objects.get_or_create(slug="demo", defaults={"name": "Demo team"})
+            for username, (role, global_role, superuser) in DEMO_USERS.items():
+                user, created = get_user_model().objects.get_or_create(
+                    username=username,
+                    defaults={
+                        "email": f"{username}@demo.wlpanel.test",
+                        "global_role": global_role,
+                        "is_superuser": superuser,
+                        "is_staff": superuser,
+                    },
+                )
+                if created or not generated:
+                    user.set_password(password)
+                    user.save()
+                    origin.record(
+                        action="user.created" if created else "user.password_reset",
+                        target=user,
+                        details={"by": "demo_setup"},
+                    )
+                created_any |= created
+                if role is not None:
+                    Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+        if generated and created_any:
+            self.stdout.write(f"Demo users alice, bob, carol and admin have the password: {password}")
+        elif generated:
+            self.stdout.write("Demo users exist already; set WLPANEL_DEMO_PASSWORD to reset their password.")
+        else:
+            self.stdout.write("Demo users alice, bob, carol and admin have the password you gave.")

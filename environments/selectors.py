@@ -1,0 +1,51 @@
+"""Reads of the domain, scoped to what the user may see (auditors and admins: everything)."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.selectors import teams_visible_to, user_sees_all
+
+from .choices import RequestState
+from .models import Environment, EnvironmentRequest, Zone
+
+
+def requests_visible_to(user) -> QuerySet[EnvironmentRequest]:
+    requests = EnvironmentRequest.objects.select_related("team", "zone", "requester", "decided_by")
+    if user_sees_all(user):
+        return requests
+    return requests.filter(team__in=teams_visible_to(user))
+
+
+def environments_visible_to(user) -> QuerySet[Environment]:
+    environments = Environment.objects.select_related("team", "zone", "owner")
+    if user_sees_all(user):
+        return environments
+    return environments.filter(team__in=teams_visible_to(user))
+
+
+def request_get_visible(user, request_id: int) -> EnvironmentRequest:
+    """The request, or 404 when it is outside the user's teams (never 403: no existence leak)."""
+    try:
+        return requests_visible_to(user).get(pk=request_id)
+    except (EnvironmentRequest.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such request.") from exc
+
+
+def environment_get_visible(user, environment_id: int) -> Environment:
+    try:
+        return environments_visible_to(user).get(pk=environment_id)
+    except (Environment.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No such environment.") from exc
+
+
+def approval_queue(user) -> QuerySet[EnvironmentRequest]:
+    """Pending requests the user could decide: their teams where they approve, not their own."""
+    return (
+        EnvironmentRequest.objects.select_related("team", "zone", "requester")
+        .filter(state=RequestState.PENDING, team__memberships__user=user, team__memberships__role="approver")
+        .exclude(requester=user)
+    )
+
+
+def zones_for_requests() -> QuerySet[Zone]:
+    return Zone.objects.all()
