@@ -1,0 +1,137 @@
+"""The JSON API (DESIGN section 6): one NinjaAPI, routers from each app, one error shape.
+
+Auth: `Authorization: Bearer <token>` (resolved by accounts.middleware.BearerTokenMiddleware) or
+the session, which keeps CSRF on for unsafe methods. Errors: {"detail": ..., "errors": {field: [..]}}.
+"""
+
+import base64
+import binascii
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as SchemaValidationError
+from ninja.utils import check_csrf
+
+from environments.exceptions import Conflict
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DEFAULT_LIMIT, MAX_LIMIT = 50, 500
+
+
+class PanelAuth:
+    """A bearer token, or a logged-in session with CSRF enforced on writes."""
+
+    openapi_type = "http"
+
+    def __call__(self, request):
+        if getattr(request, "auth_via_token", False):
+            return request.user
+        if not request.user.is_authenticated:
+            return None
+        if request.method not in SAFE_METHODS and check_csrf(request) is not None:
+            raise HttpError(403, "CSRF verification failed: send the X-CSRFToken header with session auth.")
+        return request.user
+
+
+api = NinjaAPI(
+    title="wlpanel API",
+    version="1",
+    description="Self-service AWS Wavelength edge environments.",
+    auth=PanelAuth(),
+    urls_namespace="api",
+    docs_url=None,
+    openapi_url="/openapi.json",
+)
+
+
+def error(request, status: int, detail: str, errors: dict | None = None):
+    return api.create_response(request, {"detail": detail, "errors": errors or {}}, status=status)
+
+
+@api.exception_handler(SchemaValidationError)
+def schema_invalid(request, exc):
+    errors: dict[str, list[str]] = {}
+    for item in exc.errors:
+        location = [str(part) for part in item.get("loc", []) if part not in ("body", "payload", "query")]
+        errors.setdefault(".".join(location) or "non_field_errors", []).append(item.get("msg", "invalid"))
+    return error(request, 400, "The request is not valid.", errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def domain_invalid(request, exc):
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    return error(request, 400, "The request is not valid.", errors)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, exc):
+    return error(request, 403, str(exc) or "You may not do that.")
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return error(request, 404, str(exc) or "Not found.")
+
+
+@api.exception_handler(Conflict)
+def conflict(request, exc):
+    return error(request, 409, str(exc))
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return error(request, 401, "Log in or send Authorization: Bearer <token>.")
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    return error(request, exc.status_code, str(exc))
+
+
+# --- Lists: {"items": [...], "count": N, "next": cursor-or-null}, newest first -------------------
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().partition(":")
+        if kind != "id":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise DjangoValidationError({"cursor": ["Not a cursor this API returned."]}) from exc
+
+
+def keyset_page(queryset, *, limit: int | None, cursor: str | None, serialize) -> dict:
+    """Newest first by id; `next` is an opaque cursor after the last item, or null at the end."""
+    limit = DEFAULT_LIMIT if limit is None else limit
+    if not 1 <= limit <= MAX_LIMIT:
+        raise DjangoValidationError({"limit": [f"Give a limit from 1 to {MAX_LIMIT}."]})
+    count = queryset.count()
+    if cursor:
+        queryset = queryset.filter(id__lt=decode_cursor(cursor))
+    rows = list(queryset.order_by("-id")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [serialize(row) for row in rows],
+        "count": count,
+        "next": encode_cursor(rows[-1].id) if has_more else None,
+    }
+
+
+def mount_routers() -> None:
+    from audit.api import router as audit_router
+    from environments.api import router as environments_router
+
+    api.add_router("/", environments_router)
+    api.add_router("/audit/", audit_router)
+
+
+mount_routers()
