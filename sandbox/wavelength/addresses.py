@@ -7,7 +7,7 @@
 - ReleaseAddress of a Carrier IP needs its NetworkBorderGroup, else InvalidAddressID.NotFound
   (what AWS answers, per the Terraform provider's experience).
 - An interface with a Carrier IP shows it as Association.CarrierIp, and its instance has no
-  public IP or DNS name.
+  public IP or DNS name; an interface with neither has no Association at all.
 """
 
 import ipaddress
@@ -208,14 +208,15 @@ def _find_address(backend: Any, key: str | None) -> ElasticAddress | None:
 
 
 def _interface_association(original: Callable) -> Callable:
-    def association(self: NetworkInterface) -> dict[str, Any]:
+    def association(self: NetworkInterface) -> dict[str, Any] | None:
         found = original(self)
         carrier = carrier_address_of(self)
         if carrier is not None:
             found.pop("publicIp", None)
             found.pop("publicDnsName", None)
             found["carrierIp"] = carrier.carrier_ip
-        return found
+        # None, not {}: AWS omits the Association of an interface without a public or Carrier IP.
+        return found or None
 
     return association
 
