@@ -5,6 +5,8 @@
   primary interface allocates and associates a Carrier IP at launch.
 - Every new instance is ``pending`` for the configured time, then ``running`` (stock moto makes
   them running at once, so no waiter ever waits).
+- Interfaces created by the launch are deleted with the instance (AWS's default
+  DeleteOnTermination; stock moto keeps them, so subnets looked busy after teardown).
 """
 
 import threading
@@ -137,11 +139,21 @@ def _run_instances(original: Callable) -> Callable:
         running_at = time.monotonic() + pending_time.seconds
         for instance in reservation.instances:
             instance._state = LaunchingState(running_at)
+            _delete_launched_interfaces_on_termination(instance, arguments)
             if zone is not None and wants_carrier_ip:
                 _associate_new_carrier_ip(self, zone, instance)
         return reservation
 
     return run_instances
+
+
+def _delete_launched_interfaces_on_termination(instance: Any, arguments: dict[str, Any]) -> None:
+    """Interfaces created by the launch go with the instance, as on AWS (moto keeps them)."""
+    specs = {int(nic.get("DeviceIndex", 0)): nic for nic in arguments.get("nics") or []}
+    for device_index, interface in instance.nics.items():
+        spec = specs.get(device_index, {})
+        if not spec.get("NetworkInterfaceId") and spec.get("DeleteOnTermination") is not False:
+            interface.delete_on_termination = True
 
 
 def _associate_new_carrier_ip(backend: Any, zone: WavelengthZone, instance: Any) -> None:
