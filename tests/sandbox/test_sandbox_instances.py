@@ -98,3 +98,16 @@ def test_a_pending_instance_can_be_terminated(control, ec2, image_id):
 def test_pending_time_is_bounded(control):
     with pytest.raises(Exception, match="400"):
         control.post("pending", {"seconds": 31})
+
+
+def test_terminating_twice_is_idempotent(ec2, image_id):
+    instance = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]
+    interface_id = instance["NetworkInterfaces"][0]["NetworkInterfaceId"]
+
+    ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+    ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+
+    interfaces = ec2.describe_network_interfaces(
+        Filters=[{"Name": "network-interface-id", "Values": [interface_id]}]
+    )
+    assert interfaces["NetworkInterfaces"] == []  # deleted with the instance, as on AWS
