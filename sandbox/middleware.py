@@ -9,12 +9,11 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
 
 from moto.ec2.models import ec2_backends
 
 from sandbox import control
-from sandbox.awsquery import AwsCall, AwsError
+from sandbox.awsquery import AwsCall, AwsError, status_line
 from sandbox.faults import created_ids
 from sandbox.runtime import SandboxRuntime
 
@@ -36,15 +35,16 @@ class SandboxMiddleware:
             status, payload = control.handle(self.runtime, environ)
             return control.wsgi_response(status, payload, start_response)
         call = AwsCall.from_environ(environ)
-        pending = self.runtime.calls.arrived(call)
-        status, headers, body = self._answer(call, environ)
-        self.runtime.calls.completed(pending, status, _error_code(status, body))
-        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        if call.action is None:
+            status, headers, body = self._moto(environ)
+        else:
+            pending = self.runtime.calls.arrived(call)
+            status, headers, body = self._answer(call, environ)
+            self.runtime.calls.completed(pending, status, _error_code(status, body))
+        start_response(status_line(status), headers)
         return [body]
 
     def _answer(self, call: AwsCall, environ: dict) -> Answer:
-        if call.action is None:
-            return self._moto(environ)
         injected = self.runtime.throttle.error_for(call) or self.runtime.faults.error_for(
             call, self._launch_zone
         )
