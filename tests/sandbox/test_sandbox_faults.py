@@ -49,8 +49,8 @@ def test_latency_overlaps_between_concurrent_calls(control, make_client):
 
 
 def test_latency_is_applied_before_the_call_is_processed(control, make_client):
-    impatient = make_client(config=Config(read_timeout=0.3).merge(NO_RETRIES))
-    control.post("latency", {"action": "CreateVpc", "ms": 800})
+    impatient = make_client(config=Config(read_timeout=0.2).merge(NO_RETRIES))
+    control.post("latency", {"action": "CreateVpc", "ms": 600})
 
     with pytest.raises(ReadTimeoutError):
         impatient.create_vpc(
@@ -70,7 +70,7 @@ def test_latency_is_applied_before_the_call_is_processed(control, make_client):
         "started_at": 0,
         "duration_ms": None,
     }
-    time.sleep(0.8)
+    time.sleep(0.6)
     assert [item["type"] for item in control.get("inventory?tag=wlpanel:environment=7")["items"]] == ["vpc"]
 
 
