@@ -4,9 +4,9 @@ Memory stays flat at a million rows: rows leave in batches as the client reads t
 carries `prev_hash`, `hash` and `created_at` exactly as it was hashed, so an auditor can
 re-verify each row offline (docs/audit.md shows how).
 
-On PostgreSQL the database formats the rows: CSV through `COPY (<the filtered query>) TO STDOUT`,
-JSON Lines through `json_build_object` read from a server-side cursor. Python then only forwards
-text, which is what makes the export several times faster than building each row in Python (the
+On PostgreSQL the database formats the rows and streams them out of `COPY (<the filtered query>)
+TO STDOUT`: CSV as COPY writes it, JSON Lines built by `json_build_object`. Python only forwards
+bytes, which is what makes the export several times faster than building each row in Python (the
 portable path below, used on the SQLite stand-in and held to the same output by the tests).
 """
 
@@ -89,12 +89,11 @@ def _pg_select(events: QuerySet[AuditEvent], expressions: dict[str, str]) -> Que
     return events.order_by("id").annotate(**annotations).values_list(*annotations)
 
 
-def _pg_csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
-    selected = _pg_select(events, {f"c_{name}": _column_sql(name, for_csv=True) for name in COLUMNS})
-    sql, params = selected.query.sql_with_params()
-    yield (",".join(COLUMNS) + "\n").encode()
+def _pg_copy_chunks(events: QuerySet[AuditEvent], expressions: dict[str, str], options: str) -> Iterator[bytes]:
+    """`COPY (<the filtered query>) TO STDOUT`, forwarded in pieces of about COPY_FLUSH_BYTES."""
+    sql, params = _pg_select(events, expressions).query.sql_with_params()
     pending = bytearray()
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT ({options})", params) as copy:
         for data in copy:
             pending += data
             if len(pending) >= COPY_FLUSH_BYTES:
@@ -104,17 +103,21 @@ def _pg_csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
         yield bytes(pending)
 
 
-def _pg_jsonl_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
+def _pg_csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
+    yield (",".join(COLUMNS) + "\n").encode()
+    yield from _pg_copy_chunks(
+        events, {f"c_{name}": _column_sql(name, for_csv=True) for name in COLUMNS}, "FORMAT csv"
+    )
+
+
+def _pg_jsonl_chunks(events: QuerySet[AuditEvent]) -> Iterator[bytes]:
     pairs = ", ".join(f"'{name}', {_column_sql(name, for_csv=False)}" for name in COLUMNS)
-    selected = _pg_select(events, {"line": f"json_build_object({pairs})::text"})
-    batch: list[str] = []
-    for (line,) in selected.iterator(chunk_size=CHUNK_SIZE):
-        batch.append(line)
-        if len(batch) >= BATCH_SIZE:
-            yield "\n".join(batch) + "\n"
-            batch = []
-    if batch:
-        yield "\n".join(batch) + "\n"
+    # One JSON document per line, verbatim. COPY's text format would double every backslash; its
+    # CSV format with quote and delimiter characters that JSON text never holds unescaped (control
+    # characters 1 and 2) writes each value exactly as it is, then a newline.
+    yield from _pg_copy_chunks(
+        events, {"line": f"json_build_object({pairs})::text"}, "FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'"
+    )
 
 
 # --- Portable: Python formats each row ------------------------------------------------------------------
@@ -190,7 +193,7 @@ def csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[str | bytes]:
     return _pg_csv_chunks(events) if connection.vendor == "postgresql" else python_csv_chunks(events)
 
 
-def jsonl_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
+def jsonl_chunks(events: QuerySet[AuditEvent]) -> Iterator[str | bytes]:
     return _pg_jsonl_chunks(events) if connection.vendor == "postgresql" else python_jsonl_chunks(events)
 
 

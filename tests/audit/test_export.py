@@ -148,6 +148,8 @@ def test_the_portable_writers_match_what_postgresql_formats(log, bob):
 
     with written_at_whole_second():
         log.append(record(actor=bob, action="thing.on_the_second", target=None, source=Source.WEB, ip_address="10.0.0.9"))
+    awkward = {"path": "C:\\temp\\new", "quote": 'say "hi"', "lines": "one\ntwo\r\n", "ctl": "\x01\x02\t", "nested": {"ü": ["ß", None, 1.5]}}
+    log.append(record(actor=bob, action="thing.awkward", target=None, source=Source.WEB, details=awkward, target_repr="a,b;\"c\""))
     events = AuditEvent.objects.all()
 
     def text(chunks) -> str:
@@ -158,7 +160,8 @@ def test_the_portable_writers_match_what_postgresql_formats(log, bob):
     )
     from_pg = [json.loads(line) for line in text(_pg_jsonl_chunks(events)).splitlines()]
     assert from_pg == [json.loads(line) for line in text(python_jsonl_chunks(events)).splitlines()]
-    assert from_pg[-1]["created_at"].endswith(":00+00:00") and from_pg[-1]["ip_address"] == "10.0.0.9"
+    assert from_pg[-2]["created_at"].endswith(":00+00:00") and from_pg[-2]["ip_address"] == "10.0.0.9"
+    assert from_pg[-1]["details"] == awkward
 
 
 def written_at_whole_second():
