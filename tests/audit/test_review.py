@@ -278,3 +278,25 @@ def test_environment_timeline_carries_each_rows_aws_calls(bob):
 
     html = render_to_string("audit/_timeline.html", {"timeline_events": timeline})
     assert "environment.provision_started" in html and "CreateSubnet" in html
+
+
+@pytest.mark.django_db
+def test_export_links_are_offered_to_auditors_only(client, alice, carol, mixed_log):
+    login(client, alice)
+    assert b'data-testid="export-csv"' not in client.get(LIST).content
+    client.logout()
+    login(client, carol)
+    body = client.get(LIST, {"team": "demo"}).content.decode()
+    assert 'href="/audit/export?format=csv&amp;team=demo"' in body and 'data-testid="export-jsonl"' in body
+
+
+@pytest.mark.django_db
+def test_admin_shows_audit_rows_but_cannot_change_them(client, admin_user, mixed_log):
+    login(client, admin_user)
+    row = mixed_log["demo_request"]
+    assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 200
+    assert client.get(reverse("admin:audit_auditevent_change", args=[row.pk])).status_code == 200  # view only
+    assert client.get(reverse("admin:audit_auditevent_add")).status_code == 403
+    assert client.post(reverse("admin:audit_auditevent_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:audit_awscall_changelist")).status_code == 200
+    assert AuditEvent.objects.filter(pk=row.pk, action="request.approved").exists()
