@@ -183,10 +183,10 @@ def audit_event_aws_calls(event: AuditEvent) -> QuerySet[AwsCall]:
     return AwsCall.objects.filter(condition).order_by("id")
 
 
-def audit_event_neighbours(event: AuditEvent) -> tuple[int | None, int | None]:
-    """Ids of the rows just before and after this one in the chain (whoever may see them)."""
-    previous = AuditEvent.objects.filter(id__lt=event.pk).order_by("-id").values_list("id", flat=True).first()
-    following = AuditEvent.objects.filter(id__gt=event.pk).order_by("id").values_list("id", flat=True).first()
+def audit_event_neighbours(events: QuerySet[AuditEvent], event: AuditEvent) -> tuple[int | None, int | None]:
+    """Ids of the rows just before and after `event` among `events` (for auditors: the chain)."""
+    previous = events.filter(id__lt=event.pk).order_by("-id").values_list("id", flat=True).first()
+    following = events.filter(id__gt=event.pk).order_by("id").values_list("id", flat=True).first()
     return previous, following
 
 

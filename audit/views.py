@@ -68,7 +68,7 @@ def event_list(request):
 @require_GET
 def event_detail(request, pk: int):
     event = audit_event_get_visible(request.user, pk)
-    previous_id, next_id = audit_event_neighbours(event)
+    previous_id, next_id = audit_event_neighbours(audit_events_visible_to(request.user), event)
     context = {
         "event": event,
         "changes": audit_diff(event.before, event.after),

@@ -91,7 +91,11 @@ def test_a_row_outside_the_members_teams_is_404(client, alice, mixed_log):
     login(client, alice)
     assert client.get(reverse("audit:event_detail", args=[mixed_log["other_request"].pk])).status_code == 404
     assert client.get(reverse("audit:event_detail", args=[mixed_log["mallory_login"].pk])).status_code == 404
-    assert client.get(reverse("audit:event_detail", args=[mixed_log["demo_request"].pk])).status_code == 200
+    detail = client.get(reverse("audit:event_detail", args=[mixed_log["demo_build"].pk]))
+    assert detail.status_code == 200
+    # Neighbour links stay among the rows she may see: past mallory's rows to her own login.
+    assert (detail.context["previous_id"], detail.context["next_id"]) == (
+        mixed_log["demo_request"].pk, mixed_log["alice_login"].pk)
 
 
 # --- Filters -----------------------------------------------------------------------------------------
