@@ -285,7 +285,9 @@ def main() -> None:
     n = args.requests
 
     results: list[tuple[str, float, float, float]] = []
-    print(f"\nmeasuring {n} requests per scenario (+3 warm-up), Django test client, in-process\n", flush=True)
+    load = os.getloadavg()
+    print(f"\nmeasuring {n} requests per scenario (+3 warm-up), Django test client, in-process; "
+          f"load average {load[0]:.1f} {load[1]:.1f} on {os.cpu_count()} CPUs\n", flush=True)
     measure("review: newest page, no filter", auditor_client, "/audit/", lambda i: None, n, results)
     measure("review: team + action", auditor_client, "/audit/",
             lambda i: {"team": TEAMS[i % 8], "action": "environment.ready"}, n, results)
@@ -326,6 +328,9 @@ def main() -> None:
             rows, seconds, size = export_throughput(auditor_client, export_format, params)
             print(f"  {export_format:<5} {label:<9} {rows:>9,} rows  {seconds:6.1f}s  {rows / seconds:>9,.0f} rows/s"
                   f"  {size / seconds / 1e6:6.1f} MB/s")
+
+    load = os.getloadavg()
+    print(f"load average at the end {load[0]:.1f} {load[1]:.1f}")
 
     if not args.skip_verify:
         started = time.monotonic()
