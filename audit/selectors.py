@@ -22,9 +22,9 @@ from .services import HASHED_FIELDS, event_hash
 
 PAGE_SIZE = 50
 
-# Must match migration 0004's index expression character for character in meaning, or the
-# trigram index goes unused. One expression over the searchable columns (not one index per
-# column) keeps `q` a single index condition.
+# The same expression as migration 0004's trigram index, or the planner will not use the index.
+# One expression over the searchable columns (not one index per column) keeps `q` a single
+# index condition.
 SEARCH_TEXT_SQL = (
     "(action || ' ' || actor_username || ' ' || target_type || ' ' || target_id || ' ' "
     "|| target_repr || ' ' || CAST(details AS text))"
@@ -39,8 +39,10 @@ class ILike(Lookup):
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        operator = "ILIKE" if connection.vendor == "postgresql" else "LIKE"  # SQLite's LIKE ignores case
-        return f"{lhs} {operator} {rhs}", [*lhs_params, *rhs_params]
+        if connection.vendor == "postgresql":
+            return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+        # SQLite's LIKE already ignores (ASCII) case but has no default escape character.
+        return f"{lhs} LIKE {rhs} ESCAPE '\\'", [*lhs_params, *rhs_params]
 
 
 def _like_pattern(text: str) -> str:
