@@ -21,8 +21,8 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     ReadTimeoutError,
-    ResponseParserError,
 )
+from botocore.parsers import ResponseParserError
 from django.conf import settings
 
 # Re-exported so the rest of the app never imports botocore itself.

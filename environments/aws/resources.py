@@ -6,7 +6,9 @@ gateway, a deleted resource. Untaggable actions look first and act only when nee
 database; the step executors decide what to call and record the results.
 """
 
+import json
 from dataclasses import dataclass
+from datetime import date
 
 from .client import ClientError
 from .errors import error_code, is_not_found
@@ -110,8 +112,19 @@ def environment_inventory(ec2, environment_id: int) -> list[dict]:
     return found
 
 
+def _json_value(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def json_safe(item: dict) -> dict:
+    """The boto3 item with datetimes as ISO strings, ready for a JSON column."""
+    return json.loads(json.dumps(item, default=_json_value))
+
+
 def describe(ec2, kind: str, aws_id: str) -> dict:
-    """The boto3 Describe* item; raises the NotFound ClientError when AWS does not know the id."""
+    """The boto3 Describe* item (JSON-safe); raises the NotFound ClientError when AWS does not know the id."""
     items = _items(ec2, kind, **{KINDS[kind].ids_parameter: [aws_id]})
     if not items:
         raise ClientError(
@@ -123,7 +136,7 @@ def describe(ec2, kind: str, aws_id: str) -> dict:
         item["NetworkAcls"] = ec2.describe_network_acls(Filters=[{"Name": "vpc-id", "Values": [aws_id]}])[
             "NetworkAcls"
         ]
-    return item
+    return json_safe(item)
 
 
 def describe_or_none(ec2, kind: str, aws_id: str) -> dict | None:
