@@ -380,8 +380,7 @@ def _execute(claim: Claim):
     except steps.StepFailed as exc:
         return Verdict(Action.FATAL, exc.code, str(exc))
     except aws_client.AwsError as exc:
-        recently = ctx.within_grace(claim.resource.create_started_at)
-        return classify(exc, teardown=claim.mode == TEARDOWN, recently_created=recently)
+        return classify(exc, teardown=claim.mode == TEARDOWN, recently_created=ctx.recently_created())
 
 
 def _backoff(errors: int) -> float:

@@ -63,6 +63,13 @@ class StepContext:
     poll_seconds: float
     grace_seconds: float
     created_now: bool = field(default=False)  # this run created the resource: its state is known
+    create_attempted_at: datetime | None = None
+
+    def recently_created(self) -> bool:
+        """Whether a NotFound may just be AWS catching up: this step or one it uses was created lately."""
+        moments = [self.create_attempted_at, self.resource.create_started_at]
+        moments += [dep.create_started_at for dep in self.deps.values()]
+        return any(self.within_grace(moment) for moment in moments)
 
     @property
     def kind(self) -> str:
@@ -103,7 +110,8 @@ def ensure_created(ctx: StepContext, create: Callable[[], str]) -> str:
             return found
         if ctx.within_grace(resource.create_started_at):
             raise CreatePending(f"waiting to see whether the earlier create of {resource.key} happened")
-    ctx.checkpoint(create_started_at=timezone.now())
+    ctx.create_attempted_at = timezone.now()
+    ctx.checkpoint(create_started_at=ctx.create_attempted_at)
     try:
         aws_id = create()
     except Exception as exc:
@@ -288,11 +296,18 @@ def build_carrier_ip(ctx: StepContext) -> Done | Wait:
 # --- Teardown ------------------------------------------------------------------------------------
 
 
+def gone_or_wait(ctx: StepContext) -> Done | Wait:
+    """AWS says the id does not exist: trust it unless its tags still find it (AWS catching up)."""
+    if aws.find_id_by_tags(ctx.ec2, ctx.kind, ctx.tags):
+        return Wait(ctx.poll_seconds, f"{ctx.resource.key} not visible by id yet")
+    return Done(None)
+
+
 def _delete_simple(delete: Callable[[Any, str], bool]) -> Callable[[StepContext], Done | Wait]:
     def teardown(ctx: StepContext) -> Done | Wait:
         aws_id = find_for_teardown(ctx)
-        if aws_id:
-            delete(ctx.ec2, aws_id)
+        if aws_id and not delete(ctx.ec2, aws_id):
+            return gone_or_wait(ctx)
         return Done(None)
 
     return teardown
@@ -300,41 +315,51 @@ def _delete_simple(delete: Callable[[Any, str], bool]) -> Callable[[StepContext]
 
 def teardown_internet_gateway(ctx: StepContext) -> Done | Wait:
     gateway_id = find_for_teardown(ctx)
-    if gateway_id:
-        vpc = ctx.deps.get("vpc")
-        if vpc is not None and vpc.aws_id:
-            aws.internet_gateway_detach(ctx.ec2, gateway_id, vpc.aws_id)
-        aws.internet_gateway_delete(ctx.ec2, gateway_id)
+    if not gateway_id:
+        return Done(None)
+    vpc = ctx.deps.get("vpc")
+    if vpc is not None and vpc.aws_id:
+        aws.internet_gateway_detach(ctx.ec2, gateway_id, vpc.aws_id)
+    if not aws.internet_gateway_delete(ctx.ec2, gateway_id):
+        return gone_or_wait(ctx)
     return Done(None)
 
 
 def teardown_route_table(ctx: StepContext) -> Done | Wait:
     table_id = find_for_teardown(ctx)
-    table = aws.describe_or_none(ctx.ec2, "route_table", table_id) if table_id else None
-    if table is not None:
-        aws.route_table_clear(ctx.ec2, table)
-        aws.route_table_delete(ctx.ec2, table_id)
+    if not table_id:
+        return Done(None)
+    table = aws.describe_or_none(ctx.ec2, "route_table", table_id)
+    if table is None:
+        return gone_or_wait(ctx)
+    aws.route_table_clear(ctx.ec2, table)
+    aws.route_table_delete(ctx.ec2, table_id)
     return Done(None)
 
 
 def teardown_instance(ctx: StepContext) -> Done | Wait:
+    """Terminate, then come back until AWS says terminated (its ENIs hold the subnet and groups)."""
     instance_id = find_for_teardown(ctx)
     if not instance_id:
         return Done(None)
     if not ctx.resource.progress.get("terminate_requested"):
-        aws.instance_terminate(ctx.ec2, instance_id)
+        if not aws.instance_terminate(ctx.ec2, instance_id):
+            return gone_or_wait(ctx)
         ctx.save_progress(terminate_requested=True)
     instance = aws.describe_or_none(ctx.ec2, "instance", instance_id)
     if instance is None:
-        return Done(None)
+        return Done(None)  # terminated
     return Wait(ctx.poll_seconds, f"instance {instance['State']['Name']}", instance)
 
 
 def teardown_carrier_ip(ctx: StepContext) -> Done | Wait:
     allocation_id = find_for_teardown(ctx)
-    address = aws.describe_or_none(ctx.ec2, "carrier_ip", allocation_id) if allocation_id else None
-    if address is not None:
-        aws.carrier_ip_release(ctx.ec2, address, ctx.params["NetworkBorderGroup"])
+    if not allocation_id:
+        return Done(None)
+    address = aws.describe_or_none(ctx.ec2, "carrier_ip", allocation_id)
+    if address is None:
+        return gone_or_wait(ctx)
+    aws.carrier_ip_release(ctx.ec2, address, ctx.params["NetworkBorderGroup"])
     return Done(None)
 
 
