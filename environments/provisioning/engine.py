@@ -65,6 +65,11 @@ def max_attempts() -> int:
     return engine_setting("WLPANEL_STEP_MAX_ATTEMPTS", 100)
 
 
+def max_errors() -> int:
+    """Consecutive retryable errors (throttling, 5xx, no answer, bugs) before a step fails."""
+    return engine_setting("WLPANEL_STEP_MAX_ERRORS", 30)
+
+
 def poll_seconds() -> float:
     return engine_setting("WLPANEL_POLL_SECONDS", 2.0)
 
@@ -143,14 +148,20 @@ def advance(environment_id: int) -> list[int]:
     now = timezone.now()
     by_key = {resource.key: resource for resource in resources}
     ready = [r.pk for r in resources if is_due(r, now) and is_ready(r, by_key, mode)]
-    if ready:
-        # Mark them taken for a moment, so a duplicate advance does not send them twice.
-        Resource.objects.filter(pk__in=ready).filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lte=now)
-        ).update(lease_until=now + timedelta(seconds=dispatch_grace_seconds()), lease_owner=QUEUED)
-        for resource_id in ready:
-            current_app.send_task(RUN_STEP_TASK, args=[resource_id])
-    return ready
+    dispatched = [resource_id for resource_id in ready if _mark_dispatched(resource_id, now)]
+    for resource_id in dispatched:
+        current_app.send_task(RUN_STEP_TASK, args=[resource_id])
+    return dispatched
+
+
+def _mark_dispatched(resource_id: int, now) -> bool:
+    """Take the step for a moment, so a concurrent or duplicate advance does not send it twice."""
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    return bool(
+        Resource.objects.filter(free, pk=resource_id).update(
+            lease_until=now + timedelta(seconds=dispatch_grace_seconds()), lease_owner=QUEUED
+        )
+    )
 
 
 def _settle_environment(environment: Environment, resources: list[Resource], mode: str) -> bool:
@@ -381,6 +392,12 @@ def _execute(claim: Claim):
         return Verdict(Action.FATAL, exc.code, str(exc))
     except aws_client.AwsError as exc:
         return classify(exc, teardown=claim.mode == TEARDOWN, recently_created=ctx.recently_created())
+    except LeaseLost:
+        raise
+    except Exception as exc:
+        # A bug or an outage (database, time limit): retried with backoff, then capped like AWS errors.
+        log.exception("step %s failed unexpectedly", claim.resource)
+        return Verdict(Action.RETRY, type(exc).__name__, str(exc) or type(exc).__name__)
 
 
 def _backoff(errors: int) -> float:
@@ -439,6 +456,11 @@ def _retry_delay(verdict: Verdict, progress: dict) -> tuple[float, bool]:
             return 0, True
         return capacity_retry_seconds(), False
     progress["errors"] = progress.get("errors", 0) + 1
+    if progress["errors"] >= max_errors():
+        progress["hint"] = (
+            f"AWS kept failing this step ({progress['errors']} errors in a row). Retry later, or destroy the environment."
+        )
+        return 0, True
     return _backoff(progress["errors"]), False
 
 
