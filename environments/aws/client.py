@@ -139,6 +139,13 @@ class RecordedClient:
         return call
 
 
+def warm_up(regions: list[str]) -> None:
+    """Build this process's clients now (at worker start), not inside the first step's time."""
+    for region in regions:
+        _cached_client("ec2", region)
+        _cached_client("ssm", region)
+
+
 def ec2_client(region: str, *, context: CallContext):
     return RecordedClient(_cached_client("ec2", region), context)
 
