@@ -29,7 +29,7 @@ class CallLog:
     def arrived(self, call: AwsCall) -> "PendingCall":
         """Record a call as it arrives (status still null)."""
         entry = {
-            "seq": next(self._sequence),
+            "seq": None,
             "action": call.action,
             "region": call.region,
             "status": None,
@@ -38,6 +38,7 @@ class CallLog:
             "duration_ms": None,
         }
         with self._lock:
+            entry["seq"] = next(self._sequence)
             self._calls.append(entry)
             self._counts[call.action or "(none)"] += 1
         return PendingCall(entry, time.monotonic())
@@ -52,6 +53,7 @@ class CallLog:
         with self._lock:
             self._calls.clear()
             self._counts.clear()
+            self._sequence = itertools.count(1)
 
     def snapshot(self, action: str | None = None) -> dict:
         """``{"counts": {...}, "calls": [...]}``, optionally only the calls of one action."""

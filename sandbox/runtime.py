@@ -33,6 +33,9 @@ class SandboxRuntime:
     def reset(self) -> None:
         """Back to a clean start: moto's own reset, then every sandbox setting and record."""
         with self.moto_lock:
+            # moto's reset rebuilds each regional EC2 backend (default VPC, AMIs: ~0.1 s a region)
+            # only to discard it; dropping them first leaves the rebuild to the next call.
+            ec2_backends.clear()
             moto_api_backend.reset()
         self.latency.clear()
         self.faults.clear()

@@ -99,6 +99,11 @@ def _address_instance_id(address: ElasticAddress) -> str | None:
     return None
 
 
+def _address_interface_id(address: ElasticAddress) -> str | None:
+    # Stock moto answers '' for an address that is not associated.
+    return address.eni.id if address.eni is not None else None
+
+
 def _address_filter_value(original: Callable) -> Callable:
     def get_filter_value(self: ElasticAddress, filter_name: str, method_name: str | None = None) -> Any:
         if filter_name == "network-border-group":
@@ -233,6 +238,7 @@ def _hidden_behind_carrier_ip(original: Callable) -> Callable:
 def install() -> None:
     ElasticAddress.network_border_group = property(_address_border_group)
     ElasticAddress.instance_id = property(_address_instance_id)
+    ElasticAddress.network_interface_id = property(_address_interface_id)
     wrap(ElasticAddress, "get_filter_value", _address_filter_value)
     wrap_property(NetworkInterface, "association", _interface_association)
     wrap_property(Instance, "public_ip_address", _hidden_behind_carrier_ip)

@@ -5,15 +5,19 @@
   primary interface allocates and associates a Carrier IP at launch.
 - Every new instance is ``pending`` for the configured time, then ``running`` (stock moto makes
   them running at once, so no waiter ever waits).
+- Interfaces created by the launch are deleted with the instance (AWS's default
+  DeleteOnTermination; stock moto keeps them), and terminating a terminated instance is a
+  no-op, as AWS's idempotent TerminateInstances is.
 """
 
+import copy
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from moto.ec2.models import EC2Backend
-from moto.ec2.models.instances import InstanceState
+from moto.ec2.models.instances import Instance, InstanceState
 
 from .addresses import allocate_carrier_address
 from .availability_zones import WavelengthZone, wavelength_zone
@@ -137,6 +141,7 @@ def _run_instances(original: Callable) -> Callable:
         running_at = time.monotonic() + pending_time.seconds
         for instance in reservation.instances:
             instance._state = LaunchingState(running_at)
+            _delete_launched_interfaces_on_termination(instance, arguments)
             if zone is not None and wants_carrier_ip:
                 _associate_new_carrier_ip(self, zone, instance)
         return reservation
@@ -144,10 +149,30 @@ def _run_instances(original: Callable) -> Callable:
     return run_instances
 
 
+def _delete_launched_interfaces_on_termination(instance: Any, arguments: dict[str, Any]) -> None:
+    """Interfaces created by the launch go with the instance, as on AWS (moto keeps them)."""
+    specs = {int(nic.get("DeviceIndex", 0)): nic for nic in arguments.get("nics") or []}
+    for device_index, interface in instance.nics.items():
+        spec = specs.get(device_index, {})
+        if not spec.get("NetworkInterfaceId") and spec.get("DeleteOnTermination") is not False:
+            interface.delete_on_termination = True
+
+
 def _associate_new_carrier_ip(backend: Any, zone: WavelengthZone, instance: Any) -> None:
     address = allocate_carrier_address(backend, zone, tags={})
     backend.associate_address(eni=instance.nics[0], allocation_id=address.allocation_id)
 
 
+def _terminate(original: Callable) -> Callable:
+    def terminate(self: Instance) -> InstanceState:
+        # TerminateInstances is idempotent on AWS; moto would delete the interfaces again and fail.
+        if self._state.name == "terminated":
+            return copy.copy(self._state)
+        return original(self)
+
+    return terminate
+
+
 def install() -> None:
     wrap(EC2Backend, "run_instances", _run_instances)
+    wrap(Instance, "terminate", _terminate)

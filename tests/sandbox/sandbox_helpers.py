@@ -11,7 +11,10 @@ WL_GROUP = "us-west-2-wl1"
 WL_REGION = "us-west-2"
 PARENT_ZONE = "us-west-2a"
 STOCK_IMAGE_ID = "ami-12c6146b"
-NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
+# botocore's client-config "max_attempts" counts *retries* ({"max_attempts": 1} still retries
+# once); "total_max_attempts" counts attempts, so 1 really disables retries.
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+ONE_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
 class SandboxControl:
