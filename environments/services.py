@@ -292,7 +292,8 @@ def environment_request_cancel(*, origin: Origin, request_id: int, comment: str 
 
 
 def _locked_environment(origin: Origin, environment_id: int) -> Environment:
-    environment_get_visible(origin.user, environment_id)  # 404 outside the caller's teams
+    if origin.user is not None:
+        environment_get_visible(origin.user, environment_id)  # 404 outside the caller's teams
     return Environment.objects.select_for_update().select_related("team", "owner", "zone").get(pk=environment_id)
 
 
@@ -366,7 +367,8 @@ def _begin_operation(origin: Origin, environment: Environment, *, action: str, p
     )
     environment.cause_event_id = event.pk
     environment.save()
-    environment.resources.update(attempts=0, next_attempt_at=None, lease_until=None)
+    # Leases stay: a step still running keeps its claim until it finishes.
+    environment.resources.update(attempts=0, next_attempt_at=None)
     _enqueue_after_commit(ADVANCE_TASK, environment.pk)
 
 

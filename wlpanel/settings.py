@@ -159,6 +159,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# On a warm shutdown, give running steps a moment and requeue unacked messages.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 CELERY_TASK_DEFAULT_QUEUE = env.str("WLPANEL_QUEUE", default="wlpanel")
 if CELERY_BROKER_URL.startswith("redis"):
     # Visibility timeout > 2x the hard time limit, and far above any countdown we use.
@@ -176,6 +178,9 @@ CELERY_BEAT_SCHEDULE = {
 # Unset: `make run` starts the sandbox and exports its URL here; a URL: that endpoint; "aws": real AWS.
 WLPANEL_AWS_ENDPOINT = env.str("WLPANEL_AWS_ENDPOINT", default="")
 WLPANEL_AWS_REGIONS = env.list("WLPANEL_AWS_REGIONS", default=["us-west-2", "us-east-1", "eu-west-3"])
+# InsufficientInstanceCapacity: retry on a minutes scale, then fail with what the user can do.
+WLPANEL_CAPACITY_RETRY_SECONDS = env.float("WLPANEL_CAPACITY_RETRY_SECONDS", default=300.0)
+WLPANEL_CAPACITY_MAX_ATTEMPTS = env.int("WLPANEL_CAPACITY_MAX_ATTEMPTS", default=6)
 
 # --- Auth, sessions, security -------------------------------------------------------------------
 

@@ -12,9 +12,8 @@ from django.utils import timezone
 from audit.context import Origin
 from environments import notifications
 from environments.choices import EnvironmentState
-from environments.exceptions import Conflict
 from environments.models import Environment
-from environments.services import environment_transition
+from environments.services import environment_destroy
 
 from .engine import engine_setting
 
@@ -62,23 +61,9 @@ def _warn_expiring(now) -> None:
 
 def _destroy_expired(origin: Origin, environment_id: int) -> bool:
     """Start the teardown of an expired environment, audited as the system's destroy."""
-    from environments import services
-
     with transaction.atomic():
         environment = Environment.objects.select_for_update().get(pk=environment_id)
         if environment.state not in EXPIRABLE_STATES or environment.expires_at > timezone.now():
             return False  # extended or destroyed meanwhile
-        try:
-            previous = environment_transition(environment, EnvironmentState.DESTROYING)
-        except Conflict:
-            return False
-        # `environment_destroy` looks the environment up as seen by a user, and the system is none:
-        # the same operation start, without the visibility check.
-        services._begin_operation(
-            origin,
-            environment,
-            action="environment.destroy_requested",
-            previous=previous,
-            reason=EXPIRED_REASON,
-        )
+        environment_destroy(origin=origin, environment_id=environment_id, reason=EXPIRED_REASON)
     return True
