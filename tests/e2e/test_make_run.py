@@ -1,0 +1,105 @@
+"""`make run` end to end: a fresh database to a running panel, login, audit trail, clean stop."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import psycopg
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+DATABASE = "wlpanel_e2e_run"
+PASSWORD = "e2e-demo-password-123"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def fresh_database():
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    yield f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def descendants(pid: int) -> set[int]:
+    result = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,pgid="], capture_output=True, text=True, check=True)
+    rows = [tuple(map(int, line.split())) for line in result.stdout.splitlines() if line.strip()]
+    found, frontier = set(), {pid}
+    while frontier:
+        children = {child for child, parent, _ in rows if parent in frontier} - found
+        found |= children
+        frontier = children
+    return found
+
+
+def test_make_run_serves_the_panel_and_stops_every_child(fresh_database, tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": fresh_database,
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/11",
+        "WLPANEL_QUEUE": f"e2e-{port}",
+        "PORT": str(port),
+        "WLPANEL_DEMO_PASSWORD": PASSWORD,
+    }
+    env.pop("WLPANEL_AWS_ENDPOINT", None)
+    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
+    run = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            try:
+                if requests.get(f"{base}/login/", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the panel never answered"
+            time.sleep(0.5)
+
+        health = requests.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["database"]["vendor"] == "postgresql"
+
+        browser = requests.Session()
+        page = browser.get(f"{base}/login/", timeout=5)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        browser.post(f"{base}/login/", data={"username": "alice", "password": "wrong", "csrfmiddlewaretoken": token},
+                     headers={"Referer": f"{base}/login/"}, timeout=10)
+        page = browser.get(f"{base}/login/", timeout=5)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        home = browser.post(f"{base}/login/", data={"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": token},
+                            headers={"Referer": f"{base}/login/"}, timeout=10)
+        assert 'data-testid="logged-in-as">alice<' in home.text
+
+        with psycopg.connect(fresh_database.replace("postgres://", "postgresql://")) as conn:
+            actions = [row[0] for row in conn.execute("SELECT action FROM audit_auditevent ORDER BY id")]
+            zones = conn.execute("SELECT count(*) FROM environments_zone WHERE opt_in_status = 'opted-in'").fetchone()[0]
+        assert actions[-2:] == ["user.login_failed", "user.logged_in"]
+        assert zones >= 1, "the demo setup opts the seed's zone group in on the embedded sandbox"
+        verify = subprocess.run([sys.executable, "manage.py", "audit_verify"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+
+        children = descendants(run.pid)
+        assert len(children) >= 4  # sandbox, worker (+ pool), beat, web (+ workers)
+    finally:
+        run.send_signal(signal.SIGINT)
+        run.wait(timeout=60)
+        log.close()
+    time.sleep(1)
+    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+    assert not alive, f"processes left behind: {alive}"
