@@ -13,7 +13,10 @@ from accounts.selectors import teams_visible_to
 
 from .choices import RequestState
 from .models import Environment, EnvironmentRequest, Notification, Resource
+from .network import network_from_described
 from .selectors import environments_visible_to, requests_visible_to
+from .topology import topology_svg
+from .traffic import matrix_as_dicts, traffic_matrix
 
 # --- Lists ---------------------------------------------------------------------------------------
 
@@ -222,23 +225,7 @@ def drifted(resources: list[Resource]) -> list[Resource]:
     return [r for r in resources if r.drift]
 
 
-# --- Traffic matrix and topology (pure modules from the traffic work; optional until merged) -----
-
-
-def _traffic_modules():
-    """(network_from_described, traffic_matrix, matrix_as_dicts, topology_svg) or None before they exist."""
-    try:
-        from . import traffic
-    except ImportError:
-        return None
-    network_from_described = getattr(traffic, "network_from_described", None)
-    if network_from_described is None:
-        from .network import network_from_described
-    try:
-        from .topology import topology_svg
-    except ImportError:
-        topology_svg = None
-    return network_from_described, traffic.traffic_matrix, traffic.matrix_as_dicts, topology_svg
+# --- Traffic matrix and topology (pure functions of the cached descriptions) ----------------------
 
 
 def zone_as_dict(zone) -> dict:
@@ -253,29 +240,33 @@ def zone_as_dict(zone) -> dict:
     }
 
 
-def environment_traffic(environment: Environment, resources: list[Resource]) -> dict | None:
-    """{"items", "described_at", "svg"} computed from the cached descriptions; None if unavailable."""
-    modules = _traffic_modules()
-    if modules is None:
-        return None
-    network_from_described, traffic_matrix, matrix_as_dicts, topology_svg = modules
+def environment_traffic(environment: Environment, resources: list[Resource]) -> dict:
+    """{"items", "described_at", "svg"} from the resources as last described: never a call to AWS."""
     network = network_from_described(
         zone_as_dict(environment.zone),
         [{"key": r.key, "kind": r.kind, "aws_id": r.aws_id, "described": r.described} for r in resources],
     )
     matrix = traffic_matrix(network)
     described_times = [r.described_at for r in resources if r.described_at]
-    svg = ""
-    if topology_svg is not None:
-        try:
-            svg = topology_svg(network, matrix=matrix)
-        except TypeError:
-            svg = topology_svg(network)
+    items = matrix_as_dicts(matrix)
     return {
-        "items": matrix_as_dicts(matrix),
+        "items": items,
+        "pairs": traffic_pairs(items),
         "described_at": max(described_times) if described_times else None,
-        "svg": svg,
+        "svg": topology_svg(network, matrix=matrix),
     }
+
+
+def traffic_pairs(items: list[dict]) -> list[dict]:
+    """The matrix as the seed's table: one row per (source, destination), one cell per protocol."""
+    pairs: dict[tuple[str, str], dict] = {}
+    for item in items:
+        pair = pairs.setdefault(
+            (item["source"], item["destination"]),
+            {"source": item["source"], "destination": item["destination"], "cells": []},
+        )
+        pair["cells"].append(item)
+    return list(pairs.values())
 
 
 def request_timeline_filter(environment: Environment) -> Q:

@@ -362,6 +362,9 @@ def test_environment_page_polls_while_provisioning_and_shows_route_tables(client
     assert "subnet-0wavelength" in content
     for step in ("Carrier gateway", "Wavelength instance", "Carrier IP"):
         assert step in content
+    # The colleagues' traffic matrix and topology, inside the polled part.
+    live = content.split('id="environment-live"')[1]
+    assert 'id="traffic-matrix"' in live and "<svg" in live and "Carrier network (same metro &amp; carrier)" in live
 
 
 def test_progress_partial_stops_polling_at_a_settled_state(client, alice, make_environment):
