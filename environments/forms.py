@@ -33,7 +33,7 @@ class EnvironmentRequestForm(forms.Form):
     purpose = forms.CharField(
         required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What is it for?"})
     )
-    zone = ZoneChoiceField(queryset=Zone.objects.all(), to_field_name="name", label="Wavelength Zone")
+    zone = ZoneChoiceField(queryset=Zone.objects.all(), to_field_name="name", label="Wavelength Zone", empty_label=None)
     instance_type = forms.CharField(max_length=32, widget=forms.Select, label="Instance type")
     bastion = forms.ChoiceField(
         choices=[("yes", "Yes: a bastion in the public subnet, reachable by SSH"), ("no", "No bastion")],
@@ -74,6 +74,8 @@ class EnvironmentRequestForm(forms.Form):
             else ""
         )
         self.selected_zone = self._zone_chosen()
+        if self.selected_zone and not self.is_bound:
+            self.initial["zone"] = self.selected_zone.name
         offered = self.selected_zone.instance_types if self.selected_zone else []
         self.fields["instance_type"].widget.choices = [(name, name) for name in offered]
         self.fields["instance_type"].widget.attrs["id"] = "id_instance_type"
