@@ -251,6 +251,8 @@ def environment_traffic(environment: Environment, resources: list[Resource]) -> 
     items = matrix_as_dicts(matrix)
     return {
         "items": items,
+        # Resources not described yet (a build in progress): a "denied" may only mean "not yet".
+        "pending": sorted(network.pending),
         "pairs": traffic_pairs(items),
         "described_at": max(described_times) if described_times else None,
         "svg": topology_svg(network, matrix=matrix),

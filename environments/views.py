@@ -347,7 +347,10 @@ def environment_progress(request, environment_id):
     if context["polling"]:
         return render(request, "environments/environment_detail.html#environment-live", context)
     html = render_to_string("environments/environment_detail.html#environment-live", context, request=request)
-    return HttpResponseStopPolling(html)
+    response = HttpResponseStopPolling(html)
+    # The state settled: reload once so the header and the actions (destroy, retry…) follow it.
+    response["HX-Refresh"] = "true"
+    return response
 
 
 def _environment_url(environment_id):

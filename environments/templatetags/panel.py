@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 
 from environments.choices import STATE_BADGES, EnvironmentState, RequestState, ResourceState
+from environments.selectors import approval_queue
 
 register = template.Library()
 
@@ -75,3 +77,18 @@ def endpoint(name: str) -> str:
         "internet": "Internet",
         "other-wavelength-zone": "Other Wavelength Zone",
     }.get(name, name)
+
+
+EXPIRY_WARNING = timedelta(hours=24)
+
+
+@register.filter
+def expires_soon(environment) -> bool:
+    """A live environment that expires (and is destroyed) within a day."""
+    return not environment.is_terminal and environment.expires_at - timezone.now() < EXPIRY_WARNING
+
+
+@register.simple_tag
+def approval_queue_count(user) -> int:
+    """Pending requests the user could decide (one query; shown in the navigation)."""
+    return approval_queue(user).count() if user.is_authenticated else 0
