@@ -59,8 +59,8 @@ class EnvironmentRequestForm(forms.Form):
     )
     ingress_icmp = forms.BooleanField(required=False, initial=True, label="ICMP (ping)")
     ttl_hours = forms.IntegerField(min_value=1, label="Expires after (hours)")
-    key_name = forms.CharField(required=False, max_length=255, label="EC2 key pair (optional)")
-    image_id = forms.CharField(required=False, max_length=64, label="AMI override (optional)")
+    key_name = forms.CharField(required=False, max_length=255, label="EC2 key pair")
+    image_id = forms.CharField(required=False, max_length=64, label="AMI override")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -201,7 +201,7 @@ class DestroyForm(forms.Form):
     """Typing the name confirms which environment goes: a destroy cannot be undone."""
 
     confirm_name = forms.CharField(max_length=40, label="Type the environment's name to confirm")
-    reason = forms.CharField(required=False, max_length=500, label="Reason (optional)")
+    reason = forms.CharField(required=False, max_length=500, label="Reason")
 
     def __init__(self, *args, environment: Environment, **kwargs):
         super().__init__(*args, **kwargs)

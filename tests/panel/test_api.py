@@ -340,3 +340,16 @@ def test_openapi_lists_the_endpoints(client):
         "/api/environments/{environment_id}/traffic",
     ):
         assert path in paths, path
+
+
+def test_auditors_read_everything_and_change_nothing(api, carol, alice, make_request, make_environment):
+    pending = make_request(alice, name="pending-one")
+    environment = make_environment(alice)
+    auditor = api(carol)
+    assert auditor.get("/requests").json()["count"] == 2
+    assert auditor.get(f"/environments/{environment.pk}").status_code == 200
+    assert auditor.post(f"/requests/{pending.pk}/approve").status_code == 403
+    assert auditor.post(f"/requests/{pending.pk}/cancel").status_code == 403
+    for action in ("destroy", "refresh"):
+        assert auditor.post(f"/environments/{environment.pk}/{action}").status_code == 403, action
+    assert auditor.post(f"/environments/{environment.pk}/extend", {"hours": 1}).status_code == 403
