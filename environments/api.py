@@ -362,9 +362,7 @@ def zone_list(request, limit: int | None = None, cursor: str | None = None):
 def zone_group_opt_in(request, group: str):
     """Admin only. Returns once the zone cache shows the group's new status."""
     if not request.user.is_superuser:
-        raise PermissionDenied("Only an admin may opt zone groups in.")
-    if not Zone.objects.filter(group_name=group).exists():
-        raise Http404(f"No zone group {group} in the zone cache.")
+        raise PermissionDenied("Only an admin may opt zone groups in (opting out again needs AWS Support).")
     try:
         # Written by the engine work; imported here so the API runs before it lands.
         from environments.provisioning.zones import zone_group_opt_in as opt_in

@@ -302,6 +302,17 @@ def _timeline_template() -> str | None:
     return TIMELINE_TEMPLATE
 
 
+def _timeline_events(environment) -> list:
+    """The audit review's timeline selector once it exists; until then the rows about it, newest first."""
+    try:
+        from audit.selectors import environment_timeline
+    except ImportError:
+        return list(
+            AuditEvent.objects.filter(queries.request_timeline_filter(environment)).order_by("-id")[:TIMELINE_LIMIT]
+        )
+    return environment_timeline(environment.pk)
+
+
 def _live_context(environment) -> dict:
     """What the polled `environment-live` partial shows: steps, route tables, traffic."""
     resources = queries.environment_resources(environment)
@@ -331,9 +342,7 @@ def environment_detail(request, environment_id):
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
         "extend_form": ExtendForm(),
         "timeline_template": _timeline_template(),
-        "timeline_events": list(
-            AuditEvent.objects.filter(queries.request_timeline_filter(environment)).order_by("-id")[:TIMELINE_LIMIT]
-        ),
+        "timeline_events": _timeline_events(environment),
     }
     return render(request, "environments/environment_detail.html", context)
 
@@ -458,8 +467,10 @@ def zone_group_opt_in(request, group):
         return redirect("environments:zone_list")
     try:
         opt_in(origin=Origin.from_request(request), group=group)
-    except (Conflict, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except Conflict as exc:
+        messages.error(request, str(exc))
     else:
-        messages.success(request, f"Zone group {group} is opted in.")
+        messages.success(request, f"Zone group {group} is opted in; its zones can be requested now.")
     return redirect("environments:zone_list")

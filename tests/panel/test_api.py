@@ -42,6 +42,23 @@ def api():
     return Api
 
 
+@pytest.fixture
+def fake_opt_in(monkeypatch):
+    """Stand-in for the engine's `zone_group_opt_in` (AWS itself is the engine's tests' business)."""
+    import sys
+    import types
+
+    calls = []
+
+    def zone_group_opt_in(*, origin, group):
+        calls.append((origin, group))
+        Zone.objects.filter(group_name=group).update(opt_in_status="opted-in")
+        return list(Zone.objects.filter(group_name=group))
+
+    monkeypatch.setitem(sys.modules, "environments.provisioning.zones", types.SimpleNamespace(zone_group_opt_in=zone_group_opt_in))
+    return calls
+
+
 # --- Auth -----------------------------------------------------------------------------------------
 
 
@@ -101,8 +118,13 @@ def test_zone_opt_in_is_for_admins(api, alice, zone):
     assert response.status_code == 403
 
 
-def test_zone_opt_in_of_an_unknown_group_is_404(api, admin_user, zone):
-    assert api(admin_user).post("/zone-groups/nowhere-wl1/opt-in").status_code == 404
+def test_zone_opt_in_calls_the_engine_and_returns_the_groups_zones(api, admin_user, zone, fake_opt_in):
+    Zone.objects.filter(pk=zone.pk).update(opt_in_status="not-opted-in")
+    response = api(admin_user).post("/zone-groups/us-west-2-wl1/opt-in")
+    assert response.status_code == 200
+    assert [item["opt_in_status"] for item in response.json()["items"]] == ["opted-in"]
+    (origin, group), = fake_opt_in
+    assert group == "us-west-2-wl1" and origin.user == admin_user and origin.source == "api"
 
 
 # --- Requests ------------------------------------------------------------------------------------

@@ -498,3 +498,19 @@ def test_zones_page_is_for_admins(client, alice, admin_user, zone):
     Zone.objects.create(name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1")
     content = client.get("/zones/").content.decode()
     assert "Opt in group us-east-1-wl1" in content and "AWS Support" in content
+
+
+def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    monkeypatch.setitem(
+        sys.modules,
+        "environments.provisioning.zones",
+        types.SimpleNamespace(zone_group_opt_in=lambda *, origin, group: calls.append((origin.user, origin.source, group))),
+    )
+    logged_in(client, admin_user)
+    response = client.post("/zones/us-west-2-wl1/opt-in/", follow=True)
+    assert calls == [(admin_user, "web", "us-west-2-wl1")]
+    assert b"is opted in" in response.content
