@@ -195,6 +195,7 @@ class EnvironmentDetailOut(EnvironmentOut):
     steps: list[StepOut]
     resources: list[ResourceOut]
     route_tables: list[RouteTableOut]
+    addresses: dict  # bastion_public_ip, instance_private_ip, carrier_ip, ssh … once described
     orphans: list[Any]
     described_at: datetime | None
     plan: dict
@@ -327,6 +328,7 @@ def environment_detail_data(environment: Environment) -> dict:
             for r in resources
         ],
         "route_tables": queries.route_tables(resources, environment.plan),
+        "addresses": queries.environment_addresses(resources),
         "orphans": environment.orphans,
         "described_at": environment.described_at,
         "plan": environment.plan,

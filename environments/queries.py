@@ -221,6 +221,23 @@ def route_tables(resources: list[Resource], plan: dict) -> list[dict]:
     return tables
 
 
+def environment_addresses(resources: list[Resource]) -> dict:
+    """How to reach the environment, from the cached descriptions (DescribeInstances/DescribeAddresses items)."""
+    described = {r.key: r.described or {} for r in resources}
+    bastion, instance, carrier_ip = described.get("bastion", {}), described.get("wavelength_instance", {}), described.get("carrier_ip", {})
+    addresses = {
+        "bastion_public_ip": bastion.get("PublicIpAddress", ""),
+        "bastion_private_ip": bastion.get("PrivateIpAddress", ""),
+        "instance_private_ip": instance.get("PrivateIpAddress", ""),
+        "instance_state": (instance.get("State") or {}).get("Name", ""),
+        "carrier_ip": carrier_ip.get("CarrierIp", ""),
+    }
+    # The seed's path: SSH to the bastion, then over the VPC's local route to the Wavelength instance.
+    if addresses["bastion_public_ip"] and addresses["instance_private_ip"]:
+        addresses["ssh"] = f"ssh -J ec2-user@{addresses['bastion_public_ip']} ec2-user@{addresses['instance_private_ip']}"
+    return addresses if any(addresses.values()) else {}
+
+
 def drifted(resources: list[Resource]) -> list[Resource]:
     return [r for r in resources if r.drift]
 

@@ -324,6 +324,7 @@ def _live_context(environment) -> dict:
         "summary": queries.steps_summary(steps),
         "route_tables": queries.route_tables(resources, environment.plan),
         "drifted": queries.drifted(resources),
+        "addresses": queries.environment_addresses(resources),
         "traffic": queries.environment_traffic(environment, resources),
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }

@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.choices import TeamRole
 from environments.models import Environment, EnvironmentRequest, Notification, Zone
 
-from .conftest import describe_route_tables
+from .conftest import describe_instances, describe_route_tables
 
 pytestmark = pytest.mark.django_db
 
@@ -514,3 +514,13 @@ def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, mon
     response = client.post("/zones/us-west-2-wl1/opt-in/", follow=True)
     assert calls == [(admin_user, "web", "us-west-2-wl1")]
     assert b"is opted in" in response.content
+
+
+def test_the_page_says_how_to_reach_the_environment(client, alice, make_environment):
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    assert b'id="addresses"' not in client.get(f"/environments/{environment.pk}/").content
+    describe_instances(environment)
+    content = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert 'data-testid="carrier-ip">155.146.1.2<' in content
+    assert "ssh -J ec2-user@203.0.113.10 ec2-user@10.0.0.20" in content
