@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.selectors import teams_visible_to
+from audit.models import AuditEvent
 
 from .choices import RequestState
 from .models import Environment, EnvironmentRequest, Notification, Resource
@@ -288,6 +289,17 @@ def traffic_pairs(items: list[dict]) -> list[dict]:
     return list(pairs.values())
 
 
-def request_timeline_filter(environment: Environment) -> Q:
-    """Audit rows about the environment or the request it came from."""
-    return Q(environment_id=environment.pk) | Q(target_type="environments.environmentrequest", target_id=str(environment.request_id))
+TIMELINE_LIMIT = 100
+
+
+def environment_timeline(environment: Environment) -> list:
+    """The audit review's timeline selector once it is installed; until then the audit rows about
+    the environment and the request it came from, newest first."""
+    try:
+        from audit.selectors import environment_timeline as audit_timeline
+    except ImportError:
+        about_it = Q(environment_id=environment.pk) | Q(
+            target_type="environments.environmentrequest", target_id=str(environment.request_id)
+        )
+        return list(AuditEvent.objects.filter(about_it).order_by("-id")[:TIMELINE_LIMIT])
+    return audit_timeline(environment.pk)

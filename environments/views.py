@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from audit.context import Origin
-from audit.models import AuditEvent
 
 from . import permissions, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
@@ -43,7 +42,6 @@ from .selectors import approval_queue, environment_get_visible, request_get_visi
 
 PAGE_SIZE = 25
 TIMELINE_TEMPLATE = "audit/_timeline.html"
-TIMELINE_LIMIT = 100
 
 
 # --- Re-authentication for sensitive actions (approve, destroy, opt-in) -------------------------
@@ -302,17 +300,6 @@ def _timeline_template() -> str | None:
     return TIMELINE_TEMPLATE
 
 
-def _timeline_events(environment) -> list:
-    """The audit review's timeline selector once it exists; until then the rows about it, newest first."""
-    try:
-        from audit.selectors import environment_timeline
-    except ImportError:
-        return list(
-            AuditEvent.objects.filter(queries.request_timeline_filter(environment)).order_by("-id")[:TIMELINE_LIMIT]
-        )
-    return environment_timeline(environment.pk)
-
-
 def _live_context(environment) -> dict:
     """What the polled `environment-live` partial shows: steps, route tables, traffic."""
     resources = queries.environment_resources(environment)
@@ -343,7 +330,7 @@ def environment_detail(request, environment_id):
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
         "extend_form": ExtendForm(),
         "timeline_template": _timeline_template(),
-        "timeline_events": _timeline_events(environment),
+        "timeline_events": queries.environment_timeline(environment),
     }
     return render(request, "environments/environment_detail.html", context)
 
