@@ -375,3 +375,17 @@ def test_auditors_read_everything_and_change_nothing(api, carol, alice, make_req
     for action in ("destroy", "refresh"):
         assert auditor.post(f"/environments/{environment.pk}/{action}").status_code == 403, action
     assert auditor.post(f"/environments/{environment.pk}/extend", {"hours": 1}).status_code == 403
+
+
+def test_session_callers_confirm_their_password_for_sensitive_actions_tokens_do_not(alice, bob, make_request, settings):
+    import time
+
+    request = make_request(alice)
+    client = Client()
+    client.force_login(bob)
+    session = client.session
+    session["authenticated_at"] = int(time.time()) - settings.WLPANEL_REAUTH_SECONDS - 60
+    session.save()
+    response = client.post(f"/api/requests/{request.pk}/approve", {}, content_type="application/json")
+    assert response.status_code == 403 and "/reauth/" in response.json()["detail"]
+    assert Api(bob).post(f"/requests/{request.pk}/approve").status_code == 200
