@@ -44,7 +44,13 @@ class EnvironmentRequestForm(forms.Form):
     vpc_cidr = forms.CharField(max_length=18, initial="10.0.0.0/16", label="VPC CIDR")
     public_subnet_cidr = forms.CharField(max_length=18, initial="10.0.1.0/24", label="Public subnet CIDR")
     wavelength_subnet_cidr = forms.CharField(max_length=18, initial="10.0.0.0/24", label="Wavelength subnet CIDR")
-    bastion_ssh_cidr = forms.CharField(required=False, max_length=18, label="SSH to the bastion from")
+    bastion_ssh_cidr = forms.CharField(
+        required=False,
+        max_length=18,
+        label="SSH to the bastion from",
+        # A native suggestion list (the requester's address, offered by the page), no script needed.
+        widget=forms.TextInput(attrs={"list": "ssh-suggestions", "placeholder": "e.g. 198.51.100.7/32", "autocomplete": "off"}),
+    )
     ingress_mode = forms.ChoiceField(
         choices=[("all", "All protocols (as in the seed)"), ("custom", "Only these protocols and ports")],
         initial="all",
