@@ -389,3 +389,26 @@ def test_session_callers_confirm_their_password_for_sensitive_actions_tokens_do_
     response = client.post(f"/api/requests/{request.pk}/approve", {}, content_type="application/json")
     assert response.status_code == 403 and "/reauth/" in response.json()["detail"]
     assert Api(bob).post(f"/requests/{request.pk}/approve").status_code == 200
+
+
+def test_list_query_counts_do_not_grow(api, alice, make_environment):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    caller = api(alice)
+
+    def counts():
+        result = {}
+        for path in ("/environments", "/requests"):
+            caller.get(path)  # warm: the token's last-used stamp is written at most once a minute
+            with CaptureQueriesContext(connection) as queries:
+                assert caller.get(path).status_code == 200
+            result[path] = len(queries)
+        return result
+
+    for number in range(3):
+        make_environment(alice, name=f"env-{number}")
+    with_3 = counts()
+    for number in range(3, 30):
+        make_environment(alice, name=f"env-{number}")
+    assert counts() == with_3
