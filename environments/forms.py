@@ -12,6 +12,8 @@ from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Zone
 
 ALL_INGRESS = [{"protocol": "all", "ports": None}]
+# AWS error codes that mean "no capacity for this type here now" (as environments.aws.errors classifies them).
+CAPACITY_CODES = frozenset({"InsufficientInstanceCapacity", "InsufficientCapacity", "InsufficientHostCapacity"})
 # request_errors keys that are not form fields of the same name.
 ERROR_FIELDS = {"wavelength_ingress": "ingress_mode"}
 
@@ -148,7 +150,8 @@ class EnvironmentRequestForm(forms.Form):
 
     @staticmethod
     def initial_from(request: EnvironmentRequest) -> dict:
-        """Initial values copying an earlier request ("New request from this one")."""
+        """Initial values copying an earlier request ("New request from this one"); after a capacity
+        failure, the zone's next offered instance type instead of the one AWS had no room for."""
         custom = request.wavelength_ingress != ALL_INGRESS
         by_protocol = {rule["protocol"]: rule.get("ports") or "all" for rule in request.wavelength_ingress}
         return {
@@ -156,7 +159,7 @@ class EnvironmentRequestForm(forms.Form):
             "team": request.team.slug,
             "purpose": request.purpose,
             "zone": request.zone.name,
-            "instance_type": request.instance_type,
+            "instance_type": capacity_alternative(request) or request.instance_type,
             "bastion": "yes" if request.bastion else "no",
             "vpc_cidr": request.vpc_cidr,
             "public_subnet_cidr": request.public_subnet_cidr,
@@ -170,6 +173,15 @@ class EnvironmentRequestForm(forms.Form):
             "key_name": request.key_name,
             "image_id": request.image_id,
         }
+
+
+def capacity_alternative(request: EnvironmentRequest) -> str | None:
+    """Another type the zone offers, when the request's environment failed for lack of capacity."""
+    environment = getattr(request, "environment", None)
+    if environment is None or environment.failure_code not in CAPACITY_CODES:
+        return None
+    offered = [name for name in request.zone.instance_types if name != request.instance_type]
+    return offered[0] if offered else None
 
 
 def _free_name(request: EnvironmentRequest) -> str:

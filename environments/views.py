@@ -36,6 +36,7 @@ from .forms import (
     EnvironmentRequestForm,
     ExtendForm,
     ReauthForm,
+    capacity_alternative,
 )
 from .models import Zone
 from .selectors import approval_queue, environment_get_visible, request_get_visible
@@ -133,7 +134,12 @@ def _suggested_ssh_cidr(request) -> str:
 
 
 def _request_form_context(request, form, prefill) -> dict:
-    return {"form": form, "prefill": prefill, "suggested_ssh_cidr": _suggested_ssh_cidr(request)}
+    return {
+        "form": form,
+        "prefill": prefill,
+        "capacity_alternative": capacity_alternative(prefill) if prefill else None,
+        "suggested_ssh_cidr": _suggested_ssh_cidr(request),
+    }
 
 
 @login_required

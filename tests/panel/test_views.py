@@ -228,7 +228,9 @@ def test_new_request_from_a_failed_one_is_prefilled(client, alice, make_environm
     assert f"/requests/new/?from={environment.request_id}" in detail
     response = client.get(f"/requests/new/?from={environment.request_id}")
     form = response.context["form"]
-    assert form.initial["instance_type"] == "r5.2xlarge" and form.initial["zone"] == environment.zone.name
+    # AWS had no r5.2xlarge: the zone's next offered type is proposed instead.
+    assert form.initial["instance_type"] == "t3.medium" and form.initial["zone"] == environment.zone.name
+    assert "AWS had no capacity for <code>r5.2xlarge</code>" in response.content.decode()
     assert form.initial["name"] == "edge-1-2"  # the failed environment still holds its name
     assert b"InsufficientInstanceCapacity" in response.content
     posted = client.post("/requests/new/", {**FORM, "name": "edge-1-2", "instance_type": "t3.xlarge", "from": environment.request_id})
