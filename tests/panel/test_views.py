@@ -369,6 +369,9 @@ def test_environment_page_polls_while_provisioning_and_shows_route_tables(client
     # The colleagues' traffic matrix and topology, inside the polled part.
     live = content.split('id="environment-live"')[1]
     assert 'id="traffic-matrix"' in live and "<svg" in live and "Carrier network (same metro &amp; carrier)" in live
+    # The audit review's timeline, below the live part.
+    timeline = content.split('data-testid="audit-timeline"')[1]
+    assert "request.approved" in timeline and "environment.created" in timeline
 
 
 def test_progress_partial_stops_polling_at_a_settled_state(client, alice, make_environment):
