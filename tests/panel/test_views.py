@@ -50,6 +50,13 @@ def test_pages_require_login(client, url):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
+def test_an_htmx_poll_after_the_session_ended_sends_the_page_to_login(client, alice, make_environment):
+    environment = make_environment(alice)
+    page = f"/environments/{environment.pk}/"
+    response = client.get(f"{page}progress/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{page}")
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/login/?next=/environments/{environment.pk}/"
+
+
 def test_objects_of_other_teams_are_404(client, alice, mallory, make_environment):
     environment = make_environment(alice)
     logged_in(client, mallory)
