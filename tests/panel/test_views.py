@@ -140,6 +140,14 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
     assert 'hx-get="/requests/new/instance-types/"' in content
 
 
+def test_people_outside_every_team_are_told_why_they_cannot_request(client, carol, zone):
+    logged_in(client, carol)
+    assert b'data-testid="no-team"' in client.get("/requests/new/").content
+    response = client.post("/requests/new/", FORM)
+    assert response.status_code == 200 and "team" in response.context["form"].errors
+    assert not EnvironmentRequest.objects.exists()
+
+
 def test_instance_type_select_follows_the_zone(client, alice, zone):
     Zone.objects.create(
         name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1", instance_types=["c5.2xlarge"],
