@@ -330,7 +330,7 @@ def _live_context(environment) -> dict:
         "environment": environment,
         "resources": resources,
         "steps": steps,
-        "summary": queries.steps_summary(steps),
+        "summary": queries.steps_summary(environment, steps),
         "route_tables": queries.route_tables(resources, environment.plan),
         "drifted": queries.drifted(resources),
         "addresses": queries.environment_addresses(resources),

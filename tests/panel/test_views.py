@@ -428,6 +428,9 @@ def test_destroy_needs_the_name_typed(client, alice, make_environment):
     client.post(f"/environments/{environment.pk}/destroy/", {"confirm_name": "edge-1", "reason": "done"})
     environment.refresh_from_db()
     assert environment.state == "destroying"
+    environment.resources.filter(key__in=["carrier_ip", "wavelength_instance"]).update(state="deleted")
+    page = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert "2 of 12 resources removed" in page  # teardown progress counts removals, not the build
 
 
 def test_a_member_may_not_destroy_a_teammates_environment(client, alice, make_user, team, make_environment):
