@@ -109,7 +109,8 @@ def environment_steps(environment: Environment, resources: list[Resource]) -> li
     steps = []
     for resource in sorted(resources, key=lambda r: (order.get(r.key, len(order)), r.id)):
         plan_step = planned.get(resource.key, {})
-        started = resource.create_started_at or resource.started_at
+        # started_at marks the current operation (build, retry or teardown); create_started_at is the engine's own.
+        started = resource.started_at or resource.create_started_at
         duration = None
         if started is not None:
             duration = (resource.finished_at or now) - started
