@@ -97,6 +97,7 @@ def recent_login_required(return_to):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def reauth(request):
     next_url = request.POST.get("next") or request.GET.get("next") or reverse("home")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -159,6 +160,7 @@ def _request_form_context(request, form, prefill) -> dict:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def request_create(request):
     prefill = queries.request_to_prefill(request.user, request.POST.get("from") or request.GET.get("from"))
     if request.method == "POST":
