@@ -9,7 +9,6 @@ from typing import Any
 
 from django.http import Http404
 from ninja import Router, Schema, Status
-from ninja.errors import HttpError
 
 from accounts.models import Membership
 from accounts.selectors import teams_visible_to
@@ -20,6 +19,7 @@ from wlpanel.api import keyset_page
 from . import queries, services
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
+from .provisioning import zones
 from .selectors import environment_get_visible, request_get_visible
 from .views import login_is_recent
 
@@ -374,12 +374,7 @@ def zone_group_opt_in(request, group: str):
     if not request.user.is_superuser:
         raise PermissionDenied("Only an admin may opt zone groups in (opting out again needs AWS Support).")
     _recent_login_if_session(request)
-    try:
-        # Written by the engine work; imported here so the API runs before it lands.
-        from environments.provisioning.zones import zone_group_opt_in as opt_in
-    except ImportError as exc:
-        raise HttpError(503, "Opting in is not available yet: the provisioning engine is not installed.") from exc
-    opt_in(origin=_origin(request), group=group)
+    zones.zone_group_opt_in(origin=_origin(request), group=group)
     return keyset_page(Zone.objects.filter(group_name=group), limit=None, cursor=None, serialize=zone_data)
 
 

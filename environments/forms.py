@@ -8,12 +8,12 @@ from django.utils.timesince import timesince
 from accounts.selectors import teams_requestable_by
 
 from . import services
+from .aws.errors import CAPACITY_CODES
 from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Zone
 
 ALL_INGRESS = [{"protocol": "all", "ports": None}]
-# AWS error codes that mean "no capacity for this type here now" (as environments.aws.errors classifies them).
-CAPACITY_CODES = frozenset({"InsufficientInstanceCapacity", "InsufficientCapacity", "InsufficientHostCapacity"})
+
 # request_errors keys that are not form fields of the same name.
 ERROR_FIELDS = {"wavelength_ingress": "ingress_mode"}
 

@@ -42,6 +42,7 @@ from .forms import (
     capacity_alternative,
 )
 from .models import Zone
+from .provisioning import zones
 from .selectors import approval_queue, environment_get_visible, request_get_visible
 
 PAGE_SIZE = 25
@@ -306,8 +307,8 @@ def request_cancel(request, request_id):
 @login_required
 def environment_list(request):
     teams = list(queries.teams_for_filters(request.user))
-    zones = list(Zone.objects.only("name").order_by("name"))
-    filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zones)
+    zone_names = list(Zone.objects.only("name").order_by("name"))
+    filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zone_names)
     environments = queries.environments_filtered(request.user, **filter_form.filters())
     page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -455,9 +456,9 @@ def _admin_only(user) -> None:
 @login_required
 def zone_list(request):
     _admin_only(request.user)
-    zones = list(Zone.objects.order_by("group_name", "name"))
+    cached = list(Zone.objects.order_by("group_name", "name"))
     groups: dict[str, list[Zone]] = {}
-    for zone in zones:
+    for zone in cached:
         groups.setdefault(zone.group_name, []).append(zone)
     context = {
         "groups": [
@@ -496,13 +497,7 @@ def zone_group_opt_in_ask(request, group):
 def zone_group_opt_in(request, group):
     _admin_only(request.user)
     try:
-        # Written by the engine work; imported here so the panel runs before it lands.
-        from environments.provisioning.zones import zone_group_opt_in as opt_in
-    except ImportError:
-        messages.error(request, "Opting in is not available yet: the provisioning engine is not installed.")
-        return redirect("environments:zone_list")
-    try:
-        opt_in(origin=Origin.from_request(request), group=group)
+        zones.zone_group_opt_in(origin=Origin.from_request(request), group=group)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     except Conflict as exc:

@@ -45,9 +45,6 @@ def api():
 @pytest.fixture
 def fake_opt_in(monkeypatch):
     """Stand-in for the engine's `zone_group_opt_in` (AWS itself is the engine's tests' business)."""
-    import sys
-    import types
-
     calls = []
 
     def zone_group_opt_in(*, origin, group):
@@ -55,7 +52,7 @@ def fake_opt_in(monkeypatch):
         Zone.objects.filter(group_name=group).update(opt_in_status="opted-in")
         return list(Zone.objects.filter(group_name=group))
 
-    monkeypatch.setitem(sys.modules, "environments.provisioning.zones", types.SimpleNamespace(zone_group_opt_in=zone_group_opt_in))
+    monkeypatch.setattr("environments.provisioning.zones.zone_group_opt_in", zone_group_opt_in)
     return calls
 
 

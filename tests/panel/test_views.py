@@ -525,14 +525,10 @@ def test_zones_page_is_for_admins(client, alice, admin_user, zone):
 
 
 def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, monkeypatch):
-    import sys
-    import types
-
     calls = []
-    monkeypatch.setitem(
-        sys.modules,
-        "environments.provisioning.zones",
-        types.SimpleNamespace(zone_group_opt_in=lambda *, origin, group: calls.append((origin.user, origin.source, group))),
+    monkeypatch.setattr(
+        "environments.provisioning.zones.zone_group_opt_in",
+        lambda *, origin, group: calls.append((origin.user, origin.source, group)),
     )
     logged_in(client, admin_user)
     response = client.post("/zones/us-west-2-wl1/opt-in/", follow=True)
