@@ -1,5 +1,512 @@
-"""/api/ endpoints for teams, zones, requests and environments (filled in by the panel work)."""
+"""/api/ endpoints for teams, zones, requests and environments (DESIGN section 6).
 
-from ninja import Router
+Thin, like the pages: parse the body, call the same services, serialize. Errors become
+{"detail", "errors"} with 400/403/404/409 through the handlers in `wlpanel.api`.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.http import Http404
+from ninja import Router, Schema, Status
+
+from accounts.models import Membership
+from accounts.selectors import teams_visible_to
+from audit.choices import Source
+from audit.context import Origin
+from wlpanel.api import keyset_page
+
+from . import queries, services
+from .exceptions import Conflict, PermissionDenied, ValidationError
+from .models import Environment, EnvironmentRequest, Zone
+from .provisioning import zones
+from .selectors import environment_get_visible, request_get_visible
+from .views import login_is_recent
 
 router = Router(tags=["environments"])
+
+
+def _origin(request) -> Origin:
+    return Origin.from_request(request, Source.API)
+
+
+def _recent_login_if_session(request) -> None:
+    """Sensitive actions (approve, destroy, opt-in) ask a browser session for the password again,
+    as the pages do, so the API is no way around that; bearer tokens are not asked."""
+    if not getattr(request, "auth_via_token", False) and not login_is_recent(request):
+        raise PermissionDenied("Confirm your password first (/reauth/): your login is too old for this action.")
+
+
+# --- Schemas -------------------------------------------------------------------------------------
+
+
+class Page(Schema):
+    count: int
+    next: str | None
+
+
+class TeamOut(Schema):
+    slug: str
+    name: str
+    role: str | None  # member | approver | null (auditors and admins see teams they are not in)
+    default_ttl_hours: int
+    max_ttl_hours: int
+
+
+class TeamPage(Page):
+    items: list[TeamOut]
+
+
+class ZoneOut(Schema):
+    name: str
+    group: str
+    region: str
+    parent_zone: str
+    carrier: str
+    metro: str
+    opt_in_status: str
+    instance_types: list[str]
+    described_at: datetime | None
+
+
+class ZonePage(Page):
+    items: list[ZoneOut]
+
+
+class IngressRuleIn(Schema):
+    protocol: str
+    ports: str | None = None
+
+
+class RequestIn(Schema):
+    name: str
+    team: str
+    zone: str
+    instance_type: str
+    purpose: str = ""
+    bastion: bool = True
+    vpc_cidr: str = "10.0.0.0/16"
+    public_subnet_cidr: str = "10.0.1.0/24"
+    wavelength_subnet_cidr: str = "10.0.0.0/24"
+    bastion_ssh_cidr: str | None = None
+    wavelength_ingress: list[IngressRuleIn] | None = None
+    ttl_hours: int | None = None  # the team's default (72 unless the team says otherwise)
+    key_name: str = ""
+    image_id: str = ""
+
+
+class RequestOut(Schema):
+    id: int
+    name: str
+    team: str
+    zone: str
+    instance_type: str
+    purpose: str
+    bastion: bool
+    vpc_cidr: str
+    public_subnet_cidr: str
+    wavelength_subnet_cidr: str
+    bastion_ssh_cidr: str | None
+    wavelength_ingress: list[dict]
+    ttl_hours: int
+    state: str
+    requester: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_comment: str
+    created_at: datetime
+    plan_hash: str
+    environment_id: int | None
+    prefilled_from: int | None
+
+
+class RequestDetailOut(RequestOut):
+    plan: dict
+
+
+class RequestPage(Page):
+    items: list[RequestOut]
+
+
+class DecisionIn(Schema):
+    comment: str = ""
+    plan_hash: str | None = None
+
+
+class EnvironmentOut(Schema):
+    id: int
+    name: str
+    team: str
+    state: str
+    zone: str
+    region: str
+    owner: str
+    request_id: int
+    plan_hash: str
+    expires_at: datetime
+    created_at: datetime
+    ready_at: datetime | None
+    destroyed_at: datetime | None
+    failure_reason: str
+    failure_hint: str
+    failure_code: str
+
+
+class EnvironmentPage(Page):
+    items: list[EnvironmentOut]
+
+
+class StepOut(Schema):
+    key: str
+    kind: str
+    title: str
+    state: str
+    aws_id: str
+    calls: list[str]
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_seconds: float | None
+    error: str
+    error_code: str
+    next_attempt_at: datetime | None
+
+
+class ResourceOut(Schema):
+    key: str
+    kind: str
+    state: str
+    aws_id: str
+    tags: dict
+    drift: str
+    described: Any
+    described_at: datetime | None
+
+
+class RouteOut(Schema):
+    destination: str
+    target_kind: str
+    target_id: str
+    state: str
+    planned: bool
+
+
+class RouteTableOut(Schema):
+    key: str
+    aws_id: str
+    subnets: list[dict]
+    routes: list[RouteOut]
+    described_at: datetime | None
+
+
+class EnvironmentDetailOut(EnvironmentOut):
+    steps: list[StepOut]
+    resources: list[ResourceOut]
+    route_tables: list[RouteTableOut]
+    addresses: dict  # bastion_public_ip, instance_private_ip, carrier_ip, ssh … once described
+    orphans: list[Any]
+    described_at: datetime | None
+    plan: dict
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class ExtendIn(Schema):
+    hours: int
+
+
+class TrafficRowOut(Schema):
+    source: str
+    destination: str
+    protocol: str
+    allowed: bool
+    ports: list[str] | None
+    reasons: list[str]
+
+
+class TrafficOut(Schema):
+    items: list[TrafficRowOut]
+    described_at: datetime | None
+
+
+# --- Serializers (plain dicts; the schemas above validate and document them) ---------------------
+
+
+def zone_data(zone: Zone) -> dict:
+    return {
+        "name": zone.name,
+        "group": zone.group_name,
+        "region": zone.region,
+        "parent_zone": zone.parent_zone_name,
+        "carrier": zone.carrier,
+        "metro": zone.metro,
+        "opt_in_status": zone.opt_in_status,
+        "instance_types": zone.instance_types,
+        "described_at": zone.described_at,
+    }
+
+
+def request_data(request: EnvironmentRequest, *, environment_id: int | None = None, plan: bool = False) -> dict:
+    data = {
+        "id": request.pk,
+        "name": request.name,
+        "team": request.team.slug,
+        "zone": request.zone.name,
+        "instance_type": request.instance_type,
+        "purpose": request.purpose,
+        "bastion": request.bastion,
+        "vpc_cidr": request.vpc_cidr,
+        "public_subnet_cidr": request.public_subnet_cidr,
+        "wavelength_subnet_cidr": request.wavelength_subnet_cidr,
+        "bastion_ssh_cidr": request.bastion_ssh_cidr or None,
+        "wavelength_ingress": request.wavelength_ingress,
+        "ttl_hours": request.ttl_hours,
+        "state": request.state,
+        "requester": request.requester.get_username(),
+        "decided_by": request.decided_by.get_username() if request.decided_by_id else None,
+        "decided_at": request.decided_at,
+        "decision_comment": request.decision_comment,
+        "created_at": request.created_at,
+        "plan_hash": request.plan_hash,
+        "environment_id": environment_id,
+        "prefilled_from": request.prefilled_from_id,
+    }
+    if plan:
+        data["plan"] = request.plan
+    return data
+
+
+def environment_data(environment: Environment) -> dict:
+    return {
+        "id": environment.pk,
+        "name": environment.name,
+        "team": environment.team.slug,
+        "state": environment.state,
+        "zone": environment.zone.name,
+        "region": environment.region,
+        "owner": environment.owner.get_username(),
+        "request_id": environment.request_id,
+        "plan_hash": environment.plan_hash,
+        "expires_at": environment.expires_at,
+        "created_at": environment.created_at,
+        "ready_at": environment.ready_at,
+        "destroyed_at": environment.destroyed_at,
+        "failure_reason": environment.failure_reason,
+        "failure_hint": environment.failure_hint,
+        "failure_code": environment.failure_code,
+    }
+
+
+def environment_detail_data(environment: Environment) -> dict:
+    resources = queries.environment_resources(environment)
+    steps = queries.environment_steps(environment, resources)
+    return {
+        **environment_data(environment),
+        "steps": [
+            {
+                "key": step.key,
+                "kind": step.resource.kind,
+                "title": step.title,
+                "state": step.resource.state,
+                "aws_id": step.resource.aws_id,
+                "calls": list(step.calls),
+                "attempts": step.resource.attempts,
+                "started_at": step.resource.started_at,
+                "finished_at": step.resource.finished_at,
+                "duration_seconds": step.duration.total_seconds() if step.duration is not None else None,
+                "error": step.resource.last_error,
+                "error_code": step.resource.last_error_code,
+                "next_attempt_at": step.resource.next_attempt_at,
+            }
+            for step in steps
+        ],
+        "resources": [
+            {
+                "key": r.key,
+                "kind": r.kind,
+                "state": r.state,
+                "aws_id": r.aws_id,
+                "tags": r.tags,
+                "drift": r.drift,
+                "described": r.described,
+                "described_at": r.described_at,
+            }
+            for r in resources
+        ],
+        "route_tables": queries.route_tables(resources, environment.plan),
+        "addresses": queries.environment_addresses(resources),
+        "orphans": environment.orphans,
+        "described_at": environment.described_at,
+        "plan": environment.plan,
+    }
+
+
+# --- Teams and zones -----------------------------------------------------------------------------
+
+
+@router.get("/teams", response=TeamPage)
+def team_list(request, limit: int | None = None, cursor: str | None = None):
+    roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
+    return keyset_page(
+        teams_visible_to(request.user),
+        limit=limit,
+        cursor=cursor,
+        serialize=lambda team: {
+            "slug": team.slug,
+            "name": team.name,
+            "role": roles.get(team.pk),
+            "default_ttl_hours": team.default_ttl_hours,
+            "max_ttl_hours": team.max_ttl_hours,
+        },
+    )
+
+
+@router.get("/zones", response=ZonePage)
+def zone_list(request, limit: int | None = None, cursor: str | None = None):
+    return keyset_page(Zone.objects.all(), limit=limit, cursor=cursor, serialize=zone_data)
+
+
+@router.post("/zone-groups/{group}/opt-in", response=ZonePage)
+def zone_group_opt_in(request, group: str):
+    """Admin only. Returns once the zone cache shows the group's new status."""
+    if not request.user.is_superuser:
+        raise PermissionDenied("Only an admin may opt zone groups in (opting out again needs AWS Support).")
+    _recent_login_if_session(request)
+    zones.zone_group_opt_in(origin=_origin(request), group=group)
+    return keyset_page(Zone.objects.filter(group_name=group), limit=None, cursor=None, serialize=zone_data)
+
+
+# --- Requests ------------------------------------------------------------------------------------
+
+
+@router.get("/requests", response=RequestPage)
+def request_list(
+    request, team: str = "", state: str = "", limit: int | None = None, cursor: str | None = None
+):
+    requests = queries.requests_filtered(request.user, team=team, state=state)
+    return keyset_page(
+        requests,
+        limit=limit,
+        cursor=cursor,
+        serialize=lambda r: request_data(r, environment_id=_environment_id(r)),
+    )
+
+
+def _environment_id(request: EnvironmentRequest) -> int | None:
+    """The approved request's environment id (select_related'ed by the list query)."""
+    try:
+        return request.environment.pk
+    except Environment.DoesNotExist:
+        return None
+
+
+@router.post("/requests", response={201: RequestDetailOut})
+def request_create(request, payload: RequestIn):
+    team = teams_visible_to(request.user).filter(slug=payload.team).first()
+    if team is None:
+        raise Http404(f"No team {payload.team}.")
+    zone = Zone.objects.filter(name=payload.zone).first()
+    if zone is None:
+        raise ValidationError({"zone": [f"No Wavelength Zone named {payload.zone} in the zone cache."]})
+    fields = payload.dict(exclude={"team", "zone"})
+    if fields["ttl_hours"] is None:
+        fields["ttl_hours"] = team.default_ttl_hours
+    created = services.environment_request_create(origin=_origin(request), team=team, zone=zone, **fields)
+    return Status(201, request_data(created, plan=True))
+
+
+@router.get("/requests/{request_id}", response=RequestDetailOut)
+def request_detail(request, request_id: int):
+    found = request_get_visible(request.user, request_id)
+    return request_data(found, environment_id=_environment_id(found), plan=True)
+
+
+@router.post("/requests/{request_id}/approve", response=RequestDetailOut)
+def request_approve(request, request_id: int, payload: DecisionIn | None = None):
+    payload = payload or DecisionIn()
+    _recent_login_if_session(request)
+    environment = services.environment_request_approve(
+        origin=_origin(request), request_id=request_id, plan_hash=payload.plan_hash, comment=payload.comment
+    )
+    return request_data(environment.request, environment_id=environment.pk, plan=True)
+
+
+@router.post("/requests/{request_id}/reject", response=RequestDetailOut)
+def request_reject(request, request_id: int, payload: DecisionIn | None = None):
+    payload = payload or DecisionIn()
+    _check_plan_hash(request, request_id, payload.plan_hash)
+    rejected = services.environment_request_reject(origin=_origin(request), request_id=request_id, comment=payload.comment)
+    return request_data(rejected, plan=True)
+
+
+@router.post("/requests/{request_id}/cancel", response=RequestDetailOut)
+def request_cancel(request, request_id: int, payload: DecisionIn | None = None):
+    payload = payload or DecisionIn()
+    _check_plan_hash(request, request_id, payload.plan_hash)
+    cancelled = services.environment_request_cancel(origin=_origin(request), request_id=request_id, comment=payload.comment)
+    return request_data(cancelled, plan=True)
+
+
+def _check_plan_hash(request, request_id: int, plan_hash: str | None) -> None:
+    """Reject and cancel take `plan_hash` too (same body); when given it must be the request's."""
+    if plan_hash is not None and request_get_visible(request.user, request_id).plan_hash != plan_hash:
+        raise Conflict("The plan you were shown is not the request's current plan; reload and review it again.")
+
+
+# --- Environments --------------------------------------------------------------------------------
+
+
+@router.get("/environments", response=EnvironmentPage)
+def environment_list(
+    request,
+    team: str = "",
+    state: str = "",
+    zone: str = "",
+    name: str = "",
+    limit: int | None = None,
+    cursor: str | None = None,
+):
+    environments = queries.environments_filtered(request.user, team=team, state=state, zone=zone, name=name)
+    return keyset_page(environments, limit=limit, cursor=cursor, serialize=environment_data)
+
+
+@router.get("/environments/{environment_id}", response=EnvironmentDetailOut)
+def environment_detail(request, environment_id: int):
+    return environment_detail_data(environment_get_visible(request.user, environment_id))
+
+
+@router.post("/environments/{environment_id}/destroy", response={202: EnvironmentDetailOut})
+def environment_destroy(request, environment_id: int, payload: ReasonIn | None = None):
+    payload = payload or ReasonIn()
+    _recent_login_if_session(request)
+    environment = services.environment_destroy(
+        origin=_origin(request), environment_id=environment_id, reason=payload.reason
+    )
+    return Status(202, environment_detail_data(environment))
+
+
+@router.post("/environments/{environment_id}/extend", response=EnvironmentDetailOut)
+def environment_extend(request, environment_id: int, payload: ExtendIn):
+    environment = services.environment_extend(origin=_origin(request), environment_id=environment_id, hours=payload.hours)
+    return environment_detail_data(environment)
+
+
+@router.post("/environments/{environment_id}/retry", response={202: EnvironmentDetailOut})
+def environment_retry(request, environment_id: int):
+    environment = services.environment_retry(origin=_origin(request), environment_id=environment_id)
+    return Status(202, environment_detail_data(environment))
+
+
+@router.post("/environments/{environment_id}/refresh", response={202: EnvironmentDetailOut})
+def environment_refresh(request, environment_id: int):
+    environment = services.environment_refresh(origin=_origin(request), environment_id=environment_id)
+    return Status(202, environment_detail_data(environment))
+
+
+@router.get("/environments/{environment_id}/traffic", response=TrafficOut)
+def environment_traffic(request, environment_id: int):
+    environment = environment_get_visible(request.user, environment_id)
+    traffic = queries.environment_traffic(environment, queries.environment_resources(environment))
+    return {"items": traffic["items"], "described_at": traffic["described_at"]}

@@ -1,0 +1,253 @@
+"""Forms of the panel. They parse and present; the rules live in `services.request_errors`, which
+the request form calls so that the page, the plan preview and the API report the same messages.
+"""
+
+from django import forms
+from django.utils.timesince import timesince
+
+from accounts.selectors import teams_requestable_by
+
+from . import services
+from .aws.errors import CAPACITY_CODES
+from .choices import EnvironmentState, RequestState
+from .models import Environment, EnvironmentRequest, Zone
+
+ALL_INGRESS = [{"protocol": "all", "ports": None}]
+
+# request_errors keys that are not form fields of the same name.
+ERROR_FIELDS = {"wavelength_ingress": "ingress_mode"}
+
+
+class ZoneChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, zone: Zone) -> str:
+        where = " · ".join(part for part in (zone.carrier, zone.metro) if part)
+        status = "opted in" if zone.opted_in else "not opted in"
+        return f"{zone.name} — {where or 'carrier unknown'} ({zone.region}, {status})"
+
+
+class EnvironmentRequestForm(forms.Form):
+    name = forms.CharField(
+        max_length=40,
+        help_text="Lowercase letters, digits and hyphens; unique among the team's live environments.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "edge-demo"}),
+    )
+    team = forms.ModelChoiceField(queryset=None, to_field_name="slug", empty_label=None)
+    purpose = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What is it for?"})
+    )
+    zone = ZoneChoiceField(queryset=Zone.objects.all(), to_field_name="name", label="Wavelength Zone", empty_label=None)
+    instance_type = forms.CharField(max_length=32, widget=forms.Select, label="Instance type")
+    bastion = forms.ChoiceField(
+        choices=[("yes", "Yes: a bastion in the public subnet, reachable by SSH"), ("no", "No bastion")],
+        initial="yes",
+        widget=forms.RadioSelect,
+        label="Bastion host",
+    )
+    vpc_cidr = forms.CharField(max_length=18, initial="10.0.0.0/16", label="VPC CIDR")
+    public_subnet_cidr = forms.CharField(max_length=18, initial="10.0.1.0/24", label="Public subnet CIDR")
+    wavelength_subnet_cidr = forms.CharField(max_length=18, initial="10.0.0.0/24", label="Wavelength subnet CIDR")
+    bastion_ssh_cidr = forms.CharField(
+        required=False,
+        max_length=18,
+        label="SSH to the bastion from",
+        # A native suggestion list (the requester's address, offered by the page), no script needed.
+        widget=forms.TextInput(attrs={"list": "ssh-suggestions", "placeholder": "e.g. 198.51.100.7/32", "autocomplete": "off"}),
+    )
+    ingress_mode = forms.ChoiceField(
+        choices=[("all", "All protocols (as in the seed)"), ("custom", "Only these protocols and ports")],
+        initial="all",
+        widget=forms.RadioSelect,
+        label="Reaching the Wavelength instance from outside the VPC",
+    )
+    ingress_tcp = forms.CharField(
+        required=False, max_length=200, label="TCP ports", widget=forms.TextInput(attrs={"placeholder": "22,80,443"})
+    )
+    ingress_udp = forms.CharField(
+        required=False, max_length=200, label="UDP ports", widget=forms.TextInput(attrs={"placeholder": "5000-5100"})
+    )
+    ingress_icmp = forms.BooleanField(required=False, initial=True, label="ICMP (ping)")
+    ttl_hours = forms.IntegerField(min_value=1, label="Expires after (hours)")
+    key_name = forms.CharField(required=False, max_length=255, label="EC2 key pair")
+    image_id = forms.CharField(required=False, max_length=64, label="AMI override")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams_requestable_by(user)
+        teams = list(self.fields["team"].queryset)
+        if teams and not self.initial.get("ttl_hours"):
+            self.initial["ttl_hours"] = teams[0].default_ttl_hours
+        self.fields["ttl_hours"].help_text = (
+            "Default " + ", ".join(f"{t.slug}: {t.default_ttl_hours} h (max {t.max_ttl_hours} h)" for t in teams)
+            if teams
+            else ""
+        )
+        self.selected_zone = self._zone_chosen()
+        if self.selected_zone and not self.is_bound:
+            self.initial["zone"] = self.selected_zone.name
+        offered = self.selected_zone.instance_types if self.selected_zone else []
+        self.fields["instance_type"].widget.choices = [(name, name) for name in offered]
+        self.fields["instance_type"].widget.attrs["id"] = "id_instance_type"
+
+    def _zone_chosen(self) -> Zone | None:
+        name = self.data.get("zone") if self.is_bound else self.initial.get("zone")
+        if isinstance(name, Zone):
+            return name
+        if not name:
+            return Zone.objects.filter(opt_in_status="opted-in").first() or Zone.objects.first()
+        return Zone.objects.filter(name=name).first()
+
+    @property
+    def zone_described_ago(self) -> str:
+        zone = self.selected_zone
+        return timesince(zone.described_at) if zone and zone.described_at else ""
+
+    def clean(self):
+        cleaned = super().clean()
+        team = cleaned.get("team")
+        if team is None or self.errors.get("zone") or self.errors.get("ttl_hours"):
+            return cleaned
+        self.add_service_errors(
+            services.request_errors(team=team, zone=cleaned.get("zone"), fields=self.request_fields())
+        )
+        return cleaned
+
+    def wavelength_ingress(self) -> list[dict]:
+        data = self.cleaned_data
+        if data.get("ingress_mode", "all") == "all":
+            return ALL_INGRESS
+        rules = []
+        for protocol in ("tcp", "udp"):
+            ports = (data.get(f"ingress_{protocol}") or "").strip()
+            if ports:
+                rules.append({"protocol": protocol, "ports": None if ports.lower() == "all" else ports})
+        if data.get("ingress_icmp"):
+            rules.append({"protocol": "icmp", "ports": None})
+        return rules
+
+    def request_fields(self) -> dict:
+        """The cleaned values as `services.request_fields` takes them (defaults filled in)."""
+        data = self.cleaned_data
+        return services.request_fields(
+            name=data.get("name"),
+            purpose=data.get("purpose"),
+            instance_type=data.get("instance_type"),
+            bastion=data.get("bastion", "yes") == "yes",
+            vpc_cidr=data.get("vpc_cidr"),
+            public_subnet_cidr=data.get("public_subnet_cidr"),
+            wavelength_subnet_cidr=data.get("wavelength_subnet_cidr"),
+            bastion_ssh_cidr=(data.get("bastion_ssh_cidr") or "").strip(),
+            wavelength_ingress=self.wavelength_ingress(),
+            ttl_hours=data.get("ttl_hours"),
+            key_name=data.get("key_name"),
+            image_id=data.get("image_id"),
+        )
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for field, messages in errors.items():
+            field = ERROR_FIELDS.get(field, field)
+            for message in messages:
+                self.add_error(field if field in self.fields else None, message)
+
+    @staticmethod
+    def initial_from(request: EnvironmentRequest) -> dict:
+        """Initial values copying an earlier request ("New request from this one"); after a capacity
+        failure, the zone's next offered instance type instead of the one AWS had no room for."""
+        custom = request.wavelength_ingress != ALL_INGRESS
+        by_protocol = {rule["protocol"]: rule.get("ports") or "all" for rule in request.wavelength_ingress}
+        return {
+            "name": _free_name(request),
+            "team": request.team.slug,
+            "purpose": request.purpose,
+            "zone": request.zone.name,
+            "instance_type": capacity_alternative(request) or request.instance_type,
+            "bastion": "yes" if request.bastion else "no",
+            "vpc_cidr": request.vpc_cidr,
+            "public_subnet_cidr": request.public_subnet_cidr,
+            "wavelength_subnet_cidr": request.wavelength_subnet_cidr,
+            "bastion_ssh_cidr": request.bastion_ssh_cidr,
+            "ingress_mode": "custom" if custom else "all",
+            "ingress_tcp": by_protocol.get("tcp", "") if custom else "",
+            "ingress_udp": by_protocol.get("udp", "") if custom else "",
+            "ingress_icmp": "icmp" in by_protocol if custom else True,
+            "ttl_hours": request.ttl_hours,
+            "key_name": request.key_name,
+            "image_id": request.image_id,
+        }
+
+
+def capacity_alternative(request: EnvironmentRequest) -> str | None:
+    """Another type the zone offers, when the request's environment failed for lack of capacity."""
+    environment = getattr(request, "environment", None)
+    if environment is None or environment.failure_code not in CAPACITY_CODES:
+        return None
+    offered = [name for name in request.zone.instance_types if name != request.instance_type]
+    return offered[0] if offered else None
+
+
+def _free_name(request: EnvironmentRequest) -> str:
+    """The old name if the team can use it again, else the first free `<name>-2`, `<name>-3`, …"""
+    taken = set(
+        Environment.objects.filter(team=request.team)
+        .exclude(state=EnvironmentState.DESTROYED)
+        .values_list("name", flat=True)
+    ) | set(EnvironmentRequest.objects.filter(team=request.team, state=RequestState.PENDING).values_list("name", flat=True))
+    if request.name not in taken:
+        return request.name
+    for number in range(2, 100):
+        candidate = f"{request.name[:36]}-{number}"
+        if candidate not in taken:
+            return candidate
+    return request.name
+
+
+class DecisionForm(forms.Form):
+    """Approve or reject; `plan_hash` is the hash of the plan the approver was shown."""
+
+    comment = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+    plan_hash = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+
+
+class CancelForm(forms.Form):
+    comment = forms.CharField(required=False, max_length=1000)
+
+
+class ExtendForm(forms.Form):
+    hours = forms.IntegerField(min_value=1, initial=24, label="Extend by (hours)")
+
+
+class DestroyForm(forms.Form):
+    """Typing the name confirms which environment goes: a destroy cannot be undone."""
+
+    confirm_name = forms.CharField(max_length=40, label="Type the environment's name to confirm")
+    reason = forms.CharField(required=False, max_length=500, label="Reason")
+
+    def __init__(self, *args, environment: Environment, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environment = environment
+
+    def clean_confirm_name(self):
+        name = self.cleaned_data["confirm_name"].strip()
+        if name != self.environment.name:
+            raise forms.ValidationError(f"Type “{self.environment.name}” to confirm.")
+        return name
+
+
+class EnvironmentFilterForm(forms.Form):
+    team = forms.ChoiceField(required=False)
+    state = forms.ChoiceField(required=False, choices=[("", "Any state"), *EnvironmentState.choices])
+    zone = forms.ChoiceField(required=False)
+    name = forms.CharField(required=False, max_length=40, widget=forms.TextInput(attrs={"placeholder": "Name contains…"}))
+
+    def __init__(self, *args, teams, zones, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].choices = [("", "All teams"), *((team.slug, team.slug) for team in teams)]
+        self.fields["zone"].choices = [("", "All zones"), *((zone.name, zone.name) for zone in zones)]
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        return {key: value for key, value in self.cleaned_data.items() if value}
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}))

@@ -1,0 +1,318 @@
+"""Reads the panel and the API need beyond `selectors`: filtered lists, step progress, route tables,
+the traffic matrix of an environment. Pure functions of rows already loaded, where possible, so a
+page's query count does not depend on how many resources or environments there are.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.selectors import teams_visible_to
+from audit.models import AuditEvent
+
+from .choices import EnvironmentState, RequestState, ResourceState
+from .models import Environment, EnvironmentRequest, Notification, Resource
+from .network import network_from_described
+from .selectors import environments_visible_to, requests_visible_to
+from .topology import topology_svg
+from .traffic import matrix_as_dicts, traffic_matrix
+
+# --- Lists ---------------------------------------------------------------------------------------
+
+
+def environments_filtered(
+    user, *, team: str = "", state: str = "", zone: str = "", name: str = ""
+) -> QuerySet[Environment]:
+    """Visible environments (destroyed ones included), filtered by team slug, state, zone name, name."""
+    environments = environments_visible_to(user)
+    if team:
+        environments = environments.filter(team__slug=team)
+    if state:
+        environments = environments.filter(state=state)
+    if zone:
+        environments = environments.filter(zone__name=zone)
+    if name:
+        environments = environments.filter(name__icontains=name)
+    return environments.order_by("-id")
+
+
+def requests_filtered(user, *, team: str = "", state: str = "") -> QuerySet[EnvironmentRequest]:
+    requests = requests_visible_to(user).select_related("environment")
+    if team:
+        requests = requests.filter(team__slug=team)
+    if state:
+        requests = requests.filter(state=state)
+    return requests.order_by("-id")
+
+
+def teams_for_filters(user):
+    return teams_visible_to(user).order_by("slug")
+
+
+def notifications_unread(user, limit: int = 20) -> list[Notification]:
+    return list(Notification.objects.filter(user=user, read_at__isnull=True).order_by("-id")[:limit])
+
+
+def notifications_mark_read(user, *, notification_id: int | None = None) -> int:
+    """Mark one (or all) of the user's own notifications read; others' are never touched."""
+    notifications = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        notifications = notifications.filter(pk=notification_id)
+    return notifications.update(read_at=timezone.now())
+
+
+def environments_of(user, limit: int = 10) -> list[Environment]:
+    """The user's own environments that still exist (home page)."""
+    return list(
+        environments_visible_to(user).filter(owner=user).exclude(state=EnvironmentState.DESTROYED).order_by("-id")[:limit]
+    )
+
+
+def requests_pending_of(user) -> list[EnvironmentRequest]:
+    return list(requests_visible_to(user).filter(requester=user, state=RequestState.PENDING).order_by("-id"))
+
+
+def request_to_prefill(user, request_id) -> EnvironmentRequest | None:
+    """The visible request a new one is prefilled from (?from=<id>), or None."""
+    try:
+        return requests_visible_to(user).filter(pk=int(request_id)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+# --- Steps -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    resource: Resource
+    title: str
+    calls: tuple[str, ...]
+    duration: timedelta | None
+
+    @property
+    def key(self) -> str:
+        return self.resource.key
+
+
+def environment_resources(environment: Environment) -> list[Resource]:
+    return list(environment.resources.order_by("id"))
+
+
+def environment_steps(environment: Environment, resources: list[Resource]) -> list[Step]:
+    """Resources in plan order with their title, AWS calls and how long their work took (so far)."""
+    planned = {step["key"]: step for step in environment.plan.get("steps", [])}
+    order = {key: index for index, key in enumerate(planned)}
+    now = timezone.now()
+    steps = []
+    for resource in sorted(resources, key=lambda r: (order.get(r.key, len(order)), r.id)):
+        plan_step = planned.get(resource.key, {})
+        # started_at marks the current operation (build, retry or teardown); create_started_at is the engine's own.
+        started = resource.started_at or resource.create_started_at
+        duration = None
+        if started is not None:
+            duration = (resource.finished_at or now) - started
+        steps.append(
+            Step(
+                resource=resource,
+                title=plan_step.get("title", resource.key),
+                calls=tuple(plan_step.get("calls", ())),
+                duration=duration,
+            )
+        )
+    return steps
+
+
+TEARDOWN_STATES = frozenset({EnvironmentState.DESTROYING, EnvironmentState.DESTROYED, EnvironmentState.DESTROY_FAILED})
+
+
+def steps_summary(environment: Environment, steps: list[Step]) -> dict:
+    """Progress of the operation in flight: resources created while building, removed while tearing down."""
+    teardown = environment.state in TEARDOWN_STATES
+    finished = ResourceState.DELETED if teardown else ResourceState.READY
+    done = sum(1 for step in steps if step.resource.state == finished)
+    failed = sum(1 for step in steps if step.resource.state == ResourceState.FAILED)
+    total = len(steps)
+    return {
+        "done": done,
+        "failed": failed,
+        "total": total,
+        "percent": int(100 * done / total) if total else 0,
+        "label": "resources removed" if teardown else "steps done",
+    }
+
+
+# --- Route tables --------------------------------------------------------------------------------
+
+ROUTE_TARGETS = (
+    # (boto3 route key, label); GatewayId "local" and "igw-…" are told apart below.
+    ("CarrierGatewayId", "carrier gateway"),
+    ("NatGatewayId", "NAT gateway"),
+    ("TransitGatewayId", "transit gateway"),
+    ("VpcPeeringConnectionId", "VPC peering"),
+    ("NetworkInterfaceId", "network interface"),
+    ("InstanceId", "instance"),
+    ("LocalGatewayId", "local gateway"),
+    ("EgressOnlyInternetGatewayId", "egress-only internet gateway"),
+)
+
+
+def route_target(route: dict) -> tuple[str, str]:
+    """(kind label, AWS id) of one boto3 `Routes` item's target."""
+    gateway = route.get("GatewayId", "")
+    if gateway == "local":
+        return "local", "local"
+    if gateway.startswith("igw-"):
+        return "internet gateway", gateway
+    for field, label in ROUTE_TARGETS:
+        if route.get(field):
+            return label, route[field]
+    if gateway:
+        return "gateway", gateway
+    return "unknown", ""
+
+
+def route_tables(resources: list[Resource], plan: dict) -> list[dict]:
+    """Each route table with the subnets it serves and every route, as AWS last described it.
+
+    A table not described yet shows the route the plan will create, marked as planned.
+    """
+    planned = {step["key"]: step.get("params", {}) for step in plan.get("steps", [])}
+    subnets_by_id = {r.aws_id: r for r in resources if r.kind == "subnet" and r.aws_id}
+    subnets_by_key = {r.key: r for r in resources if r.kind == "subnet"}
+    tables = []
+    for resource in resources:
+        if resource.kind != "route_table":
+            continue
+        described = resource.described or {}
+        routes = [
+            {
+                "destination": route.get("DestinationCidrBlock")
+                or route.get("DestinationIpv6CidrBlock")
+                or route.get("DestinationPrefixListId", ""),
+                "target_kind": route_target(route)[0],
+                "target_id": route_target(route)[1],
+                "state": route.get("State", ""),
+                "planned": False,
+            }
+            for route in described.get("Routes", [])
+        ]
+        subnets = []
+        for association in described.get("Associations", []):
+            subnet = subnets_by_id.get(association.get("SubnetId", ""))
+            if association.get("Main"):
+                subnets.append({"label": "main (VPC default)", "aws_id": ""})
+            elif association.get("SubnetId"):
+                label = subnet.key.replace("_", " ") if subnet else "subnet"
+                subnets.append({"label": label, "aws_id": association["SubnetId"]})
+        if not described:
+            params = planned.get(resource.key)
+            if params:
+                routes = [
+                    {"destination": plan.get("spec", {}).get("vpc_cidr", "VPC"), "target_kind": "local", "target_id": "local", "state": "", "planned": True},
+                    {
+                        "destination": params.get("DestinationCidrBlock", ""),
+                        "target_kind": params.get("Target", "").replace("_", " "),
+                        "target_id": "",
+                        "state": "",
+                        "planned": True,
+                    },
+                ]
+                subnet = subnets_by_key.get(params.get("Subnet", ""))
+                subnets = [{"label": params.get("Subnet", "").replace("_", " "), "aws_id": subnet.aws_id if subnet else ""}]
+        tables.append(
+            {
+                "key": resource.key,
+                "aws_id": described.get("RouteTableId") or resource.aws_id,
+                "subnets": subnets,
+                "routes": routes,
+                "described_at": resource.described_at,
+                "drift": resource.drift,
+            }
+        )
+    return tables
+
+
+def environment_addresses(resources: list[Resource]) -> dict:
+    """How to reach the environment, from the cached descriptions (DescribeInstances/DescribeAddresses items)."""
+    described = {r.key: r.described or {} for r in resources}
+    bastion, instance, carrier_ip = described.get("bastion", {}), described.get("wavelength_instance", {}), described.get("carrier_ip", {})
+    addresses = {
+        "bastion_public_ip": bastion.get("PublicIpAddress", ""),
+        "bastion_private_ip": bastion.get("PrivateIpAddress", ""),
+        "instance_private_ip": instance.get("PrivateIpAddress", ""),
+        "instance_state": (instance.get("State") or {}).get("Name", ""),
+        "carrier_ip": carrier_ip.get("CarrierIp", ""),
+    }
+    # The seed's path: SSH to the bastion, then over the VPC's local route to the Wavelength instance.
+    if addresses["bastion_public_ip"] and addresses["instance_private_ip"]:
+        addresses["ssh"] = f"ssh -J ec2-user@{addresses['bastion_public_ip']} ec2-user@{addresses['instance_private_ip']}"
+    return addresses if any(addresses.values()) else {}
+
+
+def drifted(resources: list[Resource]) -> list[Resource]:
+    return [r for r in resources if r.drift]
+
+
+# --- Traffic matrix and topology (pure functions of the cached descriptions) ----------------------
+
+
+def zone_as_dict(zone) -> dict:
+    return {
+        "name": zone.name,
+        "region": zone.region,
+        "group_name": zone.group_name,
+        "parent_zone_name": zone.parent_zone_name,
+        "carrier": zone.carrier,
+        "metro": zone.metro,
+        "zone_type": "wavelength-zone",
+    }
+
+
+def environment_traffic(environment: Environment, resources: list[Resource]) -> dict:
+    """{"items", "described_at", "svg"} from the resources as last described: never a call to AWS."""
+    network = network_from_described(
+        zone_as_dict(environment.zone),
+        [{"key": r.key, "kind": r.kind, "aws_id": r.aws_id, "described": r.described} for r in resources],
+    )
+    matrix = traffic_matrix(network)
+    described_times = [r.described_at for r in resources if r.described_at]
+    items = matrix_as_dicts(matrix)
+    return {
+        "items": items,
+        # Resources not described yet (a build in progress): a "denied" may only mean "not yet".
+        "pending": sorted(network.pending),
+        "pairs": traffic_pairs(items),
+        "described_at": max(described_times) if described_times else None,
+        "svg": topology_svg(network, matrix=matrix),
+    }
+
+
+def traffic_pairs(items: list[dict]) -> list[dict]:
+    """The matrix as the seed's table: one row per (source, destination), one cell per protocol."""
+    pairs: dict[tuple[str, str], dict] = {}
+    for item in items:
+        pair = pairs.setdefault(
+            (item["source"], item["destination"]),
+            {"source": item["source"], "destination": item["destination"], "cells": []},
+        )
+        pair["cells"].append(item)
+    return list(pairs.values())
+
+
+TIMELINE_LIMIT = 100
+
+
+def environment_timeline(environment: Environment) -> list:
+    """The audit review's timeline selector once it is installed; until then the audit rows about
+    the environment and the request it came from, newest first."""
+    try:
+        from audit.selectors import environment_timeline as audit_timeline
+    except ImportError:
+        about_it = Q(environment_id=environment.pk) | Q(
+            target_type="environments.environmentrequest", target_id=str(environment.request_id)
+        )
+        return list(AuditEvent.objects.filter(about_it).order_by("-id")[:TIMELINE_LIMIT])
+    return audit_timeline(environment.pk)

@@ -1,0 +1,562 @@
+"""The panel's pages: what each role sees and may do, validation, htmx partials, re-auth, CSRF."""
+
+import time
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.choices import TeamRole
+from environments.models import Environment, EnvironmentRequest, Notification, Zone
+
+from .conftest import describe_instances, describe_route_tables
+
+pytestmark = pytest.mark.django_db
+
+FORM = {
+    "name": "edge-web",
+    "team": "demo",
+    "purpose": "latency test",
+    "zone": "us-west-2-wl1-sfo-wlz-1",
+    "instance_type": "t3.medium",
+    "bastion": "yes",
+    "vpc_cidr": "10.0.0.0/16",
+    "public_subnet_cidr": "10.0.1.0/24",
+    "wavelength_subnet_cidr": "10.0.0.0/24",
+    "bastion_ssh_cidr": "",
+    "ingress_mode": "all",
+    "ingress_icmp": "on",
+    "ttl_hours": "72",
+}
+
+
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def htmx(**extra):
+    return {"HTTP_HX_REQUEST": "true", **extra}
+
+
+# --- Access ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/requests/", "/requests/new/", "/approvals/", "/environments/", "/zones/", "/requests/1/", "/environments/1/"]
+)
+def test_pages_require_login(client, url):
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_an_htmx_poll_after_the_session_ended_sends_the_page_to_login(client, alice, make_environment):
+    environment = make_environment(alice)
+    page = f"/environments/{environment.pk}/"
+    response = client.get(f"{page}progress/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{page}")
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/login/?next=/environments/{environment.pk}/"
+
+
+def test_objects_of_other_teams_are_404(client, alice, mallory, make_environment):
+    environment = make_environment(alice)
+    logged_in(client, mallory)
+    for url in (
+        f"/requests/{environment.request_id}/",
+        f"/environments/{environment.pk}/",
+        f"/environments/{environment.pk}/progress/",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/environments/{environment.pk}/extend/", {"hours": 1}).status_code == 404
+    assert client.post(f"/environments/{environment.pk}/refresh/").status_code == 404
+    assert b"edge-1" not in client.get("/environments/").content
+
+
+def test_auditor_reads_everything_and_is_offered_no_action(client, carol, alice, make_environment, make_request):
+    environment = make_environment(alice)
+    pending = make_request(alice, name="edge-2")
+    logged_in(client, carol)
+    page = client.get(f"/environments/{environment.pk}/")
+    assert page.status_code == 200
+    assert b"Destroy" not in page.content and b"Extend" not in page.content
+    detail = client.get(f"/requests/{pending.pk}/")
+    assert detail.status_code == 200 and b'data-testid="decision"' not in detail.content
+    assert client.post(f"/requests/{pending.pk}/approve/", {"plan_hash": pending.plan_hash}).status_code == 403
+
+
+# --- Home -----------------------------------------------------------------------------------------
+
+
+def test_home_shows_the_person_their_queue_and_notifications(client, alice, bob, make_request):
+    make_request(alice)
+    logged_in(client, bob)
+    response = client.get("/")
+    content = response.content.decode()
+    assert 'data-testid="logged-in-as">bob<' in content
+    assert "waiting for your approval" in content and "asks for demo/edge-1" in content
+    assert response.context["approval_count"] == 1
+    assert 'data-testid="nav-approvals">1<' in content
+
+
+def test_marking_a_notification_read_swaps_the_partial(client, alice, bob, make_request):
+    make_request(alice)
+    note = Notification.objects.get(user=bob)
+    logged_in(client, bob)
+    response = client.post(f"/notifications/{note.pk}/read/", **htmx())
+    assert response.status_code == 200
+    assert b'id="notifications"' in response.content and b"<html" not in response.content
+    assert b"all caught up" in response.content
+    note.refresh_from_db()
+    assert note.read_at is not None
+
+
+def test_htmx_posts_need_the_csrf_token(alice, bob, make_request):
+    make_request(alice)
+    note = Notification.objects.get(user=bob)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(bob)
+    assert client.post(f"/notifications/{note.pk}/read/", **htmx()).status_code == 403
+    home = client.get("/")
+    token = home.context["csrf_token"]
+    assert f'hx-headers=\'{{"x-csrftoken": "{token}"}}\'' in home.content.decode()
+    response = client.post(f"/notifications/{note.pk}/read/", **htmx(HTTP_X_CSRFTOKEN=str(token)))
+    assert response.status_code == 200
+
+
+# --- Request form ---------------------------------------------------------------------------------
+
+
+def test_request_form_shows_zones_defaults_and_the_requesters_address(client, alice, zone):
+    logged_in(client, alice)
+    response = client.get("/requests/new/", REMOTE_ADDR="198.51.100.7")
+    content = response.content.decode()
+    assert response.status_code == 200
+    for text in ("10.0.0.0/16", "10.0.1.0/24", "10.0.0.0/24", "Verizon", "San Francisco Bay Area", "us-west-2", "opted in"):
+        assert text in content, text
+    assert 'data-testid="suggested-ssh">198.51.100.7/32<' in content
+    assert '<datalist id="ssh-suggestions"><option value="198.51.100.7/32">' in content
+    assert response.context["form"]["bastion_ssh_cidr"].value() in (None, "")  # suggested, not filled in
+    assert "ago" in content  # the zone cache's age
+    assert "carrier network" in content and "ICMP inbound" in content
+    assert 'hx-get="/requests/new/instance-types/"' in content
+
+
+def test_people_outside_every_team_are_told_why_they_cannot_request(client, carol, zone):
+    logged_in(client, carol)
+    assert b'data-testid="no-team"' in client.get("/requests/new/").content
+    response = client.post("/requests/new/", FORM)
+    assert response.status_code == 200 and "team" in response.context["form"].errors
+    assert not EnvironmentRequest.objects.exists()
+
+
+def test_instance_type_select_follows_the_zone(client, alice, zone):
+    Zone.objects.create(
+        name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1", instance_types=["c5.2xlarge"],
+        carrier="Verizon", metro="Boston", opt_in_status="not-opted-in",
+    )
+    logged_in(client, alice)
+    response = client.get("/requests/new/instance-types/", {"zone": "us-east-1-wl1-bos-wlz-1"}, **htmx())
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="instance-types">')
+    assert '<option value="c5.2xlarge"' in content and "t3.medium" not in content
+    assert "is not opted in" in content and "AWS Support" in content
+
+
+def test_submitting_a_valid_request(client, alice, bob, zone):
+    logged_in(client, alice)
+    response = client.post("/requests/new/", {**FORM, "ingress_mode": "custom", "ingress_tcp": "22,443", "ingress_udp": ""})
+    request = EnvironmentRequest.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/requests/{request.pk}/"
+    assert request.requester == alice and request.state == "pending"
+    assert request.wavelength_ingress == [{"protocol": "tcp", "ports": "22,443"}, {"protocol": "icmp", "ports": None}]
+    assert Notification.objects.filter(user=bob, verb="request.waiting").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"public_subnet_cidr": "10.1.1.0/24"}, "public_subnet_cidr", "is not inside the VPC"),
+        ({"public_subnet_cidr": "10.0.0.0/25"}, "public_subnet_cidr", "overlaps the Wavelength subnet"),
+        ({"vpc_cidr": "10.0.0.0/8"}, "vpc_cidr", "AWS accepts VPC sizes from /16 to /28"),
+        ({"wavelength_subnet_cidr": "10.0.0.0/29"}, "wavelength_subnet_cidr", "subnet sizes from /16 to /28"),
+        ({"instance_type": "p4d.24xlarge"}, "instance_type", "does not offer p4d.24xlarge"),
+        ({"ttl_hours": "9999"}, "ttl_hours", "Expiry must be between 1 and 720 hours"),
+        ({"name": "Bad_Name"}, "name", "lowercase letters"),
+        ({"ingress_mode": "custom", "ingress_tcp": "80,99999"}, "ingress_mode", "not a range of ports"),
+    ],
+)
+def test_validation_messages_sit_next_to_their_fields_and_nothing_is_lost(client, alice, zone, changes, field, message):
+    logged_in(client, alice)
+    response = client.post("/requests/new/", {**FORM, **changes})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert any(message in error for error in form.errors[field]), form.errors
+    content = response.content.decode()
+    assert f'id="field-{field}"' in content or field in ("instance_type", "ingress_mode")
+    assert 'value="latency test"' in content or "latency test" in content  # what was typed is kept
+    assert not EnvironmentRequest.objects.exists()
+
+
+def test_duplicate_name_is_refused(client, alice, zone, make_request):
+    make_request(alice, name="edge-web")
+    logged_in(client, alice)
+    response = client.post("/requests/new/", FORM)
+    assert "already has a live environment or pending request" in response.context["form"].errors["name"][0]
+
+
+def test_a_zone_not_opted_in_is_refused_with_the_way_out(client, alice, admin_user, zone):
+    zone.opt_in_status = "not-opted-in"
+    zone.save()
+    logged_in(client, alice)
+    response = client.post("/requests/new/", FORM)
+    assert "is not opted in" in response.context["form"].errors["zone"][0]
+    assert b'data-testid="zone-not-opted-in"' in response.content
+    # The admin is offered the opt-in page for the group.
+    logged_in(client, admin_user)
+    page = client.get("/requests/new/").content.decode()
+    assert "/zones/?group=us-west-2-wl1" in page
+
+
+def test_plan_preview_lists_every_resource_and_call(client, alice, zone):
+    logged_in(client, alice)
+    response = client.post("/requests/new/preview/", FORM, **htmx())
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="plan-preview"')
+    for call in ("CreateVpc", "CreateCarrierGateway", "AllocateAddress", "RunInstances", "AssociateRouteTable"):
+        assert call in content
+    assert 'data-testid="plan-hash"' in content
+    assert not EnvironmentRequest.objects.exists()
+
+
+def test_plan_preview_shows_errors_instead(client, alice, zone):
+    logged_in(client, alice)
+    response = client.post("/requests/new/preview/", {**FORM, "vpc_cidr": "nonsense"}, **htmx())
+    assert b"Fix these first" in response.content and b"is not an IPv4 CIDR block" in response.content
+
+
+def test_new_request_from_a_failed_one_is_prefilled(client, alice, make_environment):
+    environment = make_environment(alice, instance_type="r5.2xlarge")
+    Environment.objects.filter(pk=environment.pk).update(
+        state="failed", failure_code="InsufficientInstanceCapacity", failure_reason="No capacity."
+    )
+    logged_in(client, alice)
+    detail = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert f"/requests/new/?from={environment.request_id}" in detail
+    response = client.get(f"/requests/new/?from={environment.request_id}")
+    form = response.context["form"]
+    # AWS had no r5.2xlarge: the zone's next offered type is proposed instead.
+    assert form.initial["instance_type"] == "t3.medium" and form.initial["zone"] == environment.zone.name
+    assert "AWS had no capacity for <code>r5.2xlarge</code>" in response.content.decode()
+    assert form.initial["name"] == "edge-1-2"  # the failed environment still holds its name
+    assert b"InsufficientInstanceCapacity" in response.content
+    posted = client.post("/requests/new/", {**FORM, "name": "edge-1-2", "instance_type": "t3.xlarge", "from": environment.request_id})
+    assert posted.status_code == 302
+    assert EnvironmentRequest.objects.get(name="edge-1-2").prefilled_from_id == environment.request_id
+
+
+# --- Decisions ------------------------------------------------------------------------------------
+
+
+def test_approver_sees_the_plan_and_approves_its_hash(client, alice, bob, make_request):
+    request = make_request(alice)
+    logged_in(client, bob)
+    page = client.get(f"/requests/{request.pk}/").content.decode()
+    assert f'name="plan_hash" value="{request.plan_hash}"' in page
+    assert "CreateCarrierGateway" in page
+    response = client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash, "comment": "ok"})
+    environment = Environment.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/environments/{environment.pk}/"
+    request.refresh_from_db()
+    assert request.state == "approved" and request.decided_by == bob
+
+
+def test_requester_cannot_approve_their_own_request_on_the_page(client, alice, make_request):
+    request = make_request(alice)
+    logged_in(client, alice)
+    page = client.get(f"/requests/{request.pk}/").content.decode()
+    assert 'data-testid="decision"' not in page and "Cancel request" in page
+    response = client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash})
+    assert response.status_code == 403
+    assert EnvironmentRequest.objects.get().state == "pending"
+
+
+def test_an_admin_who_requested_cannot_approve_it_either(client, admin_user, team, make_request):
+    team.memberships.create(user=admin_user, role=TeamRole.APPROVER)
+    request = make_request(admin_user)
+    logged_in(client, admin_user)
+    assert client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash}).status_code == 403
+    assert not Environment.objects.exists()
+
+
+def test_an_approval_of_a_plan_not_shown_is_refused(client, alice, bob, make_request):
+    request = make_request(alice)
+    logged_in(client, bob)
+    response = client.post(f"/requests/{request.pk}/approve/", {"plan_hash": "0" * 64}, follow=True)
+    assert "not the request&#x27;s current plan" in response.content.decode()
+    assert not Environment.objects.exists()
+    # No hash at all is no better.
+    client.post(f"/requests/{request.pk}/approve/", {})
+    assert not Environment.objects.exists()
+
+
+def test_reject_and_cancel(client, alice, bob, make_request):
+    first, second = make_request(alice, name="one"), make_request(alice, name="two")
+    logged_in(client, bob)
+    client.post(f"/requests/{first.pk}/reject/", {"comment": "too big"})
+    first.refresh_from_db()
+    assert first.state == "rejected" and first.decision_comment == "too big"
+    logged_in(client, alice)
+    client.post(f"/requests/{second.pk}/cancel/")
+    second.refresh_from_db()
+    assert second.state == "cancelled"
+    assert b"New request from this one" in client.get(f"/requests/{first.pk}/").content
+
+
+def test_approval_queue_lists_what_the_person_may_decide(client, alice, bob, make_request):
+    make_request(alice, name="mine-to-decide")
+    logged_in(client, bob)
+    assert b"mine-to-decide" in client.get("/approvals/").content
+    logged_in(client, alice)
+    assert b"mine-to-decide" not in client.get("/approvals/").content
+
+
+# --- Re-authentication ----------------------------------------------------------------------------
+
+
+def age_login(client, seconds):
+    session = client.session
+    session["authenticated_at"] = int(time.time()) - seconds
+    session.save()
+
+
+def test_an_old_login_must_confirm_the_password_before_approving(client, alice, bob, make_request, settings):
+    request = make_request(alice)
+    logged_in(client, bob)
+    age_login(client, settings.WLPANEL_REAUTH_SECONDS + 60)
+    response = client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash})
+    assert response.status_code == 302 and response["Location"].startswith("/reauth/?next=%2Frequests%2F")
+    assert not Environment.objects.exists()
+
+    wrong = client.post("/reauth/", {"password": "nope", "next": f"/requests/{request.pk}/"})
+    assert wrong.status_code == 200 and b"not your password" in wrong.content
+    from tests.conftest import PASSWORD
+
+    back = client.post("/reauth/", {"password": PASSWORD, "next": f"/requests/{request.pk}/"})
+    assert back.status_code == 302 and back["Location"] == f"/requests/{request.pk}/"
+    assert client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash}).status_code == 302
+    assert Environment.objects.count() == 1
+
+
+def test_an_old_login_must_confirm_before_destroying_and_opting_in(client, alice, admin_user, make_environment, settings):
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    age_login(client, settings.WLPANEL_REAUTH_SECONDS + 60)
+    assert client.get(f"/environments/{environment.pk}/destroy/")["Location"].startswith("/reauth/")
+    response = client.post(f"/environments/{environment.pk}/destroy/", {"confirm_name": "edge-1"}, **htmx())
+    assert response.status_code == 200 and response["HX-Redirect"].startswith("/reauth/")
+    logged_in(client, admin_user)
+    age_login(client, settings.WLPANEL_REAUTH_SECONDS + 60)
+    assert client.post("/zones/us-west-2-wl1/opt-in/")["Location"].startswith("/reauth/")
+
+
+def test_reauth_never_redirects_off_site(client, alice):
+    from tests.conftest import PASSWORD
+
+    logged_in(client, alice)
+    response = client.post("/reauth/", {"password": PASSWORD, "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+# --- Environments ---------------------------------------------------------------------------------
+
+
+def test_environment_page_polls_while_provisioning_and_shows_route_tables(client, alice, make_environment):
+    environment = make_environment(alice)
+    describe_route_tables(environment)
+    logged_in(client, alice)
+    content = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert 'hx-trigger="every 2s"' in content
+    assert f'hx-get="/environments/{environment.pk}/progress/"' in content
+    assert "rtb-0wavelength" in content and "carrier gateway" in content and "cagw-0abc" in content
+    assert "internet gateway" in content and "igw-0abc" in content and "local" in content
+    assert "subnet-0wavelength" in content
+    for step in ("Carrier gateway", "Wavelength instance", "Carrier IP"):
+        assert step in content
+    # The colleagues' traffic matrix and topology, inside the polled part.
+    live = content.split('id="environment-live"')[1]
+    assert 'id="traffic-matrix"' in live and "<svg" in live and "Carrier network (same metro &amp; carrier)" in live
+    # The audit review's timeline, below the live part.
+    timeline = content.split('data-testid="audit-timeline"')[1]
+    assert "request.approved" in timeline and "environment.created" in timeline
+
+
+def test_progress_partial_stops_polling_at_a_settled_state(client, alice, make_environment):
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    polling = client.get(f"/environments/{environment.pk}/progress/", **htmx())
+    assert polling.status_code == 200 and b'hx-trigger="every 2s"' in polling.content
+    assert polling.content.lstrip().startswith(b'<div id="environment-live"')
+    Environment.objects.filter(pk=environment.pk).update(state="ready")
+    settled = client.get(f"/environments/{environment.pk}/progress/", **htmx())
+    assert settled.status_code == 286 and b"hx-trigger" not in settled.content
+    assert settled["HX-Refresh"] == "true"  # one reload, so the header and the actions follow the state
+    assert b'data-state="ready"' in settled.content
+    assert b"hx-trigger" not in client.get(f"/environments/{environment.pk}/").content.split(b"environment-live")[1][:200]
+
+
+def test_failed_environment_shows_reason_hint_and_retry(client, alice, make_environment, published_tasks):
+    environment = make_environment(alice)
+    Environment.objects.filter(pk=environment.pk).update(
+        state="failed", failure_reason="InsufficientInstanceCapacity for r5.2xlarge", failure_hint="Try t3.xlarge.",
+        failure_code="InsufficientInstanceCapacity",
+    )
+    logged_in(client, alice)
+    content = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert "Try t3.xlarge." in content and "Retry build" in content
+    client.post(f"/environments/{environment.pk}/retry/")
+    environment.refresh_from_db()
+    assert environment.state == "provisioning"
+
+
+def test_destroy_needs_the_name_typed(client, alice, make_environment):
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    assert b"Type the environment" in client.get(f"/environments/{environment.pk}/destroy/").content
+    wrong = client.post(f"/environments/{environment.pk}/destroy/", {"confirm_name": "other"})
+    assert wrong.status_code == 200 and "Type “edge-1” to confirm." in wrong.content.decode()
+    environment.refresh_from_db()
+    assert environment.state == "provisioning"
+    client.post(f"/environments/{environment.pk}/destroy/", {"confirm_name": "edge-1", "reason": "done"})
+    environment.refresh_from_db()
+    assert environment.state == "destroying"
+    environment.resources.filter(key__in=["carrier_ip", "wavelength_instance"]).update(state="deleted")
+    page = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert "2 of 12 resources removed" in page  # teardown progress counts removals, not the build
+
+
+def test_a_member_may_not_destroy_a_teammates_environment(client, alice, make_user, team, make_environment):
+    dave = make_user("dave", team=team, role=TeamRole.MEMBER)
+    environment = make_environment(alice)
+    logged_in(client, dave)
+    assert b"Destroy" not in client.get(f"/environments/{environment.pk}/").content
+    assert client.get(f"/environments/{environment.pk}/destroy/").status_code == 403
+
+
+def test_an_environment_about_to_expire_says_so(client, alice, make_environment):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    assert b'data-testid="expires-soon"' not in client.get(f"/environments/{environment.pk}/").content
+    Environment.objects.filter(pk=environment.pk).update(expires_at=timezone.now() + timedelta(hours=3))
+    assert b'data-testid="expires-soon"' in client.get(f"/environments/{environment.pk}/").content
+
+
+def test_extend_and_refresh(client, alice, make_environment, published_tasks, django_capture_on_commit_callbacks):
+    environment = make_environment(alice)
+    before = environment.expires_at
+    logged_in(client, alice)
+    client.post(f"/environments/{environment.pk}/extend/", {"hours": 24})
+    environment.refresh_from_db()
+    assert (environment.expires_at - before).total_seconds() >= 24 * 3600 - 5
+    too_long = client.post(f"/environments/{environment.pk}/extend/", {"hours": 100000}, follow=True)
+    assert b"allows at most 720 hours" in too_long.content
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/environments/{environment.pk}/refresh/")
+    assert published_tasks[-1][0] == "environments.refresh" and published_tasks[-1][1][0] == environment.pk
+
+
+def test_environment_list_filters(client, alice, make_environment, zone):
+    make_environment(alice, name="alpha")
+    beta = make_environment(alice, name="beta")
+    Environment.objects.filter(pk=beta.pk).update(state="ready")
+    logged_in(client, alice)
+    content = client.get("/environments/", {"state": "ready"}).content.decode()
+    assert "beta" in content and ">alpha<" not in content
+    partial = client.get("/environments/", {"name": "alp"}, **htmx()).content.decode()
+    assert partial.lstrip().startswith('<div id="environment-table">') and "alpha" in partial and ">beta<" not in partial
+
+
+def _query_counts(client, environment_id) -> dict[str, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get("/")  # the first request of a session writes it; not part of any page's cost
+    counts = {}
+    for name, url in (
+        ("environment list", "/environments/"),
+        ("environment detail", f"/environments/{environment_id}/"),
+        ("progress", f"/environments/{environment_id}/progress/"),
+        ("request list", "/requests/"),
+        ("home", "/"),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200, url
+        counts[name] = len(queries)
+    return counts
+
+
+def test_query_counts_do_not_grow_with_the_number_of_environments(client, alice, make_environment, django_assert_max_num_queries):
+    for number in range(3):
+        make_environment(alice, name=f"env-{number}")
+    last = Environment.objects.order_by("-id").first()
+    describe_route_tables(last)
+    logged_in(client, alice)
+    with_3 = _query_counts(client, last.pk)
+    for number in range(3, 30):
+        make_environment(alice, name=f"env-{number}")
+    with_30 = _query_counts(client, last.pk)
+    assert with_3 == with_30
+    assert max(with_30.values()) <= 20, with_30
+
+
+# --- Zones ----------------------------------------------------------------------------------------
+
+
+def test_zones_page_is_for_admins(client, alice, admin_user, zone):
+    logged_in(client, alice)
+    assert client.get("/zones/").status_code == 403
+    assert client.post("/zones/us-west-2-wl1/opt-in/").status_code == 403
+    logged_in(client, admin_user)
+    Zone.objects.create(name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1")
+    content = client.get("/zones/").content.decode()
+    assert "Opt in group us-east-1-wl1" in content and "AWS Support" in content
+
+
+def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        "environments.provisioning.zones.zone_group_opt_in",
+        lambda *, origin, group: calls.append((origin.user, origin.source, group)),
+    )
+    logged_in(client, admin_user)
+    response = client.post("/zones/us-west-2-wl1/opt-in/", follow=True)
+    assert calls == [(admin_user, "web", "us-west-2-wl1")]
+    assert b"is opted in" in response.content
+
+
+def test_the_page_says_how_to_reach_the_environment(client, alice, make_environment):
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    assert b'id="addresses"' not in client.get(f"/environments/{environment.pk}/").content
+    describe_instances(environment)
+    content = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert 'data-testid="carrier-ip">155.146.1.2<' in content
+    assert "ssh -J ec2-user@203.0.113.10 ec2-user@10.0.0.20" in content
+
+
+def test_a_member_asks_the_admins_to_opt_a_group_in(client, alice, admin_user, zone):
+    from audit.models import AuditEvent
+
+    zone.opt_in_status = "not-opted-in"
+    zone.save()
+    logged_in(client, alice)
+    page = client.get("/requests/new/").content.decode()
+    assert 'data-testid="ask-opt-in"' in page
+    response = client.post("/zones/us-west-2-wl1/opt-in/ask/", **htmx())
+    assert b'data-testid="opt-in-asked"' in response.content and b"<html" not in response.content
+    note = Notification.objects.get(user=admin_user, verb="zone_group.opt_in_asked")
+    assert note.link == "/zones/?group=us-west-2-wl1" and "alice asks" in note.message
+    assert AuditEvent.objects.filter(action="zone_group.opt_in_asked", actor_username="alice").exists()
+    assert client.post("/zones/nowhere-wl1/opt-in/ask/").status_code == 404
