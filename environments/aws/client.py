@@ -1,0 +1,204 @@
+"""Client factory: region, endpoint (sandbox or real AWS), retry mode, and a call recorder.
+
+Every call goes to the AWS call log (`audit.services.aws_call_record`), linked to its environment,
+step and causing action; every mutating call is also an audit row. The botocore session (and its
+model loader) is built once per process, so a client per step costs milliseconds, not the
+hundreds a fresh session would.
+"""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from botocore.parsers import ResponseParserError
+from django.conf import settings
+
+# Re-exported so the rest of the app never imports botocore itself.
+__all__ = [
+    "NO_ANSWER_ERRORS",
+    "AwsError",
+    "BotoCoreError",
+    "CallContext",
+    "ClientError",
+    "ec2_client",
+    "ssm_client",
+]
+
+AwsError = (ClientError, BotoCoreError)
+# No usable answer (timeout, refused, garbled): a create's outcome is unknown.
+NO_ANSWER_ERRORS = (
+    EndpointConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    ConnectionClosedError,
+    ResponseParserError,
+)
+
+log = logging.getLogger(__name__)
+
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+SANDBOX_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+# Parameters never written to the call log: user data and anything that looks like a secret.
+SECRET_PARAMETERS = frozenset(
+    {"UserData", "Password", "PrivateKey", "KeyMaterial", "SecretAccessKey", "SessionToken"}
+)
+SECRET_HINTS = ("secret", "password", "token", "privatekey")
+KEPT_TOKENS = frozenset({"ClientToken"})  # idempotency tokens are not secrets and explain retries
+READ_ONLY_PREFIXES = ("Describe", "Get", "List")
+
+_session_lock = threading.Lock()
+_session: boto3.Session | None = None
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a call is for: the environment, the plan step, and the action that caused it."""
+
+    environment_id: int | None = None
+    resource_key: str = ""
+    correlation_id: str = ""
+    cause_event_id: int | None = None
+
+
+def _shared_session() -> boto3.Session:
+    global _session
+    with _session_lock:
+        if _session is None:
+            core = botocore.session.get_session()
+            core.get_component("data_loader")  # warm the loader's cache once per process
+            _session = boto3.Session(botocore_session=core)
+        return _session
+
+
+def _endpoint_arguments() -> dict:
+    endpoint = settings.WLPANEL_AWS_ENDPOINT
+    if endpoint == "aws":
+        return {}  # boto3's credential chain, AWS's own endpoints
+    if not endpoint:
+        raise RuntimeError("WLPANEL_AWS_ENDPOINT is not set: give the sandbox's URL or `aws`.")
+    return {"endpoint_url": endpoint, **SANDBOX_CREDENTIALS}
+
+
+def _client(service: str, region: str, context: CallContext):
+    client = _shared_session().client(
+        service, region_name=region, config=CLIENT_CONFIG, **_endpoint_arguments()
+    )
+    CallRecorder(context, region, service).attach(client)
+    return client
+
+
+def ec2_client(region: str, *, context: CallContext):
+    return _client("ec2", region, context)
+
+
+def ssm_client(region: str, *, context: CallContext):
+    return _client("ssm", region, context)
+
+
+def public_params(params: dict) -> dict:
+    """The call's parameters without user data or anything secret-looking."""
+    kept = {}
+    for name, value in params.items():
+        lowered = name.lower()
+        if name in SECRET_PARAMETERS or (
+            name not in KEPT_TOKENS and any(hint in lowered for hint in SECRET_HINTS)
+        ):
+            continue
+        kept[name] = public_params(value) if isinstance(value, dict) else value
+    return kept
+
+
+def is_mutating(operation: str) -> bool:
+    return not operation.startswith(READ_ONLY_PREFIXES)
+
+
+class CallRecorder:
+    """botocore event handlers that time each call and write it to the call log."""
+
+    def __init__(self, context: CallContext, region: str, service: str):
+        self.context = context
+        self.region = region
+        self.service = service
+
+    def attach(self, client) -> None:
+        events = client.meta.events
+        events.register("before-parameter-build.*.*", self.started)
+        events.register("after-call.*.*", self.answered)
+        events.register("after-call-error.*.*", self.raised)
+
+    def started(self, params, model, context, **_):
+        context["wlpanel_started"] = time.monotonic()
+        context["wlpanel_operation"] = model.name
+        context["wlpanel_params"] = public_params(params)
+
+    def answered(self, http_response, parsed, model, context, **_):
+        error = parsed.get("Error") or {}
+        metadata = parsed.get("ResponseMetadata") or {}
+        self._write(
+            model.name,
+            context,
+            outcome=error.get("Code")
+            or ("ok" if http_response.status_code < 300 else f"HTTP{http_response.status_code}"),
+            error_message=error.get("Message", ""),
+            http_status=http_response.status_code,
+            request_id=metadata.get("RequestId", ""),
+            retries=metadata.get("RetryAttempts", 0),
+        )
+
+    def raised(self, exception, context, **_):
+        # No answer at all (timeout, refused connection) after botocore's own retries.
+        operation = context.get("wlpanel_operation", "")
+        self._write(operation, context, outcome=type(exception).__name__, error_message=str(exception)[:500])
+
+    def _write(self, operation: str, context: dict, **outcome) -> None:
+        from audit.services import aws_call_record, record  # the audit app imports models at load
+
+        started = context.get("wlpanel_started", time.monotonic())
+        params = context.get("wlpanel_params", {})
+        fields = {
+            "service": self.service,
+            "region": self.region,
+            "operation": operation,
+            "params": params,
+            "mutating": is_mutating(operation),
+            "duration_ms": int((time.monotonic() - started) * 1000),
+            "environment_id": self.context.environment_id,
+            "resource_key": self.context.resource_key,
+            "correlation_id": self.context.correlation_id,
+            "cause_event_id": self.context.cause_event_id,
+            **outcome,
+        }
+        try:
+            aws_call_record(**fields)
+            if fields["mutating"]:
+                record(
+                    actor=None,
+                    action=f"aws.{operation}",
+                    target=None,
+                    source="worker",
+                    target_repr=self.context.resource_key or operation,
+                    environment_id=self.context.environment_id,
+                    correlation_id=self.context.correlation_id,
+                    details={
+                        "region": self.region,
+                        "params": params,
+                        "outcome": fields["outcome"],
+                        "request_id": fields.get("request_id", ""),
+                        "cause_event_id": self.context.cause_event_id,
+                    },
+                )
+        except Exception:
+            # A failed log write must not lose the AWS result the caller is about to store.
+            log.exception("could not record AWS call %s", operation)

@@ -1,0 +1,96 @@
+"""What an AWS failure means for the engine: retry soon, retry much later, or give up.
+
+botocore's `standard` retry mode has already retried throttling and 5xx a few times before the
+engine sees an error; what reaches here is handled on the engine's own, longer, schedule.
+"""
+
+import enum
+from dataclasses import dataclass
+
+from .client import NO_ANSWER_ERRORS, BotoCoreError, ClientError
+
+THROTTLING_CODES = frozenset(
+    {"RequestLimitExceeded", "Throttling", "ThrottlingException", "EC2ThrottledException", "RequestThrottled"}
+)
+CAPACITY_CODES = frozenset(
+    {"InsufficientInstanceCapacity", "InsufficientCapacity", "InsufficientHostCapacity"}
+)
+TRANSIENT_CODES = frozenset(
+    {"InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable", "RequestTimeout"}
+)
+
+CAPACITY_HINT = (
+    "AWS has no capacity for this instance type in the zone right now. Retry later; or request another "
+    "instance type the zone offers (a new request, prefilled from this one, that needs a new approval); "
+    "or destroy the environment."
+)
+
+
+class Action(enum.StrEnum):
+    RETRY = "retry"  # throttled, 5xx, no answer: soon, with backoff
+    CONSISTENCY = "consistency"  # a new id not visible yet: retry, never re-create
+    CAPACITY = "capacity"  # InsufficientInstanceCapacity: minutes later, up to a cap
+    DEPENDENCY = "dependency"  # teardown: AWS has not released a dependent resource yet
+    FATAL = "fatal"  # the request itself is wrong: fail with AWS's message
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    code: str
+    message: str
+
+    @property
+    def retryable(self) -> bool:
+        return self.action != Action.FATAL
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code", "") or "ClientError"
+    return type(exc).__name__
+
+
+def error_message(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Message", "") or str(exc)
+    return str(exc)
+
+
+def http_status(exc: BaseException) -> int | None:
+    if isinstance(exc, ClientError):
+        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return None
+
+
+def is_not_found(exc: BaseException) -> bool:
+    code = error_code(exc)
+    return code.endswith(".NotFound") or code.endswith("NotFound")
+
+
+def created_nothing(exc: BaseException) -> bool:
+    """True when AWS answered a create with an error that proves nothing was created."""
+    if not isinstance(exc, ClientError):
+        return False  # no answer: the create may or may not have happened
+    code = error_code(exc)
+    if code in CAPACITY_CODES or code in THROTTLING_CODES:
+        return True
+    return (http_status(exc) or 0) < 500 and code not in TRANSIENT_CODES
+
+
+def classify(exc: BaseException, *, teardown: bool, recently_created: bool) -> Verdict:
+    """The engine's reading of an AWS failure (see module docstring)."""
+    code, message = error_code(exc), error_message(exc)
+    if isinstance(exc, NO_ANSWER_ERRORS) or (
+        isinstance(exc, BotoCoreError) and not isinstance(exc, ClientError)
+    ):
+        return Verdict(Action.RETRY, code, message)
+    if code in CAPACITY_CODES:
+        return Verdict(Action.CAPACITY, code, message)
+    if code in THROTTLING_CODES or code in TRANSIENT_CODES or (http_status(exc) or 0) >= 500:
+        return Verdict(Action.RETRY, code, message)
+    if code.startswith("Invalid") and is_not_found(exc) and recently_created:
+        return Verdict(Action.CONSISTENCY, code, message)
+    if code == "DependencyViolation" and teardown:
+        return Verdict(Action.DEPENDENCY, code, message)
+    return Verdict(Action.FATAL, code, message)

@@ -1,0 +1,468 @@
+"""The provisioning engine: PostgreSQL decides, messages only say "look at environment N".
+
+- `advance(environment_id)` settles the environment when every step is settled, otherwise
+  dispatches each step that is ready (dependencies done, no live lease, due) as its own
+  `environments.run_step` message, so independent steps run on different worker processes.
+- `run_step(resource_id)` claims the step (row lock with SKIP LOCKED, then a lease committed
+  before any AWS call), runs the step executor with no transaction open, records the outcome,
+  and either advances the environment, re-enqueues itself with a short countdown, or leaves a
+  `next_attempt_at` for the reconciler (long waits such as capacity retries).
+- `reconcile()` (beat) re-drives every active environment: lost messages, killed workers and
+  broker restarts only delay work.
+
+Duplicate messages are harmless: a claim needs the step to be due, unleased and unfinished.
+A poison guard (`WLPANEL_STEP_MAX_ATTEMPTS` claims) fails a step that never finishes.
+"""
+
+import logging
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.choices import Source
+from audit.services import record
+from environments import notifications
+from environments.aws import client as aws_client
+from environments.aws.errors import CAPACITY_HINT, Action, Verdict, classify
+from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
+from environments.models import Environment, Resource
+from environments.services import environment_transition
+
+from . import steps
+
+log = logging.getLogger(__name__)
+
+RUN_STEP_TASK = "environments.run_step"
+ADVANCE_TASK = "environments.advance"
+QUEUED = "queued"  # lease owner while a run_step message is on its way
+BUILD, TEARDOWN = "build", "teardown"
+# Progress that belongs to one operation (build, retry, teardown) and starts afresh with the next.
+PER_OPERATION_PROGRESS = frozenset({"errors", "capacity_attempts", "hint", "waiting", "terminate_requested"})
+
+
+def engine_setting(name: str, default: float) -> float:
+    """An engine tunable: Django settings first, then the process environment (tests pass them to workers)."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name)
+    return type(default)(value) if value is not None else default
+
+
+def lease_seconds() -> int:
+    return engine_setting("WLPANEL_STEP_LEASE_SECONDS", 120)
+
+
+def max_attempts() -> int:
+    return engine_setting("WLPANEL_STEP_MAX_ATTEMPTS", 100)
+
+
+def poll_seconds() -> float:
+    return engine_setting("WLPANEL_POLL_SECONDS", 2.0)
+
+
+def grace_seconds() -> float:
+    return engine_setting("WLPANEL_CREATE_GRACE_SECONDS", 60.0)
+
+
+def capacity_retry_seconds() -> float:
+    return engine_setting("WLPANEL_CAPACITY_RETRY_SECONDS", 300.0)
+
+
+def capacity_max_attempts() -> int:
+    return engine_setting("WLPANEL_CAPACITY_MAX_ATTEMPTS", 6)
+
+
+def short_wait_seconds() -> float:
+    """Waits up to this long are a countdown message; longer ones are left to the reconciler."""
+    return engine_setting("WLPANEL_SHORT_WAIT_SECONDS", 60.0)
+
+
+def dispatch_grace_seconds() -> float:
+    """How long a dispatched step counts as taken before the reconciler sends it again."""
+    return engine_setting("WLPANEL_DISPATCH_GRACE_SECONDS", 30.0)
+
+
+def mode_of(environment: Environment) -> str | None:
+    return {EnvironmentState.PROVISIONING: BUILD, EnvironmentState.DESTROYING: TEARDOWN}.get(
+        environment.state
+    )
+
+
+# --- Readiness --------------------------------------------------------------------------------------
+
+
+def is_finished(resource: Resource, mode: str) -> bool:
+    return resource.state == (ResourceState.READY if mode == BUILD else ResourceState.DELETED)
+
+
+def is_blocked(resource: Resource, mode: str) -> bool:
+    """Failed in this phase: the environment fails (a build failure does not block teardown)."""
+    return resource.state == ResourceState.FAILED and resource.progress.get("phase", BUILD) == mode
+
+
+def is_ready(resource: Resource, by_key: dict[str, Resource], mode: str) -> bool:
+    """Build: its dependencies are ready. Teardown: everything that depends on it is deleted."""
+    if is_finished(resource, mode) or is_blocked(resource, mode):
+        return False
+    if mode == BUILD:
+        return all(by_key[key].state == ResourceState.READY for key in resource.depends_on)
+    return all(
+        other.state == ResourceState.DELETED for other in by_key.values() if resource.key in other.depends_on
+    )
+
+
+def is_due(resource: Resource, now, *, queued_is_free: bool = False) -> bool:
+    if resource.next_attempt_at and resource.next_attempt_at > now:
+        return False
+    if queued_is_free and resource.lease_owner == QUEUED:
+        return True
+    return resource.lease_until is None or resource.lease_until <= now
+
+
+# --- advance ----------------------------------------------------------------------------------------
+
+
+def advance(environment_id: int) -> list[int]:
+    """Settle the environment or dispatch its ready steps; the ids dispatched."""
+    environment = Environment.objects.filter(pk=environment_id).first()
+    mode = mode_of(environment) if environment else None
+    if mode is None:
+        return []
+    resources = list(environment.resources.all())
+    if _settle_environment(environment, resources, mode):
+        return []
+    now = timezone.now()
+    by_key = {resource.key: resource for resource in resources}
+    ready = [r.pk for r in resources if is_due(r, now) and is_ready(r, by_key, mode)]
+    if ready:
+        # Mark them taken for a moment, so a duplicate advance does not send them twice.
+        Resource.objects.filter(pk__in=ready).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+        ).update(lease_until=now + timedelta(seconds=dispatch_grace_seconds()), lease_owner=QUEUED)
+        for resource_id in ready:
+            current_app.send_task(RUN_STEP_TASK, args=[resource_id])
+    return ready
+
+
+def _settle_environment(environment: Environment, resources: list[Resource], mode: str) -> bool:
+    """Finish the operation when every step is finished, or fail it when one is blocked."""
+    blocked = [r for r in resources if is_blocked(r, mode)]
+    if not blocked and not all(is_finished(r, mode) for r in resources):
+        return False
+    with transaction.atomic():
+        locked = Environment.objects.select_for_update().select_related("owner").get(pk=environment.pk)
+        if mode_of(locked) != mode:
+            return True  # someone settled it (or the user changed course) meanwhile
+        if blocked:
+            _environment_failed(locked, blocked[0], mode)
+        else:
+            _environment_finished(locked, mode)
+    return True
+
+
+def _step_title(environment: Environment, key: str) -> str:
+    titles = {step["key"]: step["title"] for step in environment.plan.get("steps", [])}
+    return titles.get(key, key)
+
+
+def _environment_finished(environment: Environment, mode: str) -> None:
+    now = timezone.now()
+    target = EnvironmentState.READY if mode == BUILD else EnvironmentState.DESTROYED
+    previous = environment_transition(environment, target)
+    if mode == BUILD:
+        environment.ready_at = now
+        message = f"{environment} is ready."
+    else:
+        environment.destroyed_at = now
+        message = f"{environment} is destroyed; nothing of it is left in AWS."
+    environment.save()
+    _record_environment(environment, f"environment.{target}", previous)
+    notifications.notify(
+        users=[environment.owner],
+        verb=f"environment.{target}",
+        message=message,
+        link=f"/environments/{environment.pk}/",
+    )
+
+
+def _environment_failed(environment: Environment, resource: Resource, mode: str) -> None:
+    target = EnvironmentState.FAILED if mode == BUILD else EnvironmentState.DESTROY_FAILED
+    previous = environment_transition(environment, target)
+    environment.failure_reason = f"{_step_title(environment, resource.key)}: {resource.last_error}"
+    environment.failure_code = resource.last_error_code
+    environment.failure_hint = resource.progress.get("hint") or (
+        "Retry, or destroy the environment."
+        if mode == BUILD
+        else "Retry the teardown; if it keeps failing, ask an admin."
+    )
+    environment.save()
+    _record_environment(
+        environment,
+        f"environment.{target}",
+        previous,
+        details={
+            "step": resource.key,
+            "code": resource.last_error_code,
+            "reason": environment.failure_reason,
+        },
+    )
+    notifications.notify(
+        users=[environment.owner],
+        verb=f"environment.{target}",
+        message=f"{environment} {'failed' if mode == BUILD else 'could not be destroyed'}: {environment.failure_reason}"[
+            :500
+        ],
+        link=f"/environments/{environment.pk}/",
+    )
+
+
+def _record_environment(
+    environment: Environment, action: str, previous: str, details: dict | None = None
+) -> None:
+    record(
+        actor=None,
+        action=action,
+        target=environment,
+        source=Source.WORKER,
+        before={"state": previous},
+        after={"state": environment.state},
+        correlation_id=environment.correlation_id,
+        details={"cause_event_id": environment.cause_event_id, **(details or {})},
+    )
+
+
+# --- run_step ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Claim:
+    resource: Resource
+    environment: Environment
+    deps: dict[str, Resource]
+    mode: str
+    owner: str
+
+
+class LeaseLost(Exception):
+    """Another worker took the step over (our lease expired): stop without writing."""
+
+
+def run_step(resource_id: int) -> None:
+    """Claim one step, run it against AWS, record the outcome and schedule what follows."""
+    claim = _claim(resource_id)
+    if claim is None:
+        return
+    try:
+        outcome = _execute(claim)
+        follow_up = _record_outcome(claim, outcome)
+    except LeaseLost:
+        log.warning("lost the lease on %s; another worker has it", claim.resource)
+        return
+    follow_up()
+
+
+def _new_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claim(resource_id: int) -> Claim | None:
+    now = timezone.now()
+    with transaction.atomic():
+        resource = (
+            Resource.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("environment")
+            .filter(pk=resource_id)
+            .first()
+        )
+        if resource is None:
+            return None  # another worker is claiming it right now
+        environment = resource.environment
+        mode = mode_of(environment)
+        if mode is None or not is_due(resource, now + timedelta(seconds=0.5), queued_is_free=True):
+            return None
+        siblings = {r.key: r for r in environment.resources.all()}
+        siblings[resource.key] = resource
+        if not is_ready(resource, siblings, mode):
+            return None
+        resource.attempts += 1
+        if resource.attempts > max_attempts():
+            _give_up(resource, mode, now)
+            transaction.on_commit(lambda: current_app.send_task(ADVANCE_TASK, args=[environment.pk]))
+            return None
+        operation = environment.cause_event_id
+        if resource.progress.get("phase") != mode or resource.progress.get("operation") != operation:
+            # A new build, retry or teardown: counters and waits of the previous one do not carry over.
+            kept = {k: v for k, v in resource.progress.items() if k not in PER_OPERATION_PROGRESS}
+            resource.progress = {**kept, "phase": mode, "operation": operation}
+            resource.started_at, resource.finished_at = now, None
+        resource.started_at = resource.started_at or now
+        resource.state = ResourceState.CREATING if mode == BUILD else ResourceState.DELETING
+        resource.lease_owner = _new_owner()
+        resource.lease_until = now + timedelta(seconds=lease_seconds())
+        resource.save()
+    deps = {key: siblings[key] for key in resource.depends_on}
+    return Claim(resource=resource, environment=environment, deps=deps, mode=mode, owner=resource.lease_owner)
+
+
+def _give_up(resource: Resource, mode: str, now) -> None:
+    resource.state = ResourceState.FAILED
+    resource.last_error = (
+        f"Gave up after {resource.attempts - 1} attempts without finishing (a step that keeps crashing "
+        "its worker or never converges); see the worker logs."
+    )
+    resource.last_error_code = "TooManyAttempts"
+    resource.progress = {**resource.progress, "phase": mode}
+    resource.finished_at = now
+    resource.lease_until = None
+    resource.lease_owner = ""
+    resource.save()
+
+
+def _checkpoint(claim: Claim):
+    """Persist fields of the claimed step at once (and extend the lease); refuse after losing it."""
+
+    def save(**fields) -> None:
+        fields["lease_until"] = timezone.now() + timedelta(seconds=lease_seconds())
+        updated = Resource.objects.filter(pk=claim.resource.pk, lease_owner=claim.owner).update(**fields)
+        if not updated:
+            raise LeaseLost(claim.resource.key)
+        for name, value in fields.items():
+            setattr(claim.resource, name, value)
+
+    return save
+
+
+def _call_context(claim: Claim) -> aws_client.CallContext:
+    return aws_client.CallContext(
+        environment_id=claim.environment.pk,
+        resource_key=claim.resource.key,
+        correlation_id=claim.environment.correlation_id,
+        cause_event_id=claim.environment.cause_event_id,
+    )
+
+
+def _step_params(claim: Claim) -> dict:
+    for step in claim.environment.plan.get("steps", []):
+        if step["key"] == claim.resource.key:
+            return step["params"]
+    return {}
+
+
+def _execute(claim: Claim):
+    """Run the step's executor; an AWS failure becomes a `Verdict`, other errors a `Verdict` too."""
+    region = claim.environment.region
+    context = _call_context(claim)
+    ctx = steps.StepContext(
+        resource=claim.resource,
+        environment=claim.environment,
+        deps=claim.deps,
+        params=_step_params(claim),
+        ec2=aws_client.ec2_client(region, context=context),
+        ssm_factory=lambda: aws_client.ssm_client(region, context=context),
+        checkpoint=_checkpoint(claim),
+        poll_seconds=poll_seconds(),
+        grace_seconds=grace_seconds(),
+    )
+    executor = (steps.BUILD if claim.mode == BUILD else steps.TEARDOWN)[claim.resource.kind]
+    try:
+        return executor(ctx)
+    except steps.CreatePending as exc:
+        return steps.Wait(poll_seconds(), str(exc))
+    except steps.StepFailed as exc:
+        return Verdict(Action.FATAL, exc.code, str(exc))
+    except aws_client.AwsError as exc:
+        return classify(exc, teardown=claim.mode == TEARDOWN, recently_created=ctx.recently_created())
+
+
+def _backoff(errors: int) -> float:
+    """1, 2, 4 ... 30 s with jitter, so a burst of throttled steps does not come back in step."""
+    return min(2.0 ** max(errors - 1, 0), 30.0) * random.uniform(0.6, 1.0)
+
+
+def _record_outcome(claim: Claim, outcome):
+    """Write the outcome under the lease; return what to do once it is committed."""
+    resource = claim.resource
+    now = timezone.now()
+    fields: dict = {"lease_until": None, "lease_owner": ""}
+    progress = dict(resource.progress)
+    delay = None
+    if isinstance(outcome, steps.Done):
+        fields |= {
+            "state": ResourceState.READY if claim.mode == BUILD else ResourceState.DELETED,
+            "finished_at": now,
+            "next_attempt_at": None,
+            "last_error": "",
+            "last_error_code": "",
+        }
+        progress.pop("waiting", None)
+        progress["errors"] = 0
+        if claim.mode == BUILD:
+            fields |= {"described": outcome.described, "described_at": now, "drift": ""}
+    elif isinstance(outcome, steps.Wait):
+        delay = outcome.seconds
+        progress["waiting"] = outcome.reason
+        if outcome.described is not None:
+            fields |= {"described": outcome.described, "described_at": now}
+    else:
+        delay, failure = _retry_delay(outcome, progress)
+        fields |= {"last_error": outcome.message[:2000], "last_error_code": outcome.code[:64]}
+        if failure:
+            fields |= {"state": ResourceState.FAILED, "finished_at": now, "next_attempt_at": None}
+            delay = None
+        progress["waiting"] = f"retrying after {outcome.code}" if delay is not None else ""
+    if delay is not None:
+        fields["next_attempt_at"] = now + timedelta(seconds=delay)
+    fields["progress"] = progress
+    updated = Resource.objects.filter(pk=resource.pk, lease_owner=claim.owner).update(**fields)
+    if not updated:
+        raise LeaseLost(resource.key)
+    return _follow_up(claim, delay)
+
+
+def _retry_delay(verdict: Verdict, progress: dict) -> tuple[float, bool]:
+    """(seconds until the next attempt, whether the step has failed for good)."""
+    if verdict.action == Action.FATAL:
+        return 0, True
+    if verdict.action == Action.CAPACITY:
+        progress["capacity_attempts"] = progress.get("capacity_attempts", 0) + 1
+        if progress["capacity_attempts"] >= capacity_max_attempts():
+            progress["hint"] = CAPACITY_HINT
+            return 0, True
+        return capacity_retry_seconds(), False
+    progress["errors"] = progress.get("errors", 0) + 1
+    return _backoff(progress["errors"]), False
+
+
+def _follow_up(claim: Claim, delay: float | None):
+    environment_id, resource_id = claim.environment.pk, claim.resource.pk
+
+    def follow_up() -> None:
+        if delay is None:
+            advance(environment_id)
+        elif delay <= short_wait_seconds():
+            current_app.send_task(RUN_STEP_TASK, args=[resource_id], countdown=max(delay, 0))
+        # Longer waits: `next_attempt_at` is set and the reconciler dispatches the step when due.
+
+    return follow_up
+
+
+# --- reconcile --------------------------------------------------------------------------------------
+
+
+def reconcile() -> int:
+    """Re-drive every environment the engine still has work for; the number advanced."""
+    environment_ids = list(
+        Environment.objects.filter(state__in=ENVIRONMENT_ACTIVE_STATES).values_list("pk", flat=True)
+    )
+    for environment_id in environment_ids:
+        advance(environment_id)
+    return len(environment_ids)

@@ -1,0 +1,386 @@
+"""Step executors: build and teardown of one plan step, per resource kind.
+
+An executor runs outside any database transaction with the step's lease held. It may be
+interrupted anywhere (SIGKILL, lost answer) and run again, so it always starts from what is
+recorded (`aws_id`, `progress`) and from what AWS says, never from what it meant to do:
+
+- a create that carries a ClientToken is simply repeated with the same token;
+- a tag-adopted create records `create_started_at` before the call; if a run finds that mark
+  without an `aws_id`, the outcome is unknown and it looks the resource up by its tags, waiting
+  out the eventual-consistency grace window before it would ever create a second one;
+- untaggable actions (attach, route, associate, rules) are describe-then-act.
+
+An executor returns `Done` or `Wait`; AWS errors propagate to the engine, which classifies them.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from environments.aws import resources as aws
+from environments.aws.errors import created_nothing
+from environments.models import Environment, Resource
+
+from .plan import TOKEN_KINDS
+
+
+@dataclass(frozen=True)
+class Done:
+    """The step is finished; `described` is what AWS says about the resource (None once deleted)."""
+
+    described: dict | None = None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Come back in `seconds` (instance pending, terminating, create outcome not visible yet)."""
+
+    seconds: float
+    reason: str
+    described: dict | None = None
+
+
+class StepFailed(Exception):
+    """A permanent failure that is not an AWS error (e.g. the instance terminated by itself)."""
+
+    def __init__(self, message: str, code: str = "StepFailed"):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class StepContext:
+    resource: Resource
+    environment: Environment
+    deps: dict[str, Resource]
+    params: dict
+    ec2: Any
+    ssm_factory: Callable[[], Any]
+    checkpoint: Callable[..., None]  # persist resource fields now, under the lease
+    poll_seconds: float
+    grace_seconds: float
+    created_now: bool = field(default=False)  # this run created the resource: its state is known
+    create_attempted_at: datetime | None = None
+
+    def recently_created(self) -> bool:
+        """Whether a NotFound may just be AWS catching up: this step or one it uses was created lately."""
+        moments = [self.create_attempted_at, self.resource.create_started_at]
+        moments += [dep.create_started_at for dep in self.deps.values()]
+        return any(self.within_grace(moment) for moment in moments)
+
+    @property
+    def kind(self) -> str:
+        return self.resource.kind
+
+    @property
+    def tags(self) -> dict:
+        return self.resource.tags
+
+    def dep_id(self, key: str) -> str:
+        return self.deps[key].aws_id
+
+    def within_grace(self, since: datetime | None) -> bool:
+        return since is not None and timezone.now() - since < timedelta(seconds=self.grace_seconds)
+
+    def save_progress(self, **progress) -> None:
+        self.resource.progress.update(progress)
+        self.checkpoint(progress=self.resource.progress)
+
+
+class CreatePending(Exception):
+    """A create's outcome is unknown and the tag lookup is empty: wait, never create twice."""
+
+
+# --- Shared: create once, find after -----------------------------------------------------------
+
+
+def ensure_created(ctx: StepContext, create: Callable[[], str]) -> str:
+    """The resource's id: recorded, adopted by tag after an unknown outcome, or created now."""
+    resource = ctx.resource
+    if resource.aws_id:
+        return resource.aws_id
+    uses_token = resource.kind in TOKEN_KINDS
+    if resource.create_started_at is not None and not uses_token:
+        found = aws.find_id_by_tags(ctx.ec2, ctx.kind, ctx.tags)
+        if found:
+            ctx.checkpoint(aws_id=found)
+            return found
+        if ctx.within_grace(resource.create_started_at):
+            raise CreatePending(f"waiting to see whether the earlier create of {resource.key} happened")
+    ctx.create_attempted_at = timezone.now()
+    ctx.checkpoint(create_started_at=ctx.create_attempted_at)
+    try:
+        aws_id = create()
+    except Exception as exc:
+        if created_nothing(exc):
+            ctx.checkpoint(create_started_at=None)
+        raise
+    ctx.checkpoint(aws_id=aws_id)
+    ctx.created_now = True
+    return aws_id
+
+
+def find_for_teardown(ctx: StepContext) -> str:
+    """The id to delete, or "" when the step never created anything."""
+    resource = ctx.resource
+    if resource.aws_id:
+        return resource.aws_id
+    if resource.create_started_at is None:
+        return ""  # the create was never issued
+    found = aws.find_id_by_tags(ctx.ec2, ctx.kind, ctx.tags)
+    if found:
+        ctx.checkpoint(aws_id=found)
+        return found
+    if ctx.within_grace(resource.create_started_at):
+        raise CreatePending(f"waiting to see whether the create of {resource.key} happened before deleting")
+    return ""
+
+
+# --- Build ---------------------------------------------------------------------------------------
+
+
+def build_vpc(ctx: StepContext) -> Done | Wait:
+    vpc_id = ensure_created(ctx, lambda: aws.vpc_create(ctx.ec2, cidr=ctx.params["CidrBlock"], tags=ctx.tags))
+    vpc = aws.describe(ctx.ec2, "vpc", vpc_id)
+    if vpc.get("State") == "pending":
+        return Wait(ctx.poll_seconds, "VPC pending", vpc)
+    return Done(vpc)
+
+
+def build_subnet(ctx: StepContext) -> Done | Wait:
+    subnet_id = ensure_created(
+        ctx,
+        lambda: aws.subnet_create(
+            ctx.ec2,
+            vpc_id=ctx.dep_id("vpc"),
+            cidr=ctx.params["CidrBlock"],
+            zone=ctx.params["AvailabilityZone"],
+            tags=ctx.tags,
+        ),
+    )
+    subnet = aws.describe(ctx.ec2, "subnet", subnet_id)
+    if subnet.get("State") == "pending":
+        return Wait(ctx.poll_seconds, "subnet pending", subnet)
+    return Done(subnet)
+
+
+def build_internet_gateway(ctx: StepContext) -> Done | Wait:
+    gateway_id = ensure_created(ctx, lambda: aws.internet_gateway_create(ctx.ec2, tags=ctx.tags))
+    vpc_id = ctx.dep_id("vpc")
+    gateway = (
+        {"InternetGatewayId": gateway_id}
+        if ctx.created_now
+        else aws.describe(ctx.ec2, "internet_gateway", gateway_id)
+    )
+    aws.internet_gateway_attach(ctx.ec2, gateway, vpc_id)
+    ctx.save_progress(attached_to=vpc_id)
+    return Done(aws.describe(ctx.ec2, "internet_gateway", gateway_id))
+
+
+def build_carrier_gateway(ctx: StepContext) -> Done | Wait:
+    gateway_id = ensure_created(
+        ctx,
+        lambda: aws.carrier_gateway_create(
+            ctx.ec2, vpc_id=ctx.dep_id("vpc"), token=ctx.resource.client_token, tags=ctx.tags
+        ),
+    )
+    gateway = aws.describe(ctx.ec2, "carrier_gateway", gateway_id)
+    if gateway.get("State") == "pending":
+        return Wait(ctx.poll_seconds, "carrier gateway pending", gateway)
+    return Done(gateway)
+
+
+def build_route_table(ctx: StepContext) -> Done | Wait:
+    table_id = ensure_created(
+        ctx,
+        lambda: aws.route_table_create(
+            ctx.ec2, vpc_id=ctx.dep_id("vpc"), token=ctx.resource.client_token, tags=ctx.tags
+        ),
+    )
+    fresh = {"RouteTableId": table_id, "Routes": [], "Associations": []}
+    table = fresh if ctx.created_now else aws.describe(ctx.ec2, "route_table", table_id)
+    target_key = ctx.params["Target"]
+    if aws.route_ensure(
+        ctx.ec2,
+        table,
+        destination=ctx.params["DestinationCidrBlock"],
+        target_kind=ctx.deps[target_key].kind,
+        target_id=ctx.dep_id(target_key),
+    ):
+        ctx.save_progress(route=f"{ctx.params['DestinationCidrBlock']} -> {ctx.dep_id(target_key)}")
+    association_id = aws.route_table_associate(ctx.ec2, table, ctx.dep_id(ctx.params["Subnet"]))
+    ctx.save_progress(association_id=association_id)
+    return Done(aws.describe(ctx.ec2, "route_table", table_id))
+
+
+def build_security_group(ctx: StepContext) -> Done | Wait:
+    group_id = ensure_created(
+        ctx,
+        lambda: aws.security_group_create(
+            ctx.ec2,
+            vpc_id=ctx.dep_id("vpc"),
+            name=ctx.tags["Name"],
+            description=f"wlpanel {ctx.environment.name} {ctx.resource.key}",
+            tags=ctx.tags,
+        ),
+    )
+    group = {"GroupId": group_id} if ctx.created_now else aws.describe(ctx.ec2, "security_group", group_id)
+    added = aws.security_group_rules_ensure(ctx.ec2, group, ctx.params["Ingress"])
+    ctx.save_progress(rules=len(ctx.params["Ingress"]), rules_added=added)
+    return Done(aws.describe(ctx.ec2, "security_group", group_id))
+
+
+def _instance_spec(ctx: StepContext) -> aws.InstanceSpec:
+    params = ctx.params
+    image_id = ctx.resource.progress.get("image_id")
+    if not image_id:
+        image_id = aws.image_resolve(ctx.ssm_factory(), params["ImageId"])
+        ctx.save_progress(image_id=image_id)
+    root_volume = None
+    if params.get("RootVolumeType"):
+        device, size = aws.image_root_device(ctx.ec2, image_id)
+        root_volume = (device, size, params["RootVolumeType"])
+    security_group = next(dep for dep in ctx.deps.values() if dep.kind == "security_group")
+    return aws.InstanceSpec(
+        image_id=image_id,
+        instance_type=params["InstanceType"],
+        subnet_id=ctx.dep_id(params["Subnet"]),
+        security_group_id=security_group.aws_id,
+        public_ip=bool(params.get("AssociatePublicIpAddress")),
+        key_name=params.get("KeyName") or "",
+        root_volume=root_volume,
+    )
+
+
+def build_instance(ctx: StepContext) -> Done | Wait:
+    instance_id = ensure_created(
+        ctx,
+        lambda: aws.instance_run(
+            ctx.ec2, _instance_spec(ctx), token=ctx.resource.client_token, tags=ctx.tags
+        ),
+    )
+    instance = aws.describe(ctx.ec2, "instance", instance_id)
+    state = instance["State"]["Name"]
+    if state == "running":
+        return Done(instance)
+    if state == "pending":
+        return Wait(ctx.poll_seconds, "instance pending", instance)
+    raise StepFailed(
+        f"The instance {instance_id} is {state}: {instance.get('StateReason', {}).get('Message', '')}",
+        "InstanceNotRunning",
+    )
+
+
+def build_carrier_ip(ctx: StepContext) -> Done | Wait:
+    border_group = ctx.params["NetworkBorderGroup"]
+    allocation_id = ensure_created(
+        ctx, lambda: aws.carrier_ip_allocate(ctx.ec2, border_group=border_group, tags=ctx.tags)
+    )
+    address = aws.describe(ctx.ec2, "carrier_ip", allocation_id)
+    instance = next(dep for dep in ctx.deps.values() if dep.kind == "instance")
+    network_interface = aws.instance_network_interface(instance.described or {})
+    association_id = aws.carrier_ip_associate(ctx.ec2, address, network_interface)
+    address = aws.describe(ctx.ec2, "carrier_ip", allocation_id)
+    ctx.save_progress(
+        allocation_id=allocation_id,
+        association_id=association_id,
+        network_interface_id=network_interface,
+        carrier_ip=address.get("CarrierIp") or address.get("PublicIp", ""),
+    )
+    return Done(address)
+
+
+# --- Teardown ------------------------------------------------------------------------------------
+
+
+def gone_or_wait(ctx: StepContext) -> Done | Wait:
+    """AWS says the id does not exist: trust it unless its tags still find it (AWS catching up)."""
+    if aws.find_id_by_tags(ctx.ec2, ctx.kind, ctx.tags):
+        return Wait(ctx.poll_seconds, f"{ctx.resource.key} not visible by id yet")
+    return Done(None)
+
+
+def _delete_simple(delete: Callable[[Any, str], bool]) -> Callable[[StepContext], Done | Wait]:
+    def teardown(ctx: StepContext) -> Done | Wait:
+        aws_id = find_for_teardown(ctx)
+        if aws_id and not delete(ctx.ec2, aws_id):
+            return gone_or_wait(ctx)
+        return Done(None)
+
+    return teardown
+
+
+def teardown_internet_gateway(ctx: StepContext) -> Done | Wait:
+    gateway_id = find_for_teardown(ctx)
+    if not gateway_id:
+        return Done(None)
+    vpc = ctx.deps.get("vpc")
+    if vpc is not None and vpc.aws_id:
+        aws.internet_gateway_detach(ctx.ec2, gateway_id, vpc.aws_id)
+    if not aws.internet_gateway_delete(ctx.ec2, gateway_id):
+        return gone_or_wait(ctx)
+    return Done(None)
+
+
+def teardown_route_table(ctx: StepContext) -> Done | Wait:
+    table_id = find_for_teardown(ctx)
+    if not table_id:
+        return Done(None)
+    table = aws.describe_or_none(ctx.ec2, "route_table", table_id)
+    if table is None:
+        return gone_or_wait(ctx)
+    aws.route_table_clear(ctx.ec2, table)
+    aws.route_table_delete(ctx.ec2, table_id)
+    return Done(None)
+
+
+def teardown_instance(ctx: StepContext) -> Done | Wait:
+    """Terminate, then come back until AWS says terminated (its ENIs hold the subnet and groups)."""
+    instance_id = find_for_teardown(ctx)
+    if not instance_id:
+        return Done(None)
+    if not ctx.resource.progress.get("terminate_requested"):
+        if not aws.instance_terminate(ctx.ec2, instance_id):
+            return gone_or_wait(ctx)
+        ctx.save_progress(terminate_requested=True)
+    instance = aws.describe_or_none(ctx.ec2, "instance", instance_id)
+    if instance is None:
+        return Done(None)  # terminated
+    return Wait(ctx.poll_seconds, f"instance {instance['State']['Name']}", instance)
+
+
+def teardown_carrier_ip(ctx: StepContext) -> Done | Wait:
+    allocation_id = find_for_teardown(ctx)
+    if not allocation_id:
+        return Done(None)
+    address = aws.describe_or_none(ctx.ec2, "carrier_ip", allocation_id)
+    if address is None:
+        return gone_or_wait(ctx)
+    aws.carrier_ip_release(ctx.ec2, address, ctx.params["NetworkBorderGroup"])
+    return Done(None)
+
+
+BUILD: dict[str, Callable[[StepContext], Done | Wait]] = {
+    "vpc": build_vpc,
+    "subnet": build_subnet,
+    "internet_gateway": build_internet_gateway,
+    "carrier_gateway": build_carrier_gateway,
+    "route_table": build_route_table,
+    "security_group": build_security_group,
+    "instance": build_instance,
+    "carrier_ip": build_carrier_ip,
+}
+
+TEARDOWN: dict[str, Callable[[StepContext], Done | Wait]] = {
+    "vpc": _delete_simple(aws.vpc_delete),
+    "subnet": _delete_simple(aws.subnet_delete),
+    "internet_gateway": teardown_internet_gateway,
+    "carrier_gateway": _delete_simple(aws.carrier_gateway_delete),
+    "route_table": teardown_route_table,
+    "security_group": _delete_simple(aws.security_group_delete),
+    "instance": teardown_instance,
+    "carrier_ip": teardown_carrier_ip,
+}

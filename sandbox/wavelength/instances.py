@@ -1,0 +1,165 @@
+"""RunInstances in Wavelength Zones, and instances that stay pending for a while.
+
+- In a Wavelength subnet only the zone's offered instance types launch (else ``Unsupported``),
+  EBS volumes must be gp2, and public IPs are refused; ``AssociateCarrierIpAddress`` on the
+  primary interface allocates and associates a Carrier IP at launch.
+- Every new instance is ``pending`` for the configured time, then ``running`` (stock moto makes
+  them running at once, so no waiter ever waits).
+- Interfaces created by the launch are deleted with the instance (AWS's default
+  DeleteOnTermination; stock moto keeps them, so subnets looked busy after teardown).
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from moto.ec2.models import EC2Backend
+from moto.ec2.models.instances import InstanceState
+
+from .addresses import allocate_carrier_address
+from .availability_zones import WavelengthZone, wavelength_zone
+from .errors import invalid_parameter_combination, unsupported
+from .patching import call_arguments, wrap
+
+DEFAULT_PENDING_SECONDS = 5.0
+MAX_PENDING_SECONDS = 30.0
+WAVELENGTH_VOLUME_TYPE = "gp2"
+
+
+class PendingTime:
+    """How long new instances stay pending; shared by every backend of the process."""
+
+    def __init__(self, seconds: float = DEFAULT_PENDING_SECONDS):
+        self._lock = threading.Lock()
+        self._seconds = seconds
+
+    @property
+    def seconds(self) -> float:
+        with self._lock:
+            return self._seconds
+
+    def set(self, seconds: float) -> None:
+        """Set the pending time, between 0 and MAX_PENDING_SECONDS."""
+        seconds = float(seconds)
+        if not 0 <= seconds <= MAX_PENDING_SECONDS:
+            raise ValueError(f"pending seconds must be between 0 and {MAX_PENDING_SECONDS:g}")
+        with self._lock:
+            self._seconds = seconds
+
+
+pending_time = PendingTime()
+
+
+class LaunchingState(InstanceState):
+    """``pending`` until the launch is due, then ``running``.
+
+    Any transition moto makes afterwards (stop, terminate) assigns name and code, which then win.
+    """
+
+    def __init__(self, running_at: float):
+        # No super().__init__(): the parent's name and code fields are properties here.
+        self._running_at = running_at
+        self._name: str | None = None
+        self._code: int | None = None
+
+    def _launched(self) -> bool:
+        return time.monotonic() >= self._running_at
+
+    @property
+    def name(self) -> str:
+        if self._name is not None:
+            return self._name
+        return "running" if self._launched() else "pending"
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def code(self) -> int:
+        if self._code is not None:
+            return self._code
+        return 16 if self._launched() else 0
+
+    @code.setter
+    def code(self, value: int) -> None:
+        self._code = value
+
+
+def _launch_zone(backend: Any, arguments: dict[str, Any]) -> WavelengthZone | None:
+    subnet_id = arguments.get("subnet_id") or next(
+        (nic.get("SubnetId") for nic in arguments.get("nics") or [] if nic.get("SubnetId")), None
+    )
+    if subnet_id:
+        return wavelength_zone(backend.get_subnet(subnet_id).availability_zone)
+    return wavelength_zone(arguments.get("placement"))
+
+
+def _primary_interface_spec(arguments: dict[str, Any]) -> dict[str, Any]:
+    return next((nic for nic in arguments.get("nics") or [] if int(nic.get("DeviceIndex", 0)) == 0), {})
+
+
+def _check_wavelength_launch(zone: WavelengthZone, arguments: dict[str, Any]) -> None:
+    instance_type = arguments.get("instance_type")
+    if instance_type not in zone.instance_types:
+        raise unsupported(
+            f"Your requested instance type ({instance_type}) is not supported in your requested "
+            f"Availability Zone ({zone.name}). Please retry your request by choosing "
+            f"{', '.join(zone.instance_types)}."
+        )
+    for mapping in arguments.get("block_device_mappings") or []:
+        volume_type = (mapping.get("Ebs") or {}).get("VolumeType")
+        if volume_type and volume_type != WAVELENGTH_VOLUME_TYPE:
+            raise invalid_parameter_combination(
+                f"The volume type {volume_type} is not supported in the Wavelength Zone {zone.name}; "
+                f"use {WAVELENGTH_VOLUME_TYPE}."
+            )
+    if arguments.get("associate_public_ip") or _primary_interface_spec(arguments).get(
+        "AssociatePublicIpAddress"
+    ):
+        raise invalid_parameter_combination(
+            f"Public IP addresses are not supported in the Wavelength Zone {zone.name}; "
+            "use AssociateCarrierIpAddress or a Carrier IP."
+        )
+
+
+def _run_instances(original: Callable) -> Callable:
+    def run_instances(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = call_arguments(original, self, *args, **kwargs)
+        zone = _launch_zone(self, arguments)
+        wants_carrier_ip = bool(_primary_interface_spec(arguments).get("AssociateCarrierIpAddress"))
+        if zone is not None:
+            _check_wavelength_launch(zone, arguments)
+        elif wants_carrier_ip:
+            raise invalid_parameter_combination(
+                "AssociateCarrierIpAddress needs a subnet in a Wavelength Zone."
+            )
+        reservation = original(self, *args, **kwargs)
+        running_at = time.monotonic() + pending_time.seconds
+        for instance in reservation.instances:
+            instance._state = LaunchingState(running_at)
+            _delete_launched_interfaces_on_termination(instance, arguments)
+            if zone is not None and wants_carrier_ip:
+                _associate_new_carrier_ip(self, zone, instance)
+        return reservation
+
+    return run_instances
+
+
+def _delete_launched_interfaces_on_termination(instance: Any, arguments: dict[str, Any]) -> None:
+    """Interfaces created by the launch go with the instance, as on AWS (moto keeps them)."""
+    specs = {int(nic.get("DeviceIndex", 0)): nic for nic in arguments.get("nics") or []}
+    for device_index, interface in instance.nics.items():
+        spec = specs.get(device_index, {})
+        if not spec.get("NetworkInterfaceId") and spec.get("DeleteOnTermination") is not False:
+            interface.delete_on_termination = True
+
+
+def _associate_new_carrier_ip(backend: Any, zone: WavelengthZone, instance: Any) -> None:
+    address = allocate_carrier_address(backend, zone, tags={})
+    backend.associate_address(eni=instance.nics[0], allocation_id=address.allocation_id)
+
+
+def install() -> None:
+    wrap(EC2Backend, "run_instances", _run_instances)

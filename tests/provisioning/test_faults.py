@@ -1,0 +1,48 @@
+"""What real AWS does to a provisioning system: throttling, eventual consistency, no capacity."""
+
+import pytest
+
+from audit.models import AuditEvent
+from environments.aws.errors import CAPACITY_HINT
+from environments.services import environment_destroy
+from tests.conftest import SFO, origin_of
+
+from .conftest import assert_matches_inventory, wait_for_state
+
+pytestmark = pytest.mark.workers
+
+
+def test_throttling_and_eventual_consistency_still_build_everything(engine_worker, make_environment, control):
+    control.post("faults", {"action": "*", "code": "RequestLimitExceeded", "status": 503, "rate": 0.1})
+    control.post("consistency", {"seconds": 2})
+    engine_worker(concurrency=6)
+    environments = [make_environment(f"rough-{number}") for number in range(3)]
+    for environment in environments:
+        wait_for_state(environment, "ready", "failed", timeout=120, reconcile=True)
+        assert environment.state == "ready", environment.failure_reason
+    for environment in environments:
+        assert_matches_inventory(environment, control)
+    codes = {call["code"] for call in control.calls()}
+    assert "RequestLimitExceeded" in codes and any(code and code.endswith(".NotFound") for code in codes)
+
+
+def test_no_capacity_fails_with_a_hint_and_teardown_leaves_nothing(engine_worker, make_environment, control, alice):
+    control.post("faults", {"preset": "capacity", "zone": SFO})
+    engine_worker()
+    environment = make_environment("full-zone", bastion=False)
+    wait_for_state(environment, "failed", "ready", timeout=120)
+    assert environment.state == "failed"
+    assert environment.failure_code == "InsufficientInstanceCapacity"
+    assert environment.failure_reason.startswith("Wavelength instance: ")
+    assert "capacity" in environment.failure_reason.lower()
+    assert environment.failure_hint == CAPACITY_HINT
+    instance = environment.resources.get(key="wavelength_instance")
+    assert instance.state == "failed" and instance.progress["capacity_attempts"] == 2
+    failed = AuditEvent.objects.get(environment_id=environment.pk, action="environment.failed")
+    assert failed.source == "worker" and failed.details["code"] == "InsufficientInstanceCapacity"
+
+    control.delete("faults")
+    environment_destroy(origin=origin_of(alice), environment_id=environment.pk)
+    wait_for_state(environment, "destroyed", "destroy_failed", timeout=60)
+    assert environment.state == "destroyed"
+    assert control.inventory(environment.pk) == []
