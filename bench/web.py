@@ -414,22 +414,48 @@ def check_page(base_url: str, path: str, cookie: str, *, htmx: bool, expect: str
     return len(answer.content)
 
 
-def process_tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and its children, from /proc."""
-    total = 0.0
+def _processes():
+    """(pid, parent pid, CPU seconds, command line) of every process, from /proc."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
         fields = text[text.rindex(")") + 2 :].split()
-        this, parent = int(stat.parent.name), int(fields[1])
-        if this == pid or parent == pid:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+        yield (
+            int(stat.parent.name),
+            int(fields[1]),
+            (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+            cmdline,
+        )
 
 
-def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: dict, server_pid: int) -> dict:
+class CpuMeter:
+    """CPU seconds of gunicorn (master and workers), of the PostgreSQL backends serving the benchmark
+    database (their process titles name it), and of the whole machine (busy time of all cores)."""
+
+    def __init__(self, server_pid: int, database: str):
+        self.server_pid = server_pid
+        self.database = f" {database} "
+
+    @staticmethod
+    def _machine_busy() -> float:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        idle = values[3] + values[4]  # idle + iowait
+        return (sum(values) - idle) / CLOCK_TICKS
+
+    def read(self) -> dict[str, float]:
+        server = database = 0.0
+        for pid, parent, cpu, cmdline in _processes():
+            if self.server_pid in (pid, parent):
+                server += cpu
+            elif cmdline.startswith("postgres:") and self.database in cmdline:
+                database += cpu
+        return {"server": server, "database": database, "machine": self._machine_busy()}
+
+
+def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: dict, meter: CpuMeter) -> dict:
     threads = min(connections, 2)
     command = [
         "wrk",
@@ -442,7 +468,7 @@ def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: di
         str(script),
         url,
     ]
-    server_before = process_tree_cpu(server_pid)
+    before = meter.read()
     started = time.monotonic()
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **env}
@@ -451,14 +477,16 @@ def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: di
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
-    server_cpu = process_tree_cpu(server_pid) - server_before
+    after = meter.read()
     line = next((line for line in output.splitlines() if line.startswith("BENCH ")), None)
     if process.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed ({process.returncode}):\n{output}")
     result = json.loads(line[len("BENCH ") :])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["wrk_cpu"] = (usage.ru_utime + usage.ru_stime) / wall
-    result["server_cpu"] = server_cpu / wall
+    for name in ("server", "database", "machine"):
+        result[f"{name}_cpu"] = (after[name] - before[name]) / wall
+    result["server_ms_per_request"] = 1000 * (after["server"] - before["server"]) / max(result["requests"], 1)
     result["command"] = " ".join(command)
     return result
 
@@ -524,6 +552,7 @@ def main() -> None:
     results = []
     try:
         cookie = session_cookie(base_url)
+        meter = CpuMeter(gunicorn.pid, args.database)
         pages = [
             (
                 "environments list",
@@ -557,7 +586,7 @@ def main() -> None:
                 seconds=args.warmup,
                 script=script,
                 env=env,
-                server_pid=gunicorn.pid,
+                meter=meter,
             )
             for clients in CONCURRENCY:
                 result = run_wrk(
@@ -566,7 +595,7 @@ def main() -> None:
                     seconds=args.duration,
                     script=script,
                     env=env,
-                    server_pid=gunicorn.pid,
+                    meter=meter,
                 )
                 results.append({"page": label, "path": path, "bytes": size, "clients": clients, **result})
                 print(
@@ -591,23 +620,25 @@ def main() -> None:
         f"wrk -t<min(clients, 2)> -c<clients> -d{args.duration:g}s --timeout 10s -s bench.lua <url>  (closed loop)"
     )
     header = (
-        f"{'page':<28} {'bytes':>7} {'clients':>7} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-        f"{'errors':>6} {'wrk CPU':>8} {'server CPU':>10}"
+        f"{'page':<28} {'bytes':>6} {'clients':>7} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+        f"{'errors':>6} {'wrk CPU':>7} {'gunicorn':>8} {'ms/req':>6} {'postgres':>8} {'machine':>7}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         errors = r["socket_errors"] + r["status_errors"]
         print(
-            f"{r['page']:<28} {r['bytes']:>7} {r['clients']:>7} {r['rps']:>8.1f} {r['p50_us'] / 1000:>7.1f} "
+            f"{r['page']:<28} {r['bytes']:>6} {r['clients']:>7} {r['rps']:>6.1f} {r['p50_us'] / 1000:>7.1f} "
             f"{r['p95_us'] / 1000:>7.1f} {r['p99_us'] / 1000:>7.1f} {errors:>6} {r['wrk_cpu']:>7.0%} "
-            f"{r['server_cpu']:>9.0%}"
+            f"{r['server_cpu']:>8.0%} {r['server_ms_per_request']:>6.1f} {r['database_cpu']:>8.0%} "
+            f"{r['machine_cpu']:>7.0%}"
         )
     print()
-    print(
-        "CPU shares are of one core (2 cores = 200 %): wrk from wait4's rusage, gunicorn (master + workers)"
-    )
-    print("from /proc; the rest of the machine (PostgreSQL, other jobs) is not in either column.")
+    cores = os.cpu_count()
+    print(f"CPU shares are of one core ({cores} cores = {100 * cores} %): wrk from wait4's rusage; gunicorn")
+    print("(master + workers), the PostgreSQL backends of the benchmark database and the whole machine's")
+    print("busy time from /proc. ms/req: gunicorn CPU per request. What the machine spent beyond wrk,")
+    print("gunicorn and postgres went to other jobs sharing it.")
     at_ten = [r for r in results if r["clients"] == 10]
     verdicts = ", ".join(f"{r['page']} {'meets' if r['p95_us'] < 100_000 else 'misses'}" for r in at_ten)
     print(f"target p95 < 100 ms at 10 clients: {verdicts}")
