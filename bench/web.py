@@ -445,14 +445,24 @@ class CpuMeter:
         idle = values[3] + values[4]  # idle + iowait
         return (sum(values) - idle) / CLOCK_TICKS
 
-    def read(self) -> dict[str, float]:
-        server = database = 0.0
+    def read(self) -> dict:
+        """Per process, so that a backend that ends in between (CONN_MAX_AGE) cannot make a delta
+        negative; what it spent after the first reading is then lost, a small undercount."""
+        server, database = {}, {}
         for pid, parent, cpu, cmdline in _processes():
             if self.server_pid in (pid, parent):
-                server += cpu
+                server[pid] = cpu
             elif cmdline.startswith("postgres:") and self.database in cmdline:
-                database += cpu
+                database[pid] = cpu
         return {"server": server, "database": database, "machine": self._machine_busy()}
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float]:
+        """CPU seconds spent between two readings."""
+        spent = {"machine": after["machine"] - before["machine"]}
+        for name in ("server", "database"):
+            spent[name] = sum(cpu - before[name].get(pid, 0.0) for pid, cpu in after[name].items())
+        return spent
 
 
 def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: dict, meter: CpuMeter) -> dict:
@@ -461,7 +471,7 @@ def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: di
         "wrk",
         f"-t{threads}",
         f"-c{connections}",
-        f"-d{seconds:g}s",
+        f"-d{max(1, round(seconds))}s",
         "--timeout",
         "10s",
         "-s",
@@ -484,9 +494,10 @@ def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: di
     result = json.loads(line[len("BENCH ") :])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["wrk_cpu"] = (usage.ru_utime + usage.ru_stime) / wall
-    for name in ("server", "database", "machine"):
-        result[f"{name}_cpu"] = (after[name] - before[name]) / wall
-    result["server_ms_per_request"] = 1000 * (after["server"] - before["server"]) / max(result["requests"], 1)
+    spent = meter.spent(before, after)
+    for name, seconds in spent.items():
+        result[f"{name}_cpu"] = seconds / wall
+    result["server_ms_per_request"] = 1000 * spent["server"] / max(result["requests"], 1)
     result["command"] = " ".join(command)
     return result
 
@@ -496,8 +507,8 @@ def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=12, help="seconds per measurement (default 12)")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per page (default 2)")
+    parser.add_argument("--duration", type=int, default=12, help="seconds per measurement (default 12)")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per page (default 2)")
     parser.add_argument("--environments", type=int, default=1000)
     parser.add_argument("--database", default="wlpanel_bench_web")
     parser.add_argument("--keep-database", action="store_true", help="leave the benchmark database behind")
