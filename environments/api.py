@@ -21,12 +21,20 @@ from . import queries, services
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .selectors import environment_get_visible, request_get_visible
+from .views import login_is_recent
 
 router = Router(tags=["environments"])
 
 
 def _origin(request) -> Origin:
     return Origin.from_request(request, Source.API)
+
+
+def _recent_login_if_session(request) -> None:
+    """Sensitive actions (approve, destroy, opt-in) ask a browser session for the password again,
+    as the pages do, so the API is no way around that; bearer tokens are not asked."""
+    if not getattr(request, "auth_via_token", False) and not login_is_recent(request):
+        raise PermissionDenied("Confirm your password first (/reauth/): your login is too old for this action.")
 
 
 # --- Schemas -------------------------------------------------------------------------------------
@@ -195,6 +203,7 @@ class EnvironmentDetailOut(EnvironmentOut):
     steps: list[StepOut]
     resources: list[ResourceOut]
     route_tables: list[RouteTableOut]
+    addresses: dict  # bastion_public_ip, instance_private_ip, carrier_ip, ssh … once described
     orphans: list[Any]
     described_at: datetime | None
     plan: dict
@@ -327,6 +336,7 @@ def environment_detail_data(environment: Environment) -> dict:
             for r in resources
         ],
         "route_tables": queries.route_tables(resources, environment.plan),
+        "addresses": queries.environment_addresses(resources),
         "orphans": environment.orphans,
         "described_at": environment.described_at,
         "plan": environment.plan,
@@ -362,9 +372,8 @@ def zone_list(request, limit: int | None = None, cursor: str | None = None):
 def zone_group_opt_in(request, group: str):
     """Admin only. Returns once the zone cache shows the group's new status."""
     if not request.user.is_superuser:
-        raise PermissionDenied("Only an admin may opt zone groups in.")
-    if not Zone.objects.filter(group_name=group).exists():
-        raise Http404(f"No zone group {group} in the zone cache.")
+        raise PermissionDenied("Only an admin may opt zone groups in (opting out again needs AWS Support).")
+    _recent_login_if_session(request)
     try:
         # Written by the engine work; imported here so the API runs before it lands.
         from environments.provisioning.zones import zone_group_opt_in as opt_in
@@ -422,6 +431,7 @@ def request_detail(request, request_id: int):
 @router.post("/requests/{request_id}/approve", response=RequestDetailOut)
 def request_approve(request, request_id: int, payload: DecisionIn | None = None):
     payload = payload or DecisionIn()
+    _recent_login_if_session(request)
     environment = services.environment_request_approve(
         origin=_origin(request), request_id=request_id, plan_hash=payload.plan_hash, comment=payload.comment
     )
@@ -475,6 +485,7 @@ def environment_detail(request, environment_id: int):
 @router.post("/environments/{environment_id}/destroy", response={202: EnvironmentDetailOut})
 def environment_destroy(request, environment_id: int, payload: ReasonIn | None = None):
     payload = payload or ReasonIn()
+    _recent_login_if_session(request)
     environment = services.environment_destroy(
         origin=_origin(request), environment_id=environment_id, reason=payload.reason
     )

@@ -12,6 +12,8 @@ from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Zone
 
 ALL_INGRESS = [{"protocol": "all", "ports": None}]
+# AWS error codes that mean "no capacity for this type here now" (as environments.aws.errors classifies them).
+CAPACITY_CODES = frozenset({"InsufficientInstanceCapacity", "InsufficientCapacity", "InsufficientHostCapacity"})
 # request_errors keys that are not form fields of the same name.
 ERROR_FIELDS = {"wavelength_ingress": "ingress_mode"}
 
@@ -44,7 +46,13 @@ class EnvironmentRequestForm(forms.Form):
     vpc_cidr = forms.CharField(max_length=18, initial="10.0.0.0/16", label="VPC CIDR")
     public_subnet_cidr = forms.CharField(max_length=18, initial="10.0.1.0/24", label="Public subnet CIDR")
     wavelength_subnet_cidr = forms.CharField(max_length=18, initial="10.0.0.0/24", label="Wavelength subnet CIDR")
-    bastion_ssh_cidr = forms.CharField(required=False, max_length=18, label="SSH to the bastion from")
+    bastion_ssh_cidr = forms.CharField(
+        required=False,
+        max_length=18,
+        label="SSH to the bastion from",
+        # A native suggestion list (the requester's address, offered by the page), no script needed.
+        widget=forms.TextInput(attrs={"list": "ssh-suggestions", "placeholder": "e.g. 198.51.100.7/32", "autocomplete": "off"}),
+    )
     ingress_mode = forms.ChoiceField(
         choices=[("all", "All protocols (as in the seed)"), ("custom", "Only these protocols and ports")],
         initial="all",
@@ -59,8 +67,8 @@ class EnvironmentRequestForm(forms.Form):
     )
     ingress_icmp = forms.BooleanField(required=False, initial=True, label="ICMP (ping)")
     ttl_hours = forms.IntegerField(min_value=1, label="Expires after (hours)")
-    key_name = forms.CharField(required=False, max_length=255, label="EC2 key pair (optional)")
-    image_id = forms.CharField(required=False, max_length=64, label="AMI override (optional)")
+    key_name = forms.CharField(required=False, max_length=255, label="EC2 key pair")
+    image_id = forms.CharField(required=False, max_length=64, label="AMI override")
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,7 +150,8 @@ class EnvironmentRequestForm(forms.Form):
 
     @staticmethod
     def initial_from(request: EnvironmentRequest) -> dict:
-        """Initial values copying an earlier request ("New request from this one")."""
+        """Initial values copying an earlier request ("New request from this one"); after a capacity
+        failure, the zone's next offered instance type instead of the one AWS had no room for."""
         custom = request.wavelength_ingress != ALL_INGRESS
         by_protocol = {rule["protocol"]: rule.get("ports") or "all" for rule in request.wavelength_ingress}
         return {
@@ -150,7 +159,7 @@ class EnvironmentRequestForm(forms.Form):
             "team": request.team.slug,
             "purpose": request.purpose,
             "zone": request.zone.name,
-            "instance_type": request.instance_type,
+            "instance_type": capacity_alternative(request) or request.instance_type,
             "bastion": "yes" if request.bastion else "no",
             "vpc_cidr": request.vpc_cidr,
             "public_subnet_cidr": request.public_subnet_cidr,
@@ -164,6 +173,15 @@ class EnvironmentRequestForm(forms.Form):
             "key_name": request.key_name,
             "image_id": request.image_id,
         }
+
+
+def capacity_alternative(request: EnvironmentRequest) -> str | None:
+    """Another type the zone offers, when the request's environment failed for lack of capacity."""
+    environment = getattr(request, "environment", None)
+    if environment is None or environment.failure_code not in CAPACITY_CODES:
+        return None
+    offered = [name for name in request.zone.instance_types if name != request.instance_type]
+    return offered[0] if offered else None
 
 
 def _free_name(request: EnvironmentRequest) -> str:
@@ -201,7 +219,7 @@ class DestroyForm(forms.Form):
     """Typing the name confirms which environment goes: a destroy cannot be undone."""
 
     confirm_name = forms.CharField(max_length=40, label="Type the environment's name to confirm")
-    reason = forms.CharField(required=False, max_length=500, label="Reason (optional)")
+    reason = forms.CharField(required=False, max_length=500, label="Reason")
 
     def __init__(self, *args, environment: Environment, **kwargs):
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.selectors import teams_visible_to
+from audit.models import AuditEvent
 
 from .choices import RequestState
 from .models import Environment, EnvironmentRequest, Notification, Resource
@@ -221,6 +222,23 @@ def route_tables(resources: list[Resource], plan: dict) -> list[dict]:
     return tables
 
 
+def environment_addresses(resources: list[Resource]) -> dict:
+    """How to reach the environment, from the cached descriptions (DescribeInstances/DescribeAddresses items)."""
+    described = {r.key: r.described or {} for r in resources}
+    bastion, instance, carrier_ip = described.get("bastion", {}), described.get("wavelength_instance", {}), described.get("carrier_ip", {})
+    addresses = {
+        "bastion_public_ip": bastion.get("PublicIpAddress", ""),
+        "bastion_private_ip": bastion.get("PrivateIpAddress", ""),
+        "instance_private_ip": instance.get("PrivateIpAddress", ""),
+        "instance_state": (instance.get("State") or {}).get("Name", ""),
+        "carrier_ip": carrier_ip.get("CarrierIp", ""),
+    }
+    # The seed's path: SSH to the bastion, then over the VPC's local route to the Wavelength instance.
+    if addresses["bastion_public_ip"] and addresses["instance_private_ip"]:
+        addresses["ssh"] = f"ssh -J ec2-user@{addresses['bastion_public_ip']} ec2-user@{addresses['instance_private_ip']}"
+    return addresses if any(addresses.values()) else {}
+
+
 def drifted(resources: list[Resource]) -> list[Resource]:
     return [r for r in resources if r.drift]
 
@@ -271,6 +289,17 @@ def traffic_pairs(items: list[dict]) -> list[dict]:
     return list(pairs.values())
 
 
-def request_timeline_filter(environment: Environment) -> Q:
-    """Audit rows about the environment or the request it came from."""
-    return Q(environment_id=environment.pk) | Q(target_type="environments.environmentrequest", target_id=str(environment.request_id))
+TIMELINE_LIMIT = 100
+
+
+def environment_timeline(environment: Environment) -> list:
+    """The audit review's timeline selector once it is installed; until then the audit rows about
+    the environment and the request it came from, newest first."""
+    try:
+        from audit.selectors import environment_timeline as audit_timeline
+    except ImportError:
+        about_it = Q(environment_id=environment.pk) | Q(
+            target_type="environments.environmentrequest", target_id=str(environment.request_id)
+        )
+        return list(AuditEvent.objects.filter(about_it).order_by("-id")[:TIMELINE_LIMIT])
+    return audit_timeline(environment.pk)

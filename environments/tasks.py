@@ -4,17 +4,34 @@ Messages carry ids only; PostgreSQL holds the state, so a lost or duplicated mes
 and never loses or duplicates AWS resources (see `environments.provisioning.engine`).
 """
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_process_init
+from django.conf import settings
 from django.db import OperationalError
 
 from audit.choices import Source
 from audit.context import Origin
 
+from .aws import client as aws_client
 from .provisioning import engine, expiry, refresh, zones
+
+log = logging.getLogger(__name__)
 
 # A step's run must end before its lease does, or another worker could take it over mid-call.
 STEP_TIME_LIMIT = max(engine.lease_seconds() - 5, 10)
 DATABASE_RETRY = {"autoretry_for": (OperationalError,), "retry_backoff": True, "max_retries": 5}
+
+
+@worker_process_init.connect
+def warm_aws_clients(**_) -> None:
+    """Each prefork child builds its AWS clients once, before its first step (~0.3 s of CPU each)."""
+    if settings.WLPANEL_AWS_ENDPOINT:
+        try:
+            aws_client.warm_up(settings.WLPANEL_AWS_REGIONS)
+        except Exception:
+            log.exception("could not build AWS clients ahead of time; steps will build them")
 
 
 @shared_task(name="environments.advance", **DATABASE_RETRY)

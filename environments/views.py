@@ -24,7 +24,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from audit.context import Origin
-from audit.models import AuditEvent
 
 from . import permissions, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
@@ -37,13 +36,13 @@ from .forms import (
     EnvironmentRequestForm,
     ExtendForm,
     ReauthForm,
+    capacity_alternative,
 )
 from .models import Zone
 from .selectors import approval_queue, environment_get_visible, request_get_visible
 
 PAGE_SIZE = 25
 TIMELINE_TEMPLATE = "audit/_timeline.html"
-TIMELINE_LIMIT = 100
 
 
 # --- Re-authentication for sensitive actions (approve, destroy, opt-in) -------------------------
@@ -135,7 +134,12 @@ def _suggested_ssh_cidr(request) -> str:
 
 
 def _request_form_context(request, form, prefill) -> dict:
-    return {"form": form, "prefill": prefill, "suggested_ssh_cidr": _suggested_ssh_cidr(request)}
+    return {
+        "form": form,
+        "prefill": prefill,
+        "capacity_alternative": capacity_alternative(prefill) if prefill else None,
+        "suggested_ssh_cidr": _suggested_ssh_cidr(request),
+    }
 
 
 @login_required
@@ -313,6 +317,7 @@ def _live_context(environment) -> dict:
         "summary": queries.steps_summary(steps),
         "route_tables": queries.route_tables(resources, environment.plan),
         "drifted": queries.drifted(resources),
+        "addresses": queries.environment_addresses(resources),
         "traffic": queries.environment_traffic(environment, resources),
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
@@ -331,9 +336,7 @@ def environment_detail(request, environment_id):
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
         "extend_form": ExtendForm(),
         "timeline_template": _timeline_template(),
-        "timeline_events": list(
-            AuditEvent.objects.filter(queries.request_timeline_filter(environment)).order_by("-id")[:TIMELINE_LIMIT]
-        ),
+        "timeline_events": queries.environment_timeline(environment),
     }
     return render(request, "environments/environment_detail.html", context)
 
@@ -458,8 +461,10 @@ def zone_group_opt_in(request, group):
         return redirect("environments:zone_list")
     try:
         opt_in(origin=Origin.from_request(request), group=group)
-    except (Conflict, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except Conflict as exc:
+        messages.error(request, str(exc))
     else:
-        messages.success(request, f"Zone group {group} is opted in.")
+        messages.success(request, f"Zone group {group} is opted in; its zones can be requested now.")
     return redirect("environments:zone_list")

@@ -4,6 +4,7 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
@@ -13,6 +14,14 @@ CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 NAMED_ID = re.compile(r"^(i|vpc|subnet|rtb|sg|cagw|eipalloc|igw)-[0-9a-f]{8,17}$")
 DEFAULT_REGION = "us-east-1"
+
+
+def status_line(status: int) -> str:
+    """``"503 Service Unavailable"``; a bare number for statuses without a standard phrase."""
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Error"
 
 
 @dataclass
@@ -35,7 +44,10 @@ class AwsError:
 
 @dataclass
 class AwsCall:
-    """One AWS query-protocol request: action, region, account and flat parameters."""
+    """One AWS request: action, region, account and, for the query protocol (EC2), flat parameters.
+
+    ``action`` is None for requests that are not AWS calls (moto's own ``/moto-api/``).
+    """
 
     action: str | None
     region: str
@@ -48,8 +60,9 @@ class AwsCall:
         params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         params.update(parse_qsl(_rebuffered_form_body(environ), keep_blank_values=True))
         scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
         return cls(
-            action=params.get("Action"),
+            action=params.get("Action") or target.rpartition(".")[2] or None,
             region=scope["region"] if scope else DEFAULT_REGION,
             account=environ.get("HTTP_X_MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID,
             params=params,

@@ -1,17 +1,21 @@
 """The sandbox's control API: JSON over HTTP under ``/_sandbox/`` (docs/sandbox.md has examples)."""
 
 import json
+import logging
 from collections.abc import Callable
-from http import HTTPStatus
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import parse_qs
 
 from sandbox import wavelength
+from sandbox.awsquery import status_line
 from sandbox.faults import ConfigError, LatencyRule
 from sandbox.inventory import inventory
 from sandbox.runtime import SandboxRuntime
 
 CONTROL_PREFIX = "/_sandbox/"
+
+log = logging.getLogger("sandbox")
 
 Payload = dict[str, Any]
 Handler = Callable[[SandboxRuntime, Payload, dict[str, str]], tuple[int, Payload]]
@@ -55,7 +59,7 @@ def clear_latency(runtime: SandboxRuntime, body: Payload, query: dict[str, str])
 
 def add_fault(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
     rule = runtime.faults.add(body)
-    return 201, {"id": rule.id, "fault": runtime.faults.describe()[-1]}
+    return 201, {"id": rule.id, "fault": asdict(rule)}
 
 
 def clear_faults(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
@@ -174,12 +178,15 @@ def handle(runtime: SandboxRuntime, environ: dict) -> tuple[int, Payload]:
         return error.status, {"detail": error.detail}
     except (ConfigError, ValueError, TypeError) as error:
         return 400, {"detail": str(error)}
+    except Exception as error:
+        log.exception("control request failed")
+        return 500, {"detail": f"the sandbox failed: {error}"}
 
 
 def wsgi_response(status: int, payload: Payload, start_response: Callable) -> list[bytes]:
     body = json.dumps(payload, default=str).encode()
     start_response(
-        f"{status} {HTTPStatus(status).phrase}",
+        status_line(status),
         [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
     )
     return [body]

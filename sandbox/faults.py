@@ -229,18 +229,29 @@ class Faults:
             self._rules.clear()
 
     def error_for(self, call: AwsCall, zone_of: Callable[[AwsCall], str | None]) -> AwsError | None:
-        """The error to answer instead of ``call``, if a rule fires for it."""
+        """The error to answer instead of ``call``, if a rule fires for it.
+
+        ``zone_of`` (which looks into moto) is only asked when a zone rule could match, and
+        outside this model's lock.
+        """
+        with self._lock:
+            wants_zone = any(rule.zone and self._action_matches(rule, call) for rule in self._rules)
+        zone = zone_of(call) if wants_zone else None
         with self._lock:
             for rule in self._rules:
-                if self._fires(rule, call, zone_of):
+                if self._fires(rule, call, zone):
                     rule.fired += 1
                     return AwsError(rule.code, rule.message, rule.status)
         return None
 
-    def _fires(self, rule: FaultRule, call: AwsCall, zone_of: Callable[[AwsCall], str | None]) -> bool:
-        if rule.exhausted or not fnmatch.fnmatchcase(call.action, rule.action):
+    @staticmethod
+    def _action_matches(rule: FaultRule, call: AwsCall) -> bool:
+        return not rule.exhausted and fnmatch.fnmatchcase(call.action, rule.action)
+
+    def _fires(self, rule: FaultRule, call: AwsCall, zone: str | None) -> bool:
+        if not self._action_matches(rule, call):
             return False
-        if rule.zone is not None and zone_of(call) != rule.zone:
+        if rule.zone is not None and zone != rule.zone:
             return False
         return rule.rate is None or self._rng.random() < rule.rate
 

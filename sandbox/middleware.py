@@ -9,12 +9,12 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
 
+from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 
 from sandbox import control
-from sandbox.awsquery import AwsCall, AwsError
+from sandbox.awsquery import AwsCall, AwsError, status_line
 from sandbox.faults import created_ids
 from sandbox.runtime import SandboxRuntime
 
@@ -36,18 +36,17 @@ class SandboxMiddleware:
             status, payload = control.handle(self.runtime, environ)
             return control.wsgi_response(status, payload, start_response)
         call = AwsCall.from_environ(environ)
-        pending = self.runtime.calls.arrived(call)
-        status, headers, body = self._answer(call, environ)
-        self.runtime.calls.completed(pending, status, _error_code(status, body))
-        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+        if call.action is None:
+            status, headers, body = self._moto(environ)
+        else:
+            pending = self.runtime.calls.arrived(call)
+            status, headers, body = self._answer(call, environ)
+            self.runtime.calls.completed(pending, status, _error_code(status, body))
+        start_response(status_line(status), headers)
         return [body]
 
     def _answer(self, call: AwsCall, environ: dict) -> Answer:
-        if call.action is None:
-            return self._moto(environ)
-        injected = self.runtime.throttle.error_for(call) or self.runtime.faults.error_for(
-            call, self._launch_zone
-        )
+        injected = self.runtime.throttle.error_for(call) or self._injected_fault(call)
         if injected is not None:
             return _error_answer(injected)
         time.sleep(self.runtime.latency.delay_for(call.action))
@@ -84,6 +83,9 @@ class SandboxMiddleware:
         headers = captured["headers"] + [("Content-Length", str(len(body)))]
         return captured["status"], headers, body
 
+    def _injected_fault(self, call: AwsCall) -> AwsError | None:
+        return self.runtime.faults.error_for(call, zone_of=self._launch_zone)
+
     def _launch_zone(self, call: AwsCall) -> str | None:
         """The zone a RunInstances call launches into, for zone-targeted faults."""
         if call.params.get("Placement.AvailabilityZone"):
@@ -94,7 +96,7 @@ class SandboxMiddleware:
         with self.runtime.moto_lock:
             try:
                 return ec2_backends[call.account][call.region].get_subnet(subnet_id).availability_zone
-            except Exception:
+            except (EC2ClientError, KeyError):  # unknown subnet or region: moto will answer
                 return None
 
 

@@ -65,6 +65,11 @@ def max_attempts() -> int:
     return engine_setting("WLPANEL_STEP_MAX_ATTEMPTS", 100)
 
 
+def max_errors() -> int:
+    """Consecutive retryable errors (throttling, 5xx, no answer, bugs) before a step fails."""
+    return engine_setting("WLPANEL_STEP_MAX_ERRORS", 30)
+
+
 def poll_seconds() -> float:
     return engine_setting("WLPANEL_POLL_SECONDS", 2.0)
 
@@ -131,8 +136,12 @@ def is_due(resource: Resource, now, *, queued_is_free: bool = False) -> bool:
 # --- advance ----------------------------------------------------------------------------------------
 
 
-def advance(environment_id: int) -> list[int]:
-    """Settle the environment or dispatch its ready steps; the ids dispatched."""
+def advance(environment_id: int, *, keep_one: bool = False) -> list[int]:
+    """Settle the environment or dispatch its ready steps; the ids dispatched.
+
+    With `keep_one`, the first ready step is taken but not sent: the caller runs it itself,
+    saving a trip through the broker on the critical path.
+    """
     environment = Environment.objects.filter(pk=environment_id).first()
     mode = mode_of(environment) if environment else None
     if mode is None:
@@ -143,14 +152,20 @@ def advance(environment_id: int) -> list[int]:
     now = timezone.now()
     by_key = {resource.key: resource for resource in resources}
     ready = [r.pk for r in resources if is_due(r, now) and is_ready(r, by_key, mode)]
-    if ready:
-        # Mark them taken for a moment, so a duplicate advance does not send them twice.
-        Resource.objects.filter(pk__in=ready).filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lte=now)
-        ).update(lease_until=now + timedelta(seconds=dispatch_grace_seconds()), lease_owner=QUEUED)
-        for resource_id in ready:
-            current_app.send_task(RUN_STEP_TASK, args=[resource_id])
-    return ready
+    dispatched = [resource_id for resource_id in ready if _mark_dispatched(resource_id, now)]
+    for resource_id in dispatched[1:] if keep_one else dispatched:
+        current_app.send_task(RUN_STEP_TASK, args=[resource_id])
+    return dispatched
+
+
+def _mark_dispatched(resource_id: int, now) -> bool:
+    """Take the step for a moment, so a concurrent or duplicate advance does not send it twice."""
+    free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    return bool(
+        Resource.objects.filter(free, pk=resource_id).update(
+            lease_until=now + timedelta(seconds=dispatch_grace_seconds()), lease_owner=QUEUED
+        )
+    )
 
 
 def _settle_environment(environment: Environment, resources: list[Resource], mode: str) -> bool:
@@ -256,14 +271,18 @@ class LeaseLost(Exception):
     """Another worker took the step over (our lease expired): stop without writing."""
 
 
-def run_step(resource_id: int) -> None:
-    """Claim one step, run it against AWS, record the outcome and schedule what follows."""
+def run_step(resource_id: int, *, chain: bool = True) -> None:
+    """Claim one step, run it against AWS, record the outcome and schedule what follows.
+
+    When the step finishes, one of the steps it unblocked runs right here (`chain`, one level
+    deep so a task stays far shorter than its lease); the others go out as messages.
+    """
     claim = _claim(resource_id)
     if claim is None:
         return
     try:
         outcome = _execute(claim)
-        follow_up = _record_outcome(claim, outcome)
+        follow_up = _record_outcome(claim, outcome, chain=chain)
     except LeaseLost:
         log.warning("lost the lease on %s; another worker has it", claim.resource)
         return
@@ -381,6 +400,12 @@ def _execute(claim: Claim):
         return Verdict(Action.FATAL, exc.code, str(exc))
     except aws_client.AwsError as exc:
         return classify(exc, teardown=claim.mode == TEARDOWN, recently_created=ctx.recently_created())
+    except LeaseLost:
+        raise
+    except Exception as exc:
+        # A bug or an outage (database, time limit): retried with backoff, then capped like AWS errors.
+        log.exception("step %s failed unexpectedly", claim.resource)
+        return Verdict(Action.RETRY, type(exc).__name__, str(exc) or type(exc).__name__)
 
 
 def _backoff(errors: int) -> float:
@@ -388,7 +413,7 @@ def _backoff(errors: int) -> float:
     return min(2.0 ** max(errors - 1, 0), 30.0) * random.uniform(0.6, 1.0)
 
 
-def _record_outcome(claim: Claim, outcome):
+def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
     """Write the outcome under the lease; return what to do once it is committed."""
     resource = claim.resource
     now = timezone.now()
@@ -425,7 +450,7 @@ def _record_outcome(claim: Claim, outcome):
     updated = Resource.objects.filter(pk=resource.pk, lease_owner=claim.owner).update(**fields)
     if not updated:
         raise LeaseLost(resource.key)
-    return _follow_up(claim, delay)
+    return _follow_up(claim, delay, chain=chain)
 
 
 def _retry_delay(verdict: Verdict, progress: dict) -> tuple[float, bool]:
@@ -439,15 +464,22 @@ def _retry_delay(verdict: Verdict, progress: dict) -> tuple[float, bool]:
             return 0, True
         return capacity_retry_seconds(), False
     progress["errors"] = progress.get("errors", 0) + 1
+    if progress["errors"] >= max_errors():
+        progress["hint"] = (
+            f"AWS kept failing this step ({progress['errors']} errors in a row). Retry later, or destroy the environment."
+        )
+        return 0, True
     return _backoff(progress["errors"]), False
 
 
-def _follow_up(claim: Claim, delay: float | None):
+def _follow_up(claim: Claim, delay: float | None, *, chain: bool):
     environment_id, resource_id = claim.environment.pk, claim.resource.pk
 
     def follow_up() -> None:
         if delay is None:
-            advance(environment_id)
+            unblocked = advance(environment_id, keep_one=chain)
+            if chain and unblocked:
+                run_step(unblocked[0], chain=False)
         elif delay <= short_wait_seconds():
             current_app.send_task(RUN_STEP_TASK, args=[resource_id], countdown=max(delay, 0))
         # Longer waits: `next_attempt_at` is set and the reconciler dispatches the step when due.

@@ -13,6 +13,7 @@ recorded (`aws_id`, `progress`) and from what AWS says, never from what it meant
 An executor returns `Done` or `Wait`; AWS errors propagate to the engine, which classifies them.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -233,15 +234,42 @@ def build_security_group(ctx: StepContext) -> Done | Wait:
     return Done(aws.describe(ctx.ec2, "security_group", group_id))
 
 
+# The region's current AMI and its root device change rarely: kept per process for a while, so
+# a hundred builds do not ask SSM and EC2 two hundred times.
+IMAGE_CACHE_SECONDS = 600
+_image_cache: dict[tuple, tuple[float, Any]] = {}
+
+
+def _cached(key: tuple, compute: Callable[[], Any]) -> Any:
+    now = time.monotonic()
+    hit = _image_cache.get(key)
+    if hit is None or now - hit[0] > IMAGE_CACHE_SECONDS:
+        hit = (now, compute())
+        _image_cache[key] = hit
+    return hit[1]
+
+
+def _image_id(ctx: StepContext, image: str) -> str:
+    return _cached(
+        ("image", ctx.environment.region, image), lambda: aws.image_resolve(ctx.ssm_factory(), image)
+    )
+
+
+def _root_device(ctx: StepContext, image_id: str) -> tuple[str, int]:
+    return _cached(
+        ("root", ctx.environment.region, image_id), lambda: aws.image_root_device(ctx.ec2, image_id)
+    )
+
+
 def _instance_spec(ctx: StepContext) -> aws.InstanceSpec:
     params = ctx.params
     image_id = ctx.resource.progress.get("image_id")
     if not image_id:
-        image_id = aws.image_resolve(ctx.ssm_factory(), params["ImageId"])
+        image_id = _image_id(ctx, params["ImageId"])
         ctx.save_progress(image_id=image_id)
     root_volume = None
     if params.get("RootVolumeType"):
-        device, size = aws.image_root_device(ctx.ec2, image_id)
+        device, size = _root_device(ctx, image_id)
         root_volume = (device, size, params["RootVolumeType"])
     security_group = next(dep for dep in ctx.deps.values() if dep.kind == "security_group")
     return aws.InstanceSpec(
@@ -279,7 +307,8 @@ def build_carrier_ip(ctx: StepContext) -> Done | Wait:
     allocation_id = ensure_created(
         ctx, lambda: aws.carrier_ip_allocate(ctx.ec2, border_group=border_group, tags=ctx.tags)
     )
-    address = aws.describe(ctx.ec2, "carrier_ip", allocation_id)
+    fresh = {"AllocationId": allocation_id}  # just allocated: not associated anywhere yet
+    address = fresh if ctx.created_now else aws.describe(ctx.ec2, "carrier_ip", allocation_id)
     instance = next(dep for dep in ctx.deps.values() if dep.kind == "instance")
     network_interface = aws.instance_network_interface(instance.described or {})
     association_id = aws.carrier_ip_associate(ctx.ec2, address, network_interface)

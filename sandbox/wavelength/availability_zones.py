@@ -115,7 +115,6 @@ FILTER_ATTRIBUTES = {
     "state": "state",
     "opt-in-status": "opt_in_status",
     "group-name": "group_name",
-    "group-long-name": "group_name",
     "network-border-group": "network_border_group",
     "parent-zone-name": "parent_zone_name",
     "parent-zone-id": "parent_zone_id",

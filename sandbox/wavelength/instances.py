@@ -6,16 +6,18 @@
 - Every new instance is ``pending`` for the configured time, then ``running`` (stock moto makes
   them running at once, so no waiter ever waits).
 - Interfaces created by the launch are deleted with the instance (AWS's default
-  DeleteOnTermination; stock moto keeps them, so subnets looked busy after teardown).
+  DeleteOnTermination; stock moto keeps them), and terminating a terminated instance is a
+  no-op, as AWS's idempotent TerminateInstances is.
 """
 
+import copy
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from moto.ec2.models import EC2Backend
-from moto.ec2.models.instances import InstanceState
+from moto.ec2.models.instances import Instance, InstanceState
 
 from .addresses import allocate_carrier_address
 from .availability_zones import WavelengthZone, wavelength_zone
@@ -161,5 +163,16 @@ def _associate_new_carrier_ip(backend: Any, zone: WavelengthZone, instance: Any)
     backend.associate_address(eni=instance.nics[0], allocation_id=address.allocation_id)
 
 
+def _terminate(original: Callable) -> Callable:
+    def terminate(self: Instance) -> InstanceState:
+        # TerminateInstances is idempotent on AWS; moto would delete the interfaces again and fail.
+        if self._state.name == "terminated":
+            return copy.copy(self._state)
+        return original(self)
+
+    return terminate
+
+
 def install() -> None:
     wrap(EC2Backend, "run_instances", _run_instances)
+    wrap(Instance, "terminate", _terminate)

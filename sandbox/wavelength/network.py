@@ -17,7 +17,7 @@ from moto.ec2.models.subnets import Subnet
 from moto.ec2.responses import EC2Response
 from moto.ec2.utils import add_tag_specification, generic_filter
 
-from .availability_zones import any_group_opted_in, is_opted_in, wavelength_zone
+from .availability_zones import WavelengthZone, any_group_opted_in, is_opted_in, wavelength_zone
 from .errors import (
     carrier_gateway_not_found,
     invalid_parameter_combination,
@@ -46,17 +46,7 @@ def _create_subnet(original: Callable) -> Callable:
         zone = wavelength_zone(arguments.get("availability_zone") or arguments.get("availability_zone_id"))
         if zone is None:
             return original(self, *args, **kwargs)
-        if zone.region_name != self.region_name:
-            raise invalid_parameter_value(
-                f"Value ({zone.name}) for parameter availabilityZone is invalid. "
-                f"The zone belongs to region {zone.region_name}, not {self.region_name}."
-            )
-        if not is_opted_in(self, zone.group_name):
-            raise opt_in_required(
-                f"You must opt in to the zone group {zone.group_name} before you can create a subnet in {zone.name}."
-            )
-        if arguments.get("ipv6_cidr_block") or arguments.get("ipv6_native"):
-            raise invalid_parameter_combination(f"IPv6 is not supported in the Wavelength Zone {zone.name}.")
+        _check_wavelength_subnet(self, zone, arguments)
         subnet = original(self, *args, **kwargs)
         # moto maps public IPs in the first subnet of any zone; a Wavelength subnet never does.
         subnet.map_public_ip_on_launch = False
@@ -64,6 +54,20 @@ def _create_subnet(original: Callable) -> Callable:
         return subnet
 
     return create_subnet
+
+
+def _check_wavelength_subnet(backend: Any, zone: WavelengthZone, arguments: dict[str, Any]) -> None:
+    if zone.region_name != backend.region_name:
+        raise invalid_parameter_value(
+            f"Value ({zone.name}) for parameter availabilityZone is invalid. "
+            f"The zone belongs to region {zone.region_name}, not {backend.region_name}."
+        )
+    if not is_opted_in(backend, zone.group_name):
+        raise opt_in_required(
+            f"You must opt in to the zone group {zone.group_name} before you can create a subnet in {zone.name}."
+        )
+    if arguments.get("ipv6_cidr_block") or arguments.get("ipv6_native"):
+        raise invalid_parameter_combination(f"IPv6 is not supported in the Wavelength Zone {zone.name}.")
 
 
 def _modify_subnet_attribute(original: Callable) -> Callable:

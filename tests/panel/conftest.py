@@ -75,3 +75,15 @@ def describe_route_tables(environment):
         }
         resource.described_at = now
         resource.save()
+
+
+def describe_instances(environment):
+    """What DescribeInstances/DescribeAddresses would have said about the instances and the Carrier IP."""
+    now = timezone.now()
+    items = {
+        "bastion": {"InstanceId": "i-0bastion", "PrivateIpAddress": "10.0.1.10", "PublicIpAddress": "203.0.113.10", "State": {"Name": "running"}},
+        "wavelength_instance": {"InstanceId": "i-0wavelength", "PrivateIpAddress": "10.0.0.20", "State": {"Name": "running"}},
+        "carrier_ip": {"AllocationId": "eipalloc-0abc", "CarrierIp": "155.146.1.2", "NetworkBorderGroup": environment.zone.name},
+    }
+    for key, item in items.items():
+        environment.resources.filter(key=key).update(described=item, described_at=now, state="ready")

@@ -42,6 +42,23 @@ def api():
     return Api
 
 
+@pytest.fixture
+def fake_opt_in(monkeypatch):
+    """Stand-in for the engine's `zone_group_opt_in` (AWS itself is the engine's tests' business)."""
+    import sys
+    import types
+
+    calls = []
+
+    def zone_group_opt_in(*, origin, group):
+        calls.append((origin, group))
+        Zone.objects.filter(group_name=group).update(opt_in_status="opted-in")
+        return list(Zone.objects.filter(group_name=group))
+
+    monkeypatch.setitem(sys.modules, "environments.provisioning.zones", types.SimpleNamespace(zone_group_opt_in=zone_group_opt_in))
+    return calls
+
+
 # --- Auth -----------------------------------------------------------------------------------------
 
 
@@ -101,8 +118,13 @@ def test_zone_opt_in_is_for_admins(api, alice, zone):
     assert response.status_code == 403
 
 
-def test_zone_opt_in_of_an_unknown_group_is_404(api, admin_user, zone):
-    assert api(admin_user).post("/zone-groups/nowhere-wl1/opt-in").status_code == 404
+def test_zone_opt_in_calls_the_engine_and_returns_the_groups_zones(api, admin_user, zone, fake_opt_in):
+    Zone.objects.filter(pk=zone.pk).update(opt_in_status="not-opted-in")
+    response = api(admin_user).post("/zone-groups/us-west-2-wl1/opt-in")
+    assert response.status_code == 200
+    assert [item["opt_in_status"] for item in response.json()["items"]] == ["opted-in"]
+    (origin, group), = fake_opt_in
+    assert group == "us-west-2-wl1" and origin.user == admin_user and origin.source == "api"
 
 
 # --- Requests ------------------------------------------------------------------------------------
@@ -340,3 +362,53 @@ def test_openapi_lists_the_endpoints(client):
         "/api/environments/{environment_id}/traffic",
     ):
         assert path in paths, path
+
+
+def test_auditors_read_everything_and_change_nothing(api, carol, alice, make_request, make_environment):
+    pending = make_request(alice, name="pending-one")
+    environment = make_environment(alice)
+    auditor = api(carol)
+    assert auditor.get("/requests").json()["count"] == 2
+    assert auditor.get(f"/environments/{environment.pk}").status_code == 200
+    assert auditor.post(f"/requests/{pending.pk}/approve").status_code == 403
+    assert auditor.post(f"/requests/{pending.pk}/cancel").status_code == 403
+    for action in ("destroy", "refresh"):
+        assert auditor.post(f"/environments/{environment.pk}/{action}").status_code == 403, action
+    assert auditor.post(f"/environments/{environment.pk}/extend", {"hours": 1}).status_code == 403
+
+
+def test_session_callers_confirm_their_password_for_sensitive_actions_tokens_do_not(alice, bob, make_request, settings):
+    import time
+
+    request = make_request(alice)
+    client = Client()
+    client.force_login(bob)
+    session = client.session
+    session["authenticated_at"] = int(time.time()) - settings.WLPANEL_REAUTH_SECONDS - 60
+    session.save()
+    response = client.post(f"/api/requests/{request.pk}/approve", {}, content_type="application/json")
+    assert response.status_code == 403 and "/reauth/" in response.json()["detail"]
+    assert Api(bob).post(f"/requests/{request.pk}/approve").status_code == 200
+
+
+def test_list_query_counts_do_not_grow(api, alice, make_environment):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    caller = api(alice)
+
+    def counts():
+        result = {}
+        for path in ("/environments", "/requests"):
+            caller.get(path)  # warm: the token's last-used stamp is written at most once a minute
+            with CaptureQueriesContext(connection) as queries:
+                assert caller.get(path).status_code == 200
+            result[path] = len(queries)
+        return result
+
+    for number in range(3):
+        make_environment(alice, name=f"env-{number}")
+    with_3 = counts()
+    for number in range(3, 30):
+        make_environment(alice, name=f"env-{number}")
+    assert counts() == with_3

@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.choices import TeamRole
 from environments.models import Environment, EnvironmentRequest, Notification, Zone
 
-from .conftest import describe_route_tables
+from .conftest import describe_instances, describe_route_tables
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +126,8 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
     for text in ("10.0.0.0/16", "10.0.1.0/24", "10.0.0.0/24", "Verizon", "San Francisco Bay Area", "us-west-2", "opted in"):
         assert text in content, text
     assert 'data-testid="suggested-ssh">198.51.100.7/32<' in content
-    assert 'name="bastion_ssh_cidr" maxlength="18" id="id_bastion_ssh_cidr"' in content  # empty by default
+    assert '<datalist id="ssh-suggestions"><option value="198.51.100.7/32">' in content
+    assert response.context["form"]["bastion_ssh_cidr"].value() in (None, "")  # suggested, not filled in
     assert "ago" in content  # the zone cache's age
     assert "carrier network" in content and "ICMP inbound" in content
     assert 'hx-get="/requests/new/instance-types/"' in content
@@ -227,7 +228,9 @@ def test_new_request_from_a_failed_one_is_prefilled(client, alice, make_environm
     assert f"/requests/new/?from={environment.request_id}" in detail
     response = client.get(f"/requests/new/?from={environment.request_id}")
     form = response.context["form"]
-    assert form.initial["instance_type"] == "r5.2xlarge" and form.initial["zone"] == environment.zone.name
+    # AWS had no r5.2xlarge: the zone's next offered type is proposed instead.
+    assert form.initial["instance_type"] == "t3.medium" and form.initial["zone"] == environment.zone.name
+    assert "AWS had no capacity for <code>r5.2xlarge</code>" in response.content.decode()
     assert form.initial["name"] == "edge-1-2"  # the failed environment still holds its name
     assert b"InsufficientInstanceCapacity" in response.content
     posted = client.post("/requests/new/", {**FORM, "name": "edge-1-2", "instance_type": "t3.xlarge", "from": environment.request_id})
@@ -498,3 +501,29 @@ def test_zones_page_is_for_admins(client, alice, admin_user, zone):
     Zone.objects.create(name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1")
     content = client.get("/zones/").content.decode()
     assert "Opt in group us-east-1-wl1" in content and "AWS Support" in content
+
+
+def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, monkeypatch):
+    import sys
+    import types
+
+    calls = []
+    monkeypatch.setitem(
+        sys.modules,
+        "environments.provisioning.zones",
+        types.SimpleNamespace(zone_group_opt_in=lambda *, origin, group: calls.append((origin.user, origin.source, group))),
+    )
+    logged_in(client, admin_user)
+    response = client.post("/zones/us-west-2-wl1/opt-in/", follow=True)
+    assert calls == [(admin_user, "web", "us-west-2-wl1")]
+    assert b"is opted in" in response.content
+
+
+def test_the_page_says_how_to_reach_the_environment(client, alice, make_environment):
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    assert b'id="addresses"' not in client.get(f"/environments/{environment.pk}/").content
+    describe_instances(environment)
+    content = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert 'data-testid="carrier-ip">155.146.1.2<' in content
+    assert "ssh -J ec2-user@203.0.113.10 ec2-user@10.0.0.20" in content

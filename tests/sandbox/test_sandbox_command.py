@@ -13,34 +13,45 @@ import boto3
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30
+UNREACHABLE_DATABASE = "postgres://nobody@127.0.0.1:9/absent"
 
 
-def wait_for(path: Path, process: subprocess.Popen) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if path.exists():
-            return path.read_text().strip()
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.1)
-    raise AssertionError("the sandbox did not write its ready file in time")
+class SandboxCommand:
+    """``manage.py sandbox --port 0 --ready-file F`` running in the background."""
 
+    def __init__(self, ready_file: Path, **environment: str):
+        self.ready_file = ready_file
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "sandbox", "--port", "0", "--ready-file", str(ready_file)],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **environment},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
-def start_command(ready_file: Path, **environment: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "sandbox", "--port", "0", "--ready-file", str(ready_file)],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **environment},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    def wait_until_ready(self) -> str:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.ready_file.exists():
+                return self.ready_file.read_text().strip()
+            assert self.process.poll() is None, self.process.communicate()
+            time.sleep(0.1)
+        raise AssertionError("the sandbox did not write its ready file in time")
+
+    def terminate(self) -> tuple[str, str]:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.communicate(timeout=START_TIMEOUT)
 
 
 def test_command_serves_on_a_free_port_and_stops_on_sigterm(tmp_path):
-    ready_file = tmp_path / "sandbox.url"
-    process = start_command(ready_file)
+    # Started together to save time: one with the environment as given (DATABASE_URL passed
+    # through), one whose database does not answer, since the command must not need it.
+    regular = SandboxCommand(tmp_path / "regular.url")
+    without_database = SandboxCommand(tmp_path / "no-database.url", DATABASE_URL=UNREACHABLE_DATABASE)
     try:
-        url = wait_for(ready_file, process)
+        url = regular.wait_until_ready()
+        other_url = without_database.wait_until_ready()
         ec2 = boto3.client(
             "ec2",
             region_name="us-east-1",
@@ -51,29 +62,19 @@ def test_command_serves_on_a_free_port_and_stops_on_sigterm(tmp_path):
         zones = ec2.describe_availability_zones(AllAvailabilityZones=True)["AvailabilityZones"]
         with urllib.request.urlopen(f"{url}/_sandbox/state", timeout=10) as response:
             state = json.load(response)
+        with urllib.request.urlopen(f"{other_url}/_sandbox/state", timeout=10) as response:
+            assert response.status == 200
     finally:
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=START_TIMEOUT)
+        stdout, stderr = regular.terminate()
+        without_database.terminate()
 
-    assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+    assert url.startswith("http://127.0.0.1:") and not url.endswith(":0") and url != other_url
     assert f"sandbox listening on {url}" in stdout.splitlines()
-    assert process.returncode == 0, stderr
+    assert regular.process.returncode == 0, stderr
+    assert without_database.process.returncode == 0
     assert any(zone["ZoneName"] == "us-east-1-wl1-bos-wlz-1" for zone in zones)
-    assert state["pending_seconds"] == 5 and state["faults"] == [] and state["throttle"]["enabled"] is False
     assert {zone["OptInStatus"] for zone in zones if zone["ZoneType"] == "wavelength-zone"} == {
         "not-opted-in"
     }
-
-
-def test_command_does_not_need_the_database(tmp_path):
-    ready_file = tmp_path / "sandbox.url"
-    process = start_command(ready_file, DATABASE_URL="postgres://nobody@127.0.0.1:9/absent")
-    try:
-        url = wait_for(ready_file, process)
-        with urllib.request.urlopen(f"{url}/_sandbox/state", timeout=10) as response:
-            assert response.status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=START_TIMEOUT)
-
-    assert process.returncode == 0
+    assert state["pending_seconds"] == 5
+    assert state["faults"] == [] and state["latency"] == [] and state["throttle"]["enabled"] is False

@@ -28,7 +28,7 @@ def test_latency_delays_the_named_action(control, ec2):
     undelayed = time.monotonic() - started
 
     assert delayed >= 0.3
-    assert undelayed < 0.3
+    assert undelayed < delayed
     call = control.get("calls")["calls"][0]
     assert call["action"] == "DescribeVpcs"
     assert call["duration_ms"] >= 300
@@ -45,12 +45,13 @@ def test_latency_overlaps_between_concurrent_calls(control, make_client):
     for thread in threads:
         thread.join()
 
-    assert time.monotonic() - started < 1.2
+    # Four 400 ms calls one after another would take at least 1.6 s.
+    assert time.monotonic() - started < 1.6
 
 
 def test_latency_is_applied_before_the_call_is_processed(control, make_client):
-    impatient = make_client(config=Config(read_timeout=0.3).merge(NO_RETRIES))
-    control.post("latency", {"action": "CreateVpc", "ms": 800})
+    impatient = make_client(config=Config(read_timeout=0.2).merge(NO_RETRIES))
+    control.post("latency", {"action": "CreateVpc", "ms": 600})
 
     with pytest.raises(ReadTimeoutError):
         impatient.create_vpc(
@@ -70,7 +71,7 @@ def test_latency_is_applied_before_the_call_is_processed(control, make_client):
         "started_at": 0,
         "duration_ms": None,
     }
-    time.sleep(0.8)
+    time.sleep(0.6)
     assert [item["type"] for item in control.get("inventory?tag=wlpanel:environment=7")["items"]] == ["vpc"]
 
 
@@ -88,7 +89,8 @@ def test_lognormal_latency_and_the_aws_preset(control, ec2):
     assert rules["Describe*"]["ms"] == 150
     started = time.monotonic()
     ec2.describe_vpcs()
-    assert 0.005 < time.monotonic() - started < 1.0
+    # Only a lower bound: a loaded machine may take longer, and speed is the benchmarks' business.
+    assert time.monotonic() - started > 0.005
 
 
 def test_request_limit_exceeded_for_a_count_of_calls(control, make_client):

@@ -1,0 +1,54 @@
+"""The client factory: endpoint, retry mode, the call log and the audit of mutating calls."""
+
+import time
+
+import pytest
+
+from audit.models import AuditEvent, AwsCall
+from environments.aws import client
+from environments.aws.client import CallContext, ec2_client, public_params
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CONTEXT = CallContext(environment_id=42, resource_key="vpc", correlation_id="corr-1", cause_event_id=7)
+
+
+def test_every_call_is_logged_with_its_context_and_mutating_calls_are_audited(sandbox):
+    ec2 = ec2_client("us-west-2", context=CONTEXT)
+    assert ec2.meta.config.retries["mode"] == "standard"
+    vpc_id = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    ec2.describe_vpcs(VpcIds=[vpc_id])
+    with pytest.raises(client.ClientError):
+        ec2.describe_vpcs(VpcIds=["vpc-00000000000000000"])
+
+    create, describe, missing = AwsCall.objects.order_by("id")
+    assert (create.operation, create.outcome, create.mutating, create.http_status) == ("CreateVpc", "ok", True, 200)
+    assert create.params == {"CidrBlock": "10.9.0.0/16"}
+    assert create.request_id and create.duration_ms >= 0 and create.region == "us-west-2"
+    assert (create.environment_id, create.resource_key, create.correlation_id, create.cause_event_id) == (42, "vpc", "corr-1", 7)
+    assert (describe.operation, describe.mutating) == ("DescribeVpcs", False)
+    assert (missing.outcome, missing.http_status) == ("InvalidVpcID.NotFound", 400)
+    audited = AuditEvent.objects.get(action="aws.CreateVpc")
+    assert audited.source == "worker" and audited.environment_id == 42 and audited.correlation_id == "corr-1"
+    assert audited.details["cause_event_id"] == 7
+    assert not AuditEvent.objects.filter(action="aws.DescribeVpcs").exists()
+
+
+def test_user_data_and_secret_looking_parameters_never_reach_the_log():
+    params = {
+        "ImageId": "ami-1",
+        "UserData": "IyEvYmluL3NoCg==",
+        "ClientToken": "kept",
+        "Nested": {"SecretAccessKey": "x", "Password": "y", "Kept": 1},
+    }
+    assert public_params(params) == {"ImageId": "ami-1", "ClientToken": "kept", "Nested": {"Kept": 1}}
+
+
+def test_a_client_per_step_is_cheap_once_the_session_is_warm(sandbox):
+    ec2_client("us-west-2", context=CONTEXT)
+    started = time.perf_counter()
+    for _ in range(20):
+        ec2_client("us-west-2", context=CONTEXT)
+    per_client = (time.perf_counter() - started) / 20
+    print(f"client creation: {per_client * 1000:.1f} ms")
+    assert per_client < 0.005

@@ -1,0 +1,93 @@
+"""The htmx behaviour in a real browser (Debian's Chromium through Playwright): the dependent
+instance-type select, the plan preview, and live progress that stops and reloads once settled."""
+
+import pytest
+from django.test import Client
+
+from environments.models import Environment, Zone
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def orm_beside_playwright(monkeypatch):
+    """Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still
+    plain synchronous code (the documented Django + Playwright arrangement)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def live_server_closes_its_connections(monkeypatch):
+    """Each live-server request runs in its own thread: with persistent connections they would
+    outlive the test and keep the test database from being dropped."""
+    from django.db import connections
+
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_as(django_db_setup, browser, live_server):  # the server stops before the test database goes
+    """A browser page logged in as `user` (the session cookie of a forced login)."""
+
+    def open_page(user):
+        client = Client()
+        client.force_login(user)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    return open_page
+
+
+def settle(environment):
+    """The engine's part: the build finished. Under Playwright's greenlets this ORM call gets a
+    connection of its own, which pytest-django would not close: close it here."""
+    from django.db import connection
+
+    Environment.objects.filter(pk=environment.pk).update(state="ready")
+    connection.close()
+
+
+def test_instance_types_follow_the_zone_and_the_plan_previews(page_as, live_server, alice, zone):
+    Zone.objects.create(
+        name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1", parent_zone_name="us-east-1a",
+        carrier="Verizon", metro="Boston", instance_types=["c5.2xlarge"], opt_in_status="opted-in",
+    )
+    page = page_as(alice)
+    page.goto(f"{live_server.url}/requests/new/")
+    page.select_option("#id_zone", "us-east-1-wl1-bos-wlz-1")
+    page.wait_for_selector("#id_instance_type option[value='c5.2xlarge']", state="attached")
+    assert page.locator("#id_instance_type option").all_inner_texts() == ["c5.2xlarge"]
+    assert "Boston" in page.inner_text("#instance-types")
+
+    page.fill("#id_name", "edge-browser")
+    page.click("[data-testid=preview-plan]")
+    page.wait_for_selector("[data-testid=plan-hash]")
+    preview = page.inner_text("#plan-preview")
+    assert "CreateCarrierGateway" in preview and "c5.2xlarge" in preview
+
+
+def test_live_progress_stops_and_the_page_follows_the_state(page_as, live_server, alice, make_environment):
+    environment = make_environment(alice)
+    page = page_as(alice)
+    page.goto(f"{live_server.url}/environments/{environment.pk}/")
+    assert page.locator("#environment-live[hx-trigger]").count() == 1
+    assert page.locator("text=Destroy…").count() == 1
+    settle(environment)
+    # The next poll answers 286 with HX-Refresh: the page reloads once, without polling.
+    page.wait_for_selector("h1 [data-state=ready]", timeout=15_000)
+    assert page.locator("#environment-live[hx-trigger]").count() == 0
