@@ -92,6 +92,7 @@ def test_request_approve_watch_the_build_then_destroy(
     approvals = bob_.page
     approvals.goto("/approvals/")
     expect(approvals.get_by_test_id("nav-approvals")).to_have_text("1")
+    shots(approvals, "02-approval-queue")
     approvals.get_by_role("link", name="edge-demo").click()
     expect(approvals).to_have_url(bob_.url(f"/requests/{request_id}/"))
     decision = approvals.get_by_test_id("decision")
@@ -99,7 +100,7 @@ def test_request_approve_watch_the_build_then_destroy(
     # The page binds the approval to the hash of the plan it shows: the one alice previewed.
     assert decision.locator("input[name=plan_hash]").input_value() == previewed_hash
     decision.locator("textarea[name=comment]").fill("Looks right: the seed's network, t3.medium.")
-    shots(approvals, "02-approval")
+    shots(approvals, "02-approval-request")
     decision.get_by_role("button", name="Approve and build").click()
     assert bob_.confirm_password_if_asked(), f"expected the re-auth prompt, got {approvals.url}"
     expect(approvals).to_have_url(bob_.url(f"/requests/{request_id}/"))
@@ -187,10 +188,11 @@ def test_request_approve_watch_the_build_then_destroy(
         carol_.post(f"/environments/{environment_id}/destroy/", {"confirm_name": "edge-demo"}).status == 403
     )
     assert carol_.post(f"/environments/{environment_id}/refresh/").status == 403
+    shots(audit, "05-auditor-environment")
     audit.goto(f"/requests/{request_id}/")
     expect(audit.locator(STATE_BADGE)).to_have_attribute("data-state", "approved")
     expect(audit.get_by_test_id("decision")).to_have_count(0)
-    shots(audit, "05-auditor-environment")
+    shots(audit, "05-auditor-request")
     try:
         audit_url = reverse("audit:event_list")
     except NoReverseMatch:
