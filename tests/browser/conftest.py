@@ -35,7 +35,9 @@ SLOW = 30_000
 BUILD = 180_000
 
 
-@pytest.fixture(scope="session")
+# Function-scoped: Playwright's sync API allows one running instance per thread, and other test
+# folders (tests/panel) start their own.
+@pytest.fixture
 def playwright_instance():
     from playwright.sync_api import sync_playwright
 
@@ -43,7 +45,7 @@ def playwright_instance():
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser(playwright_instance):
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(

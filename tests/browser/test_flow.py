@@ -132,9 +132,8 @@ def test_request_approve_watch_the_build_then_destroy(
         shots(page, "03-live-progress")
     state = wait_for_settled_state(page, "ready", "failed")
     assert state == "ready", failure_text(page)
-    assert progress_responses and all(status in (200, 286) for status in progress_responses), (
-        progress_responses
-    )
+    assert progress_responses, "the page never polled: was the build over before alice opened it?"
+    assert all(status in (200, 286) for status in progress_responses), progress_responses
     assert 286 in progress_responses, "polling never stopped by itself once the build settled"
 
     expect(page.locator("#step-progress .live-dot")).to_have_count(0)
