@@ -18,7 +18,6 @@ import pytest
 
 from tests.conftest import PASSWORD, ROOT
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 # The browser reaches the live server on IPv4 loopback, an address ALLOWED_HOSTS already knows.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 # Never fetch a browser: Debian's Chromium is the one under test.
@@ -33,6 +32,19 @@ FAST_ENGINE = {"WLPANEL_POLL_SECONDS": "0.5", "WLPANEL_DISPATCH_GRACE_SECONDS": 
 # Generous: the machine is shared with other test runs.
 SLOW = 30_000
 BUILD = 180_000
+
+
+@pytest.fixture(autouse=True)
+def orm_beside_playwright(monkeypatch, playwright_instance):
+    """The tests' own ORM calls run between browser actions, in the thread where Playwright's
+    event loop lives: allowed for these tests only. While that loop counts as running, Django keeps
+    this thread's connections apart from the usual ones (asgiref's Local), so they are closed here,
+    before Playwright stops — else one would outlive the test and block dropping the test database."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    yield
+    from django.db import connections
+
+    connections.close_all()
 
 
 # Function-scoped: Playwright's sync API allows one running instance per thread, and other test

@@ -188,6 +188,8 @@ def test_request_approve_watch_the_build_then_destroy(
     )
     assert carol_.post(f"/environments/{environment_id}/refresh/").status == 403
     shots(audit, "05-auditor-environment")
+    audit.goto("/environments/")
+    expect(audit.get_by_role("link", name="edge-demo")).to_be_visible()
     audit.goto(f"/requests/{request_id}/")
     expect(audit.locator(STATE_BADGE)).to_have_attribute("data-state", "approved")
     expect(audit.get_by_test_id("decision")).to_have_count(0)
