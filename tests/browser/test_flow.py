@@ -104,7 +104,9 @@ def test_request_approve_watch_the_build_then_destroy(
     decision.get_by_role("button", name="Approve and build").click()
     assert bob_.confirm_password_if_asked(), f"expected the re-auth prompt, got {approvals.url}"
     expect(approvals).to_have_url(bob_.url(f"/requests/{request_id}/"))
-    approvals.get_by_test_id("decision").get_by_role("button", name="Approve and build").click()
+    with approvals.expect_request(lambda r: r.method == "POST" and r.url.endswith("/approve/")) as sent:
+        approvals.get_by_test_id("decision").get_by_role("button", name="Approve and build").click()
+    assert f"plan_hash={previewed_hash}" in sent.value.post_data
     expect(approvals).to_have_url(ENVIRONMENT_URL)
     environment_id = int(ENVIRONMENT_URL.search(approvals.url).group(1))
     env_request.refresh_from_db()
