@@ -32,7 +32,16 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["environment_id", "id"], name="audit_env_id_idx")]
+        # Every review filter is "equal to X, newest first, below a keyset cursor": one
+        # (filter, id) btree each serves it without a sort. Free text has a trigram GIN index on
+        # PostgreSQL (migration 0003), kept out of Meta so SQLite fallbacks still migrate.
+        indexes = [
+            models.Index(fields=["environment_id", "id"], name="audit_env_id_idx"),
+            models.Index(fields=["team_slug", "id"], name="audit_team_id_idx"),
+            models.Index(fields=["actor_username", "id"], name="audit_actor_id_idx"),
+            models.Index(fields=["action", "id"], name="audit_action_id_idx"),
+            models.Index(fields=["source", "id"], name="audit_source_id_idx"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {self.action} by {self.actor_username or '-'}"
@@ -63,6 +72,8 @@ class AwsCall(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        # An audit row's detail page lists the calls it caused.
+        indexes = [models.Index(fields=["cause_event_id"], name="audit_awscall_cause_idx")]
 
     def __str__(self):
         return f"{self.operation} {self.outcome}"

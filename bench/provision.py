@@ -170,7 +170,7 @@ def start_warm_workers(env: dict, concurrency: int, people, log_dir: Path) -> "W
     """Workers past their boot: one unmeasured build warms every process's clients and connections."""
     workers = Workers(env, concurrency, log_dir / "bench-workers.log")
     time.sleep(2 + 0.5 * concurrency)
-    build_batch(f"warm{concurrency}", min(concurrency, 4), people, timeout=300)
+    build_batch(f"warm{concurrency}-{int(time.monotonic())}", min(concurrency, 4), people, timeout=300)
     return workers
 
 

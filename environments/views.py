@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required as django_login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
@@ -43,6 +44,21 @@ from .selectors import approval_queue, environment_get_visible, request_get_visi
 
 PAGE_SIZE = 25
 TIMELINE_TEMPLATE = "audit/_timeline.html"
+
+
+def login_required(view):
+    """Django's login_required, except that an htmx request (a poll, a partial) whose session has
+    ended gets the whole page sent to the login form, not a login page swapped into a fragment."""
+    protected = django_login_required(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.htmx and not request.user.is_authenticated:
+            back_to = request.htmx.current_url_abs_path or request.get_full_path()
+            return HttpResponseClientRedirect(redirect_to_login(back_to)["Location"])
+        return protected(request, *args, **kwargs)
+
+    return wrapper
 
 
 # --- Re-authentication for sensitive actions (approve, destroy, opt-in) -------------------------

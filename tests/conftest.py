@@ -35,6 +35,8 @@ def _answers(url: str, default_port: int) -> bool:
 
 
 def pytest_configure(config):
+    # Full-strength hashing makes every test user cost ~0.3 s; tests don't need it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.exit(

@@ -50,6 +50,13 @@ def test_pages_require_login(client, url):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
+def test_an_htmx_poll_after_the_session_ended_sends_the_page_to_login(client, alice, make_environment):
+    environment = make_environment(alice)
+    page = f"/environments/{environment.pk}/"
+    response = client.get(f"{page}progress/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{page}")
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/login/?next=/environments/{environment.pk}/"
+
+
 def test_objects_of_other_teams_are_404(client, alice, mallory, make_environment):
     environment = make_environment(alice)
     logged_in(client, mallory)
@@ -131,6 +138,14 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
     assert "ago" in content  # the zone cache's age
     assert "carrier network" in content and "ICMP inbound" in content
     assert 'hx-get="/requests/new/instance-types/"' in content
+
+
+def test_people_outside_every_team_are_told_why_they_cannot_request(client, carol, zone):
+    logged_in(client, carol)
+    assert b'data-testid="no-team"' in client.get("/requests/new/").content
+    response = client.post("/requests/new/", FORM)
+    assert response.status_code == 200 and "team" in response.context["form"].errors
+    assert not EnvironmentRequest.objects.exists()
 
 
 def test_instance_type_select_follows_the_zone(client, alice, zone):
@@ -369,6 +384,9 @@ def test_environment_page_polls_while_provisioning_and_shows_route_tables(client
     # The colleagues' traffic matrix and topology, inside the polled part.
     live = content.split('id="environment-live"')[1]
     assert 'id="traffic-matrix"' in live and "<svg" in live and "Carrier network (same metro &amp; carrier)" in live
+    # The audit review's timeline, below the live part.
+    timeline = content.split('data-testid="audit-timeline"')[1]
+    assert "request.approved" in timeline and "environment.created" in timeline
 
 
 def test_progress_partial_stops_polling_at_a_settled_state(client, alice, make_environment):

@@ -1,0 +1,73 @@
+"""The engine's bookkeeping without workers: dispatch, readiness, the poison guard, retries."""
+
+import pytest
+from celery import current_app
+
+from environments.choices import ResourceState
+from environments.provisioning import engine
+from environments.services import environment_retry
+from tests.conftest import origin_of
+
+from .conftest import assert_matches_inventory, wait_for_state
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Messages the engine would publish, captured instead of sent."""
+    messages = []
+    monkeypatch.setattr(current_app, "send_task", lambda name, args=None, **options: messages.append((name, args)))
+    return messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_advance_dispatches_each_ready_step_once(make_environment, sent):
+    environment = make_environment("dispatch")
+    sent.clear()
+    assert engine.advance(environment.pk) == [environment.resources.get(key="vpc").pk]
+    assert engine.advance(environment.pk) == []  # a duplicate advance: the step is already taken
+    assert sent == [("environments.run_step", [environment.resources.get(key="vpc").pk])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_steps_become_ready_in_dependency_order_and_teardown_in_reverse(make_environment, sent):
+    environment = make_environment("order")
+    resources = {resource.key: resource for resource in environment.resources.all()}
+    ready = sorted(key for key, r in resources.items() if engine.is_ready(r, resources, engine.BUILD))
+    assert ready == ["vpc"]
+    resources["vpc"].state = ResourceState.READY
+    ready = sorted(key for key, r in resources.items() if engine.is_ready(r, resources, engine.BUILD))
+    assert ready == ["bastion_sg", "carrier_gateway", "internet_gateway", "public_subnet", "wavelength_sg", "wavelength_subnet"]
+    for resource in resources.values():
+        resource.state = ResourceState.READY
+    ready = sorted(key for key, r in resources.items() if engine.is_ready(r, resources, engine.TEARDOWN))
+    assert ready == ["bastion", "carrier_ip"]  # nothing depends on them
+
+
+@pytest.mark.django_db(transaction=True)
+def test_poison_guard_fails_a_step_that_never_finishes(make_environment, sent, settings):
+    settings.WLPANEL_STEP_MAX_ATTEMPTS = 3
+    environment = make_environment("poison")
+    vpc = environment.resources.get(key="vpc")
+    vpc.attempts = 3
+    vpc.save()
+    engine.run_step(vpc.pk)
+    vpc.refresh_from_db()
+    assert vpc.state == ResourceState.FAILED and vpc.last_error_code == "TooManyAttempts"
+    engine.advance(environment.pk)
+    environment.refresh_from_db()
+    assert environment.state == "failed" and environment.failure_reason.startswith("VPC: Gave up after 3 attempts")
+
+
+@pytest.mark.workers
+def test_retry_after_a_capacity_failure_builds_the_rest(engine_worker, make_environment, control, alice):
+    control.post("faults", {"preset": "capacity", "zone": "us-west-2-wl1-sfo-wlz-1"})
+    engine_worker()
+    environment = make_environment("retried", bastion=False)
+    wait_for_state(environment, "failed", "ready", timeout=90)
+    assert environment.state == "failed"
+    control.delete("faults")
+    environment_retry(origin=origin_of(alice), environment_id=environment.pk)
+    wait_for_state(environment, "ready", "failed", timeout=60)
+    assert environment.state == "ready", environment.failure_reason
+    assert environment.resources.get(key="wavelength_instance").progress.get("capacity_attempts") is None
+    assert_matches_inventory(environment, control)
