@@ -43,7 +43,7 @@ def submit_request(page) -> int:
 
 def wait_for_settled_state(page, *states: str, timeout: int = BUILD) -> str:
     """Wait, without reloading, until the header's state badge shows one of `states`."""
-    selector = ", ".join(f"{STATE_BADGE.replace('[data-state]', '')}[data-state={state}]" for state in states)
+    selector = ", ".join(f"h1 .badge[data-state={state}]" for state in states)
     page.wait_for_selector(selector, timeout=timeout)
     return page.locator(STATE_BADGE).get_attribute("data-state")
 
