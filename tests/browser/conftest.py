@@ -51,7 +51,9 @@ def orm_beside_playwright(monkeypatch, playwright_instance):
 # folders (tests/panel) start their own.
 @pytest.fixture
 def playwright_instance():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=SLOW)  # assertions retry as long as actions wait: the machine is shared
 
     with sync_playwright() as playwright:
         yield playwright
