@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 SFO = "us-west-2-wl1-sfo-wlz-1"
 GROUP = "us-west-2-wl1"
-QUEUE = "wlpanel-bench"
+# A queue of this run's own: workers left over from an interrupted run can never take its work.
+QUEUE = f"wlpanel-bench-{os.getpid()}"
 # The mutating calls one build needs at least (DESIGN section 1, with a bastion).
 MINIMUM_MUTATING = [
     "CreateVpc",
@@ -169,8 +170,12 @@ def seed_people_and_zone(sandbox: Sandbox):
 def start_warm_workers(env: dict, concurrency: int, people, log_dir: Path) -> "Workers":
     """Workers past their boot: one unmeasured build warms every process's clients and connections."""
     workers = Workers(env, concurrency, log_dir / "bench-workers.log")
-    time.sleep(2 + 0.5 * concurrency)
-    build_batch(f"warm{concurrency}-{int(time.monotonic())}", min(concurrency, 4), people, timeout=300)
+    try:
+        time.sleep(2 + 0.5 * concurrency)
+        build_batch(f"warm{concurrency}-{int(time.monotonic())}", min(concurrency, 4), people, timeout=300)
+    except BaseException:
+        workers.stop()
+        raise
     return workers
 
 
@@ -421,26 +426,30 @@ def main() -> None:
 
     one_environment_time = None
     workers = start_warm_workers(env, args.concurrency, people, log_dir)
-    for size in [int(value) for value in args.sizes.split(",") if value]:
-        if size > 1 and time.monotonic() - began > args.budget:
-            print(f"\n(skipped {size} environments: over the {args.budget:.0f} s budget)")
-            continue
-        sandbox.aws_model(throttle=throttle)
-        result = build_batch(f"n{size}", size, people, timeout=max(300.0, size * 8.0))
-        result["concurrency"] = args.concurrency
-        wall = report_batch(result, args, one_environment_time)
-        if size == 1:
-            one_environment_time = wall
-    workers.stop()
+    try:
+        for run, size in enumerate(int(value) for value in args.sizes.split(",") if value):
+            if size > 1 and time.monotonic() - began > args.budget:
+                print(f"\n(skipped {size} environments: over the {args.budget:.0f} s budget)")
+                continue
+            sandbox.aws_model(throttle=throttle)
+            result = build_batch(f"n{size}-r{run}", size, people, timeout=max(300.0, size * 8.0))
+            result["concurrency"] = args.concurrency
+            wall = report_batch(result, args, one_environment_time)
+            if size == 1:
+                one_environment_time = wall
+    finally:
+        workers.stop()
 
     for concurrency in [int(value) for value in args.sweep.split(",") if value]:
         if time.monotonic() - began > args.budget:
             print(f"\n(skipped the concurrency {concurrency} run: over the {args.budget:.0f} s budget)")
             continue
         workers = start_warm_workers(env, concurrency, people, log_dir)
-        sandbox.aws_model(throttle=throttle)
-        result = build_batch(f"c{concurrency}", args.sweep_size, people, timeout=300)
-        workers.stop()
+        try:
+            sandbox.aws_model(throttle=throttle)
+            result = build_batch(f"c{concurrency}", args.sweep_size, people, timeout=300)
+        finally:
+            workers.stop()
         result["concurrency"] = concurrency
         report_batch(result, args, one_environment_time)
     print(f"\nbenchmark took {time.monotonic() - began:.0f} s")

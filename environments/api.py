@@ -313,7 +313,7 @@ def environment_detail_data(environment: Environment) -> dict:
                 "aws_id": step.resource.aws_id,
                 "calls": list(step.calls),
                 "attempts": step.resource.attempts,
-                "started_at": step.resource.create_started_at or step.resource.started_at,
+                "started_at": step.resource.started_at,
                 "finished_at": step.resource.finished_at,
                 "duration_seconds": step.duration.total_seconds() if step.duration is not None else None,
                 "error": step.resource.last_error,

@@ -479,7 +479,13 @@ def _instance(item: dict) -> Instance:
         private_ip=item.get("PrivateIpAddress", ""),
         public_ip=item.get("PublicIpAddress", ""),
         state=item.get("State", {}).get("Name", ""),
-        security_group_ids=tuple(g["GroupId"] for g in item.get("SecurityGroups", [])),
+        # Launched with NetworkInterfaces, an instance's groups may be listed on its interfaces only.
+        security_group_ids=tuple(
+            dict.fromkeys(
+                [g["GroupId"] for g in item.get("SecurityGroups", [])]
+                + [g["GroupId"] for i in interfaces for g in i.get("Groups", [])]
+            )
+        ),
         network_interface_ids=tuple(
             i["NetworkInterfaceId"] for i in interfaces if i.get("NetworkInterfaceId")
         ),

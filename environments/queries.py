@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.selectors import teams_visible_to
 from audit.models import AuditEvent
 
-from .choices import RequestState
+from .choices import EnvironmentState, RequestState, ResourceState
 from .models import Environment, EnvironmentRequest, Notification, Resource
 from .network import network_from_described
 from .selectors import environments_visible_to, requests_visible_to
@@ -66,7 +66,7 @@ def notifications_mark_read(user, *, notification_id: int | None = None) -> int:
 def environments_of(user, limit: int = 10) -> list[Environment]:
     """The user's own environments that still exist (home page)."""
     return list(
-        environments_visible_to(user).filter(owner=user).exclude(state="destroyed").order_by("-id")[:limit]
+        environments_visible_to(user).filter(owner=user).exclude(state=EnvironmentState.DESTROYED).order_by("-id")[:limit]
     )
 
 
@@ -109,7 +109,8 @@ def environment_steps(environment: Environment, resources: list[Resource]) -> li
     steps = []
     for resource in sorted(resources, key=lambda r: (order.get(r.key, len(order)), r.id)):
         plan_step = planned.get(resource.key, {})
-        started = resource.create_started_at or resource.started_at
+        # started_at marks the current operation (build, retry or teardown); create_started_at is the engine's own.
+        started = resource.started_at or resource.create_started_at
         duration = None
         if started is not None:
             duration = (resource.finished_at or now) - started
@@ -124,11 +125,23 @@ def environment_steps(environment: Environment, resources: list[Resource]) -> li
     return steps
 
 
-def steps_summary(steps: list[Step]) -> dict:
-    done = sum(1 for step in steps if step.resource.state in ("ready", "deleted"))
-    failed = sum(1 for step in steps if step.resource.state == "failed")
+TEARDOWN_STATES = frozenset({EnvironmentState.DESTROYING, EnvironmentState.DESTROYED, EnvironmentState.DESTROY_FAILED})
+
+
+def steps_summary(environment: Environment, steps: list[Step]) -> dict:
+    """Progress of the operation in flight: resources created while building, removed while tearing down."""
+    teardown = environment.state in TEARDOWN_STATES
+    finished = ResourceState.DELETED if teardown else ResourceState.READY
+    done = sum(1 for step in steps if step.resource.state == finished)
+    failed = sum(1 for step in steps if step.resource.state == ResourceState.FAILED)
     total = len(steps)
-    return {"done": done, "failed": failed, "total": total, "percent": int(100 * done / total) if total else 0}
+    return {
+        "done": done,
+        "failed": failed,
+        "total": total,
+        "percent": int(100 * done / total) if total else 0,
+        "label": "resources removed" if teardown else "steps done",
+    }
 
 
 # --- Route tables --------------------------------------------------------------------------------

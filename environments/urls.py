@@ -26,4 +26,5 @@ urlpatterns = [
     path("environments/<int:environment_id>/refresh/", views.environment_refresh, name="environment_refresh"),
     path("zones/", views.zone_list, name="zone_list"),
     path("zones/<str:group>/opt-in/", views.zone_group_opt_in, name="zone_group_opt_in"),
+    path("zones/<str:group>/opt-in/ask/", views.zone_group_opt_in_ask, name="zone_group_opt_in_ask"),
 ]

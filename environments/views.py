@@ -11,11 +11,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.decorators import login_required as django_login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
@@ -26,7 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from audit.context import Origin
 
-from . import permissions, queries, services
+from . import notifications, permissions, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -97,6 +99,7 @@ def recent_login_required(return_to):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def reauth(request):
     next_url = request.POST.get("next") or request.GET.get("next") or reverse("home")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
@@ -159,6 +162,7 @@ def _request_form_context(request, form, prefill) -> dict:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def request_create(request):
     prefill = queries.request_to_prefill(request.user, request.POST.get("from") or request.GET.get("from"))
     if request.method == "POST":
@@ -330,7 +334,7 @@ def _live_context(environment) -> dict:
         "environment": environment,
         "resources": resources,
         "steps": steps,
-        "summary": queries.steps_summary(steps),
+        "summary": queries.steps_summary(environment, steps),
         "route_tables": queries.route_tables(resources, environment.plan),
         "drifted": queries.drifted(resources),
         "addresses": queries.environment_addresses(resources),
@@ -462,6 +466,28 @@ def zone_list(request):
         "highlight": request.GET.get("group", ""),
     }
     return render(request, "environments/zone_list.html", context)
+
+
+@login_required
+@require_POST
+def zone_group_opt_in_ask(request, group):
+    """A member asks the admins to opt a zone group in; only an admin carries it out (/zones/)."""
+    if not Zone.objects.filter(group_name=group).exists():
+        raise Http404("No such zone group.")
+    origin = Origin.from_request(request)
+    admins = get_user_model().objects.filter(is_superuser=True, is_active=True)
+    with transaction.atomic():
+        origin.record(action="zone_group.opt_in_asked", target=None, target_repr=group, details={"group": group})
+        notifications.notify(
+            users=list(admins),
+            verb="zone_group.opt_in_asked",
+            message=f"{request.user.get_username()} asks to opt in the zone group {group} (opting out needs AWS Support).",
+            link=f"{reverse('environments:zone_list')}?{urlencode({'group': group})}",
+        )
+    if request.htmx:
+        return render(request, "environments/request_form.html#opt-in-asked", {"group": group})
+    messages.success(request, f"The admins have been asked to opt in {group}.")
+    return redirect("environments:request_create")
 
 
 @login_required

@@ -70,14 +70,8 @@ def test_healthz_reports_database_and_broker_without_login(client):
 
 @pytest.mark.django_db
 def test_healthz_is_503_when_the_broker_does_not_answer(client, settings):
-    from wlpanel.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = original
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"]["ok"] is False
 

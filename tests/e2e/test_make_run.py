@@ -65,9 +65,9 @@ def test_make_run_serves_the_panel_and_stops_every_child(fresh_database, tmp_pat
         while True:
             assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
             try:
-                if requests.get(f"{base}/login/", timeout=2).status_code == 200:
+                if requests.get(f"{base}/login/", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 pass
             assert time.monotonic() < deadline, "the panel never answered"
             time.sleep(0.5)

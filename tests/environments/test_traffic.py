@@ -745,3 +745,15 @@ def test_an_empty_zone_carrier_and_metro_are_left_out_of_the_reason():
     reasons = row(traffic_matrix(network_from_described(zone, resources)), CARRIER_METRO, WL, "tcp").reasons
 
     assert "carrier gateway: all protocols with the carrier network are allowed" in reasons
+
+
+def test_groups_listed_only_on_the_interfaces_still_belong_to_the_instance():
+    # An instance launched with NetworkInterfaces (the bastion) may list its groups only there.
+    zone, resources = described_seed()
+    bastion = next(resource["described"] for resource in resources if resource["key"] == "bastion")
+    bastion["NetworkInterfaces"][0]["Groups"] = bastion.pop("SecurityGroups")
+
+    network = network_from_described(zone, resources)
+
+    assert network.bastion.security_group_ids == ("sg-0bastion",)
+    assert traffic_matrix(network) == traffic_matrix(network_from_described(*described_seed()))

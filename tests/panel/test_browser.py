@@ -50,16 +50,17 @@ def page_as(django_db_setup, browser, live_server):  # the server stops before t
         page.set_default_timeout(10_000)
         return page
 
-    return open_page
+    yield open_page
+    # ORM calls in the test body ran beside Playwright's greenlets on a connection of their own,
+    # which pytest-django does not close; close it here, in the same context.
+    from django.db import connections
+
+    connections.close_all()
 
 
 def settle(environment):
-    """The engine's part: the build finished. Under Playwright's greenlets this ORM call gets a
-    connection of its own, which pytest-django would not close: close it here."""
-    from django.db import connection
-
+    """The engine's part: the build finished."""
     Environment.objects.filter(pk=environment.pk).update(state="ready")
-    connection.close()
 
 
 def test_instance_types_follow_the_zone_and_the_plan_previews(page_as, live_server, alice, zone):
@@ -91,3 +92,16 @@ def test_live_progress_stops_and_the_page_follows_the_state(page_as, live_server
     # The next poll answers 286 with HX-Refresh: the page reloads once, without polling.
     page.wait_for_selector("h1 [data-state=ready]", timeout=15_000)
     assert page.locator("#environment-live[hx-trigger]").count() == 0
+
+
+def test_asking_for_an_opt_in_stays_on_the_form(page_as, live_server, alice, admin_user, zone):
+    from environments.models import Notification
+
+    Zone.objects.filter(pk=zone.pk).update(opt_in_status="not-opted-in")
+    page = page_as(alice)
+    page.goto(f"{live_server.url}/requests/new/")
+    page.fill("#id_name", "kept")
+    page.click("[data-testid=ask-opt-in]")
+    page.wait_for_selector("[data-testid=opt-in-asked]")
+    assert page.input_value("#id_name") == "kept"  # nothing typed is lost
+    assert Notification.objects.filter(user=admin_user, verb="zone_group.opt_in_asked").exists()

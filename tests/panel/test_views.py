@@ -428,6 +428,9 @@ def test_destroy_needs_the_name_typed(client, alice, make_environment):
     client.post(f"/environments/{environment.pk}/destroy/", {"confirm_name": "edge-1", "reason": "done"})
     environment.refresh_from_db()
     assert environment.state == "destroying"
+    environment.resources.filter(key__in=["carrier_ip", "wavelength_instance"]).update(state="deleted")
+    page = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert "2 of 12 resources removed" in page  # teardown progress counts removals, not the build
 
 
 def test_a_member_may_not_destroy_a_teammates_environment(client, alice, make_user, team, make_environment):
@@ -545,3 +548,19 @@ def test_the_page_says_how_to_reach_the_environment(client, alice, make_environm
     content = client.get(f"/environments/{environment.pk}/").content.decode()
     assert 'data-testid="carrier-ip">155.146.1.2<' in content
     assert "ssh -J ec2-user@203.0.113.10 ec2-user@10.0.0.20" in content
+
+
+def test_a_member_asks_the_admins_to_opt_a_group_in(client, alice, admin_user, zone):
+    from audit.models import AuditEvent
+
+    zone.opt_in_status = "not-opted-in"
+    zone.save()
+    logged_in(client, alice)
+    page = client.get("/requests/new/").content.decode()
+    assert 'data-testid="ask-opt-in"' in page
+    response = client.post("/zones/us-west-2-wl1/opt-in/ask/", **htmx())
+    assert b'data-testid="opt-in-asked"' in response.content and b"<html" not in response.content
+    note = Notification.objects.get(user=admin_user, verb="zone_group.opt_in_asked")
+    assert note.link == "/zones/?group=us-west-2-wl1" and "alice asks" in note.message
+    assert AuditEvent.objects.filter(action="zone_group.opt_in_asked", actor_username="alice").exists()
+    assert client.post("/zones/nowhere-wl1/opt-in/ask/").status_code == 404
