@@ -180,6 +180,16 @@ def sandbox_zone(zone, sandbox):
 
 
 @pytest.fixture
+def aws_latency(sandbox):
+    """The sandbox answers as slowly as AWS does (its `aws` preset), so a build takes long enough
+    for a person — and the test — to watch it progress."""
+    import requests
+
+    requests.post(f"{sandbox.url}/_sandbox/latency", json={"preset": "aws"}, timeout=10).raise_for_status()
+    return sandbox
+
+
+@pytest.fixture
 def workers(start_worker):
     """Two real worker processes' worth of concurrency and beat (the reconciler) on this session's queue."""
     return start_worker(concurrency=2, beat=True, extra_env=FAST_ENGINE)
