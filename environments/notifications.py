@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Notification
 
@@ -21,3 +22,11 @@ def notify(*, users, verb: str, message: str, link: str = "") -> None:
     if mails:
         # After commit: never mail about a decision that was rolled back.
         transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))
+
+
+def notifications_mark_read(*, user, notification_id: int | None = None) -> int:
+    """Mark one (or all) of the user's own notifications read; others' are never touched."""
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())

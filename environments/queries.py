@@ -35,7 +35,8 @@ def environments_filtered(
         environments = environments.filter(zone__name=zone)
     if name:
         environments = environments.filter(name__icontains=name)
-    return environments.order_by("-id")
+    # Lists never show the plan or the orphans: large JSON that only the detail page reads.
+    return environments.defer("plan", "orphans").order_by("-id")
 
 
 def requests_filtered(user, *, team: str = "", state: str = "") -> QuerySet[EnvironmentRequest]:
@@ -53,14 +54,6 @@ def teams_for_filters(user):
 
 def notifications_unread(user, limit: int = 20) -> list[Notification]:
     return list(Notification.objects.filter(user=user, read_at__isnull=True).order_by("-id")[:limit])
-
-
-def notifications_mark_read(user, *, notification_id: int | None = None) -> int:
-    """Mark one (or all) of the user's own notifications read; others' are never touched."""
-    notifications = Notification.objects.filter(user=user, read_at__isnull=True)
-    if notification_id is not None:
-        notifications = notifications.filter(pk=notification_id)
-    return notifications.update(read_at=timezone.now())
 
 
 def environments_of(user, limit: int = 10) -> list[Environment]:

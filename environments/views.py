@@ -133,7 +133,7 @@ def home(request):
 @login_required
 @require_POST
 def notification_read(request, notification_id=None):
-    queries.notifications_mark_read(request.user, notification_id=notification_id)
+    notifications.notifications_mark_read(user=request.user, notification_id=notification_id)
     if request.htmx:
         return render(
             request, "home.html#notifications", {"notifications": queries.notifications_unread(request.user)}
