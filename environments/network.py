@@ -9,6 +9,7 @@ Only IPv4 is modelled: Wavelength subnets cannot have IPv6 and the carrier gatew
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 from ipaddress import IPv4Network
@@ -93,7 +94,9 @@ ANYWHERE = ipaddress.ip_network("0.0.0.0/0")
 PRIVATE_RANGES = tuple(ipaddress.ip_network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_cidr(text: str) -> IPv4Network:
+    # Pure and called thousands of times per matrix: a handful of distinct CIDRs per environment.
     return ipaddress.ip_network(text, strict=False)
 
 

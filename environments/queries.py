@@ -3,14 +3,16 @@ the traffic matrix of an environment. Pure functions of rows already loaded, whe
 page's query count does not depend on how many resources or environments there are.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q, QuerySet
+from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.selectors import teams_visible_to
-from audit.models import AuditEvent
+from audit.selectors import environment_timeline as audit_timeline
 
 from .choices import EnvironmentState, RequestState, ResourceState
 from .models import Environment, EnvironmentRequest, Notification, Resource
@@ -265,9 +267,28 @@ def zone_as_dict(zone) -> dict:
 
 
 def environment_traffic(environment: Environment, resources: list[Resource]) -> dict:
-    """{"items", "described_at", "svg"} from the resources as last described: never a call to AWS."""
+    """{"items", "described_at", "svg"} from the resources as last described: never a call to AWS.
+
+    Pure in what was described, so it is memoised by a fingerprint of that: the live page polls
+    every 2 s and the answer only changes when a resource is described again.
+    """
+    zone = zone_as_dict(environment.zone)
+    fingerprint = hashlib.sha256(
+        repr((sorted(zone.items()), [(r.key, r.kind, r.aws_id, r.described_at) for r in resources])).encode()
+    ).hexdigest()
+    return cache.get_or_set(
+        f"wlpanel:traffic:{environment.pk}:{fingerprint}",
+        lambda: _environment_traffic(zone, resources),
+        timeout=TRAFFIC_CACHE_SECONDS,
+    )
+
+
+TRAFFIC_CACHE_SECONDS = 3600
+
+
+def _environment_traffic(zone: dict, resources: list[Resource]) -> dict:
     network = network_from_described(
-        zone_as_dict(environment.zone),
+        zone,
         [{"key": r.key, "kind": r.kind, "aws_id": r.aws_id, "described": r.described} for r in resources],
     )
     matrix = traffic_matrix(network)
@@ -295,17 +316,6 @@ def traffic_pairs(items: list[dict]) -> list[dict]:
     return list(pairs.values())
 
 
-TIMELINE_LIMIT = 100
-
-
 def environment_timeline(environment: Environment) -> list:
-    """The audit review's timeline selector once it is installed; until then the audit rows about
-    the environment and the request it came from, newest first."""
-    try:
-        from audit.selectors import environment_timeline as audit_timeline
-    except ImportError:
-        about_it = Q(environment_id=environment.pk) | Q(
-            target_type="environments.environmentrequest", target_id=str(environment.request_id)
-        )
-        return list(AuditEvent.objects.filter(about_it).order_by("-id")[:TIMELINE_LIMIT])
+    """The environment's audit trail (the audit review's selector), newest first."""
     return audit_timeline(environment.pk)

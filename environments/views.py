@@ -19,8 +19,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template, render_to_string
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -46,7 +45,6 @@ from .provisioning import zones
 from .selectors import approval_queue, environment_get_visible, request_get_visible
 
 PAGE_SIZE = 25
-TIMELINE_TEMPLATE = "audit/_timeline.html"
 
 
 def login_required(view):
@@ -318,15 +316,6 @@ def environment_list(request):
     return render(request, template, context)
 
 
-def _timeline_template() -> str | None:
-    """The audit timeline partial, once the audit work provides it."""
-    try:
-        get_template(TIMELINE_TEMPLATE)
-    except TemplateDoesNotExist:
-        return None
-    return TIMELINE_TEMPLATE
-
-
 def _live_context(environment) -> dict:
     """What the polled `environment-live` partial shows: steps, route tables, traffic."""
     resources = queries.environment_resources(environment)
@@ -356,7 +345,6 @@ def environment_detail(request, environment_id):
         "can_refresh": permissions.can_refresh(user, environment),
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
         "extend_form": ExtendForm(),
-        "timeline_template": _timeline_template(),
         "timeline_events": queries.environment_timeline(environment),
     }
     return render(request, "environments/environment_detail.html", context)
