@@ -99,7 +99,7 @@ def main() -> int:
             env["WLPANEL_SANDBOX_EMBEDDED"] = "1"
             log(f"sandbox ready at {env['WLPANEL_AWS_ENDPOINT']}")
         manage("demo_zones", env=env)
-        spawn("worker", [PYTHON, "-m", "celery", "-A", "wlpanel", "worker", "-l", "info", "-c", "4"], env)
+        spawn("worker", [PYTHON, "-m", "celery", "-A", "wlpanel", "worker", "-l", "info", "-c", "8"], env)
         spawn("beat", [PYTHON, "-m", "celery", "-A", "wlpanel", "beat", "-l", "info",
                        "-s", str(ROOT / "var" / "celerybeat-schedule")], env)
         web = spawn(
