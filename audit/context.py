@@ -1,7 +1,7 @@
 """Who acts, from where, under which correlation id: handed explicitly to services and workers."""
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from .choices import Source
@@ -29,9 +29,6 @@ class Origin:
     @classmethod
     def system(cls, source: str = Source.BEAT, correlation_id: str | None = None) -> "Origin":
         return cls(user=None, source=source, correlation_id=correlation_id or uuid.uuid4().hex)
-
-    def with_source(self, source: str) -> "Origin":
-        return replace(self, source=source)
 
     def record(self, *, action: str, target, **fields: Any):
         """`audit.services.record` with this origin's actor, source and request details."""

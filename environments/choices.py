@@ -10,8 +10,6 @@ class RequestState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-REQUEST_TERMINAL_STATES = frozenset({RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED})
-
 
 class EnvironmentState(models.TextChoices):
     PROVISIONING = "provisioning", "Provisioning"
@@ -61,9 +59,6 @@ class ResourceState(models.TextChoices):
     DELETED = "deleted", "Deleted"  # gone, or never created
 
 
-RESOURCE_DONE_STATES = frozenset({ResourceState.READY})
-RESOURCE_GONE_STATES = frozenset({ResourceState.DELETED})
-
 
 class ResourceKind(models.TextChoices):
     VPC = "vpc", "VPC"
@@ -80,10 +75,3 @@ class Drift(models.TextChoices):
     NONE = "", "In sync"
     MISSING = "missing", "Missing in AWS"
     CHANGED = "changed", "Changed in AWS"
-
-
-class Protocol(models.TextChoices):
-    ALL = "all", "All protocols"
-    TCP = "tcp", "TCP"
-    UDP = "udp", "UDP"
-    ICMP = "icmp", "ICMP"

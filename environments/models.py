@@ -1,5 +1,3 @@
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -196,7 +194,3 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.message}"
-
-
-def new_correlation_id() -> str:
-    return uuid.uuid4().hex

@@ -6,7 +6,7 @@ from django.http import Http404
 from accounts.selectors import teams_visible_to, user_sees_all
 
 from .choices import RequestState
-from .models import Environment, EnvironmentRequest, Zone
+from .models import Environment, EnvironmentRequest
 
 
 def requests_visible_to(user) -> QuerySet[EnvironmentRequest]:
@@ -45,7 +45,3 @@ def approval_queue(user) -> QuerySet[EnvironmentRequest]:
         .filter(state=RequestState.PENDING, team__memberships__user=user, team__memberships__role="approver")
         .exclude(requester=user)
     )
-
-
-def zones_for_requests() -> QuerySet[Zone]:
-    return Zone.objects.all()
