@@ -8,7 +8,7 @@ a loose filter over a million rows would cost more than the page.
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from .choices import Source
 from .export import FORMATS, audit_export_response, audit_export_start
@@ -66,8 +66,21 @@ def _event_out(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _audit_filter(**params: str) -> AuditFilter:
-    form = AuditFilterForm({name: value for name, value in params.items() if value})
+class AuditFilterQuery(Schema):
+    """The review page's filters, as query parameters; validated by the same form."""
+
+    q: str = ""
+    actor: str = ""
+    team: str = ""
+    environment: str = ""
+    action: str = ""
+    source: str = ""
+    since: str = ""
+    until: str = ""
+
+
+def _audit_filter(filters: AuditFilterQuery) -> AuditFilter:
+    form = AuditFilterForm({name: value for name, value in filters.dict().items() if value})
     if not form.is_valid():
         raise ValidationError(filter_errors(form))
     return form.to_filter()
@@ -76,22 +89,13 @@ def _audit_filter(**params: str) -> AuditFilter:
 @router.get("/events", response=AuditEventList, summary="List audit events")
 def events_list(
     request,
-    q: str = "",
-    actor: str = "",
-    team: str = "",
-    environment: str = "",
-    action: str = "",
-    source: str = "",
-    since: str = "",
-    until: str = "",
+    filters: Query[AuditFilterQuery],
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
 ):
     """Rows the caller may see, newest first. `q` searches action, actor, target and details;
     `action` ending in `*` is a prefix; `since`/`until` are ISO dates or date-times (UTC)."""
-    audit_filter = _audit_filter(
-        q=q, actor=actor, team=team, environment=environment, action=action, source=source, since=since, until=until
-    )
+    audit_filter = _audit_filter(filters)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError({"limit": [f"Give a limit from 1 to {MAX_LIMIT}."]})
     events = audit_events_filter(audit_events_visible_to(request.user), audit_filter)
@@ -107,25 +111,12 @@ def events_list(
 
 
 @router.get("/events/export", summary="Export audit events (CSV or JSON Lines, streamed)")
-def events_export(
-    request,
-    format: str = "jsonl",
-    q: str = "",
-    actor: str = "",
-    team: str = "",
-    environment: str = "",
-    action: str = "",
-    source: str = "",
-    since: str = "",
-    until: str = "",
-):
+def events_export(request, filters: Query[AuditFilterQuery], format: str = "jsonl"):
     """Every row the filter selects, oldest first, with `prev_hash` and `hash`. Auditors and
     admins only; the export itself is audited (`audit.exported`)."""
     if format not in FORMATS:
         raise ValidationError({"format": ["Give csv or jsonl."]})
-    audit_filter = _audit_filter(
-        q=q, actor=actor, team=team, environment=environment, action=action, source=source, since=since, until=until
-    )
+    audit_filter = _audit_filter(filters)
     events = audit_export_start(
         user=request.user, audit_filter=audit_filter, export_format=format, source=Source.API, request=request
     )
