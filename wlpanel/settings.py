@@ -128,6 +128,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("TEST", {})
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault("application_name", "wlpanel")
+    # Server-side parameters let psycopg prepare a statement after it ran 5 times on a connection, so
+    # PostgreSQL stops re-planning the panel's joins on every page (planning cost more than running
+    # them). Turn off behind a transaction-pooling PgBouncer older than 1.21.
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 
 if env.str("CELERY_BROKER_URL", default=""):
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
