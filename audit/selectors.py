@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Lookup, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -252,17 +253,32 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 # --- An environment's timeline (included on the environment page) -----------------------------------
 
 
+def audit_head() -> tuple[int | None, int | None]:
+    """The newest audit row's id and the newest AWS call's. Both logs are append-only, so whatever
+    was rendered from them stays true until one of these moves: a cache key that cannot go stale."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(id) FROM {AuditEvent._meta.db_table}), (SELECT MAX(id) FROM {AwsCall._meta.db_table})"  # noqa: S608
+        )
+        return cursor.fetchone()
+
+
 def environment_timeline(environment_id: int, *, limit: int = 50) -> list[AuditEvent]:
     """The environment's newest audit rows, each with `aws_calls`: the calls it caused.
 
-    Two queries whatever the length: the rows, then every call linked to any of them.
+    Two queries whatever the length: the rows, then every call linked to any of them; only the
+    columns the timeline shows (not the before/after and parameter JSON).
     """
-    events = list(AuditEvent.objects.filter(environment_id=environment_id).order_by("-id")[:limit])
-    _attach_aws_calls(events)
+    events = list(
+        AuditEvent.objects.filter(environment_id=environment_id)
+        .only("created_at", "actor_username", "action", "correlation_id")
+        .order_by("-id")[:limit]
+    )
+    _attach_aws_calls(events, fields=("operation", "outcome", "duration_ms", "cause_event_id", "correlation_id"))
     return events
 
 
-def _attach_aws_calls(events: Iterable[AuditEvent]) -> None:
+def _attach_aws_calls(events: Iterable[AuditEvent], *, fields: tuple[str, ...] = ()) -> None:
     events = list(events)
     by_id = {event.pk: event for event in events}
     by_correlation: dict[str, list[AuditEvent]] = {}
@@ -273,6 +289,8 @@ def _attach_aws_calls(events: Iterable[AuditEvent]) -> None:
     if not events:
         return
     calls = AwsCall.objects.filter(Q(cause_event_id__in=by_id) | Q(correlation_id__in=by_correlation)).order_by("id")
+    if fields:
+        calls = calls.only(*fields)
     for call in calls:
         # A call belongs to the row that caused it; otherwise to the rows of its correlation id.
         owners = [by_id[call.cause_event_id]] if call.cause_event_id in by_id else by_correlation.get(call.correlation_id, [])

@@ -23,11 +23,18 @@ def can_cancel(user, request) -> bool:
     return request.state == RequestState.PENDING and request.requester_id == user.pk
 
 
-def _owner_or_team_approver(user, environment) -> bool:
-    return environment.owner_id == user.pk or team_role(user=user, team=environment.team) == TeamRole.APPROVER
+_LOOK_UP = object()  # the role argument's default: ask the database
 
 
-def can_destroy(user, environment) -> bool:
+def _owner_or_team_approver(user, environment, role=_LOOK_UP) -> bool:
+    if environment.owner_id == user.pk:
+        return True
+    if role is _LOOK_UP:
+        role = team_role(user=user, team=environment.team)
+    return role == TeamRole.APPROVER
+
+
+def can_destroy(user, environment, role=_LOOK_UP) -> bool:
     if environment.state not in (
         EnvironmentState.PROVISIONING,
         EnvironmentState.READY,
@@ -35,12 +42,12 @@ def can_destroy(user, environment) -> bool:
         EnvironmentState.DESTROY_FAILED,
     ):
         return False
-    return user.is_superuser or _owner_or_team_approver(user, environment)
+    return user.is_superuser or _owner_or_team_approver(user, environment, role)
 
 
-def can_extend(user, environment) -> bool:
+def can_extend(user, environment, role=_LOOK_UP) -> bool:
     live = environment.state in (EnvironmentState.PROVISIONING, EnvironmentState.READY, EnvironmentState.FAILED)
-    return live and _owner_or_team_approver(user, environment)
+    return live and _owner_or_team_approver(user, environment, role)
 
 
 def can_retry(user, environment) -> bool:
@@ -48,8 +55,19 @@ def can_retry(user, environment) -> bool:
     return retryable and environment.owner_id == user.pk
 
 
-def can_refresh(user, environment) -> bool:
+def can_refresh(user, environment, role=_LOOK_UP) -> bool:
     """Refresh only re-reads AWS into the cache; the team's approvers and admins may too."""
     return environment.state != EnvironmentState.DESTROYED and (
-        user.is_superuser or _owner_or_team_approver(user, environment)
+        user.is_superuser or _owner_or_team_approver(user, environment, role)
     )
+
+
+def environment_actions(user, environment) -> dict[str, bool]:
+    """Every action on the environment the user may take (the detail page), with one role lookup."""
+    role = None if environment.owner_id == user.pk else team_role(user=user, team=environment.team)
+    return {
+        "can_destroy": can_destroy(user, environment, role),
+        "can_extend": can_extend(user, environment, role),
+        "can_retry": can_retry(user, environment),
+        "can_refresh": can_refresh(user, environment, role),
+    }

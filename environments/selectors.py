@@ -1,8 +1,11 @@
 """Reads of the domain, scoped to what the user may see (auditors and admins: everything)."""
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
+from accounts.choices import TeamRole
+from accounts.models import Membership
 from accounts.selectors import teams_visible_to, user_sees_all
 
 from .choices import RequestState
@@ -45,3 +48,22 @@ def approval_queue(user) -> QuerySet[EnvironmentRequest]:
         .filter(state=RequestState.PENDING, team__memberships__user=user, team__memberships__role="approver")
         .exclude(requester=user)
     )
+
+
+def navigation_state(user) -> dict:
+    """What every page's navigation shows: the size of `approval_queue(user)` and whether the user
+    belongs to a team (and so may request). Raw SQL on purpose: it runs on every page, and building
+    the ORM query cost more than running it; tests hold it equal to `approval_queue`."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NAVIGATION_SQL, {"user": user.pk, "pending": RequestState.PENDING, "approver": TeamRole.APPROVER})
+        queue, member = cursor.fetchone()
+    return {"queue": queue, "member": member}
+
+
+_NAVIGATION_SQL = f"""
+SELECT
+  (SELECT COUNT(*) FROM {EnvironmentRequest._meta.db_table} r
+     JOIN {Membership._meta.db_table} m ON m.team_id = r.team_id
+    WHERE m.user_id = %(user)s AND m.role = %(approver)s AND r.state = %(pending)s AND r.requester_id <> %(user)s),
+  EXISTS (SELECT 1 FROM {Membership._meta.db_table} WHERE user_id = %(user)s)
+"""  # noqa: S608 - table names from the models, values bound

@@ -6,7 +6,7 @@ when `request.htmx`, so every link and form also works without JavaScript.
 
 import ipaddress
 import time
-from functools import wraps
+from functools import partial, wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from audit.context import Origin
+from audit.selectors import audit_head
 
 from . import notifications, permissions, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
@@ -307,7 +308,7 @@ def environment_list(request):
     teams = list(queries.teams_for_filters(request.user))
     zone_names = list(Zone.objects.only("name").order_by("name"))
     filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zone_names)
-    environments = queries.environments_filtered(request.user, **filter_form.filters())
+    environments = queries.environment_rows(request.user, **filter_form.filters())
     page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -317,7 +318,8 @@ def environment_list(request):
 
 
 def _live_context(environment) -> dict:
-    """What the polled `environment-live` partial shows: steps, route tables, traffic."""
+    """What the detail page's live parts show: steps (polled), and what AWS last described (route
+    tables, addresses, drift, traffic), re-sent by a poll only when its fingerprint moved."""
     resources = queries.environment_resources(environment)
     steps = queries.environment_steps(environment, resources)
     return {
@@ -329,6 +331,7 @@ def _live_context(environment) -> dict:
         "drifted": queries.drifted(resources),
         "addresses": queries.environment_addresses(resources),
         "traffic": queries.environment_traffic(environment, resources),
+        "described_fingerprint": queries.described_fingerprint(environment, resources),
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
 
@@ -339,13 +342,12 @@ def environment_detail(request, environment_id):
     user = request.user
     context = {
         **_live_context(environment),
-        "can_destroy": permissions.can_destroy(user, environment),
-        "can_extend": permissions.can_extend(user, environment),
-        "can_retry": permissions.can_retry(user, environment),
-        "can_refresh": permissions.can_refresh(user, environment),
+        **permissions.environment_actions(user, environment),
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
         "extend_form": ExtendForm(),
-        "timeline_events": queries.environment_timeline(environment),
+        # Called by the template only when its cached copy of the trail is older than audit_head.
+        "timeline_events": partial(queries.environment_timeline, environment),
+        "audit_head": audit_head(),
     }
     return render(request, "environments/environment_detail.html", context)
 
@@ -353,12 +355,17 @@ def environment_detail(request, environment_id):
 @login_required
 @require_GET
 def environment_progress(request, environment_id):
-    """The polled part of the detail page; 286 stops htmx polling once nothing is in flight."""
+    """The polled part of the detail page; 286 stops htmx polling once nothing is in flight.
+
+    The described part rides along out of band only when it differs from the one the page shows.
+    """
     environment = environment_get_visible(request.user, environment_id)
-    context = _live_context(environment)
-    if context["polling"]:
-        return render(request, "environments/environment_detail.html#environment-live", context)
+    context = {**_live_context(environment), "out_of_band": True}
     html = render_to_string("environments/environment_detail.html#environment-live", context, request=request)
+    if request.GET.get("seen") != context["described_fingerprint"]:
+        html += render_to_string("environments/environment_detail.html#environment-described", context, request=request)
+    if context["polling"]:
+        return HttpResponse(html)
     response = HttpResponseStopPolling(html)
     # The state settled: reload once so the header and the actions (destroy, retry…) follow it.
     response["HX-Refresh"] = "true"

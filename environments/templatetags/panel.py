@@ -1,13 +1,14 @@
 """Small presentation helpers for the panel's templates."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from environments.choices import STATE_BADGES, EnvironmentState, RequestState, ResourceState
-from environments.selectors import approval_queue
+from environments.selectors import navigation_state
 
 register = template.Library()
 
@@ -31,12 +32,27 @@ def state_badge(state: str):
     )
 
 
+_RESOURCE_LABELS = dict(ResourceState.choices)
+
+
 @register.simple_tag
 def step_badge(state: str):
     colour = RESOURCE_BADGES.get(state, "muted")
     spinner = " spinning" if state in (ResourceState.CREATING, ResourceState.DELETING) else ""
-    label = dict(ResourceState.choices).get(state, state)
+    label = _RESOURCE_LABELS.get(state, state)
     return format_html('<span class="badge badge-{}{}">{}</span>', colour, spinner, label)
+
+
+@register.simple_tag
+def choice_select(field):
+    """A ChoiceField's <select>, built here: Django's widget templates cost more than the whole table."""
+    selected = str(field.value() or "")
+    options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((value, " selected" if str(value) == selected else "", label) for value, label in field.field.choices),
+    )
+    return format_html('<select name="{}" id="{}">{}</select>', field.html_name, field.auto_id, options)
 
 
 @register.filter
@@ -52,6 +68,22 @@ def duration(value: timedelta | None) -> str:
         return f"{minutes}m {seconds:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+@register.filter
+def utc(value, precision: str = "minutes") -> str:
+    """A timestamp as UTC text (2026-11-25 17:01). Cheaper than |date, which parses its format each call."""
+    if not value:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S" if precision == "seconds" else "%Y-%m-%d %H:%M")
+
+
+@register.filter
+def ago(value) -> str:
+    """naturaltime, without seconds: for parts re-rendered once a minute rather than on every poll."""
+    if value and timezone.now() - value < timedelta(minutes=1):
+        return "less than a minute ago"
+    return naturaltime(value)
 
 
 @register.filter
@@ -89,6 +121,6 @@ def expires_soon(environment) -> bool:
 
 
 @register.simple_tag
-def approval_queue_count(user) -> int:
-    """Pending requests the user could decide (one query; shown in the navigation)."""
-    return approval_queue(user).count() if user.is_authenticated else 0
+def navigation(user) -> dict:
+    """The approval queue's size and team membership, for the navigation (one query)."""
+    return navigation_state(user) if user.is_authenticated else {"queue": 0, "member": False}

@@ -1,5 +1,7 @@
 """The panel's pages: what each role sees and may do, validation, htmx partials, re-auth, CSRF."""
 
+import html
+import re
 import time
 
 import pytest
@@ -319,6 +321,28 @@ def test_approval_queue_lists_what_the_person_may_decide(client, alice, bob, mak
     assert b"mine-to-decide" not in client.get("/approvals/").content
 
 
+def test_navigation_counts_agree_with_the_approval_queue(
+    alice, bob, erin, carol, mallory, make_request, make_user, other_team, team
+):
+    """The navigation's raw SQL (it runs on every page) counts what approval_queue() lists."""
+    from accounts.choices import TeamRole
+    from environments.selectors import approval_queue, navigation_state
+
+    make_request(alice, name="from-alice")
+    make_request(bob, name="from-bob")  # bob's own: erin's to decide, not his
+    decided = make_request(alice, name="cancelled")
+    decided.state = "cancelled"
+    decided.save(update_fields=["state"])
+    make_request(mallory, name="elsewhere", team=other_team)
+    both = make_user("both", team=team, role=TeamRole.APPROVER)
+    other_team.memberships.create(user=both, role=TeamRole.MEMBER)  # a member there: decides nothing
+    for user in (alice, bob, erin, carol, mallory, both):
+        expected = {"queue": approval_queue(user).count(), "member": user.memberships.exists()}
+        assert navigation_state(user) == expected, user.username
+    assert navigation_state(bob)["queue"] == 1 and navigation_state(erin)["queue"] == 2
+    assert navigation_state(carol) == {"queue": 0, "member": False}
+
+
 # --- Re-authentication ----------------------------------------------------------------------------
 
 
@@ -375,7 +399,7 @@ def test_environment_page_polls_while_provisioning_and_shows_route_tables(client
     logged_in(client, alice)
     content = client.get(f"/environments/{environment.pk}/").content.decode()
     assert 'hx-trigger="every 2s"' in content
-    assert f'hx-get="/environments/{environment.pk}/progress/"' in content
+    assert f'hx-get="/environments/{environment.pk}/progress/?seen=' in content
     assert "rtb-0wavelength" in content and "carrier gateway" in content and "cagw-0abc" in content
     assert "internet gateway" in content and "igw-0abc" in content and "local" in content
     assert "subnet-0wavelength" in content
@@ -401,6 +425,37 @@ def test_progress_partial_stops_polling_at_a_settled_state(client, alice, make_e
     assert settled["HX-Refresh"] == "true"  # one reload, so the header and the actions follow the state
     assert b'data-state="ready"' in settled.content
     assert b"hx-trigger" not in client.get(f"/environments/{environment.pk}/").content.split(b"environment-live")[1][:200]
+
+
+def test_a_poll_resends_the_described_part_only_when_it_changed(client, alice, make_environment, monkeypatch):
+    monkeypatch.setattr("environments.queries.current_minute", lambda: 0)  # no minute boundary mid-test
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    page = client.get(f"/environments/{environment.pk}/").content.decode()
+    poll_url = html.unescape(re.search(r'id="environment-live" hx-get="([^"]+)"', page).group(1))
+
+    unchanged = client.get(poll_url, **htmx()).content.decode()
+    assert unchanged.lstrip().startswith('<div id="environment-live"') and "Progress" in unchanged
+    assert 'id="environment-described"' not in unchanged and 'id="traffic-matrix"' not in unchanged
+
+    describe_route_tables(environment)  # the engine described the route tables since the page loaded
+    changed = client.get(poll_url, **htmx()).content.decode()
+    described = changed.split('<div id="environment-described" hx-swap-oob="true">')[1]
+    assert "rtb-0wavelength" in described and "cagw-0abc" in described and 'id="traffic-matrix"' in described
+    next_url = html.unescape(re.search(r'id="environment-live" hx-get="([^"]+)"', changed).group(1))
+    assert next_url != poll_url  # the next poll names the description the page now shows
+    assert 'id="environment-described"' not in client.get(next_url, **htmx()).content.decode()
+    monkeypatch.setattr("environments.queries.current_minute", lambda: 1)  # "described 3 minutes ago" moves
+    assert 'id="environment-described"' in client.get(next_url, **htmx()).content.decode()
+
+
+def test_the_audit_trail_on_the_detail_page_follows_new_rows(client, alice, make_environment):
+    environment = make_environment(alice)
+    logged_in(client, alice)
+    assert "environment.extended" not in client.get(f"/environments/{environment.pk}/").content.decode()
+    client.post(f"/environments/{environment.pk}/extend/", {"hours": 1})
+    trail = client.get(f"/environments/{environment.pk}/").content.decode().split('data-testid="audit-timeline"')[1]
+    assert "environment.extended" in trail
 
 
 def test_failed_environment_shows_reason_hint_and_retry(client, alice, make_environment, published_tasks):
