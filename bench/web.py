@@ -55,6 +55,17 @@ wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
 if os.getenv("BENCH_HTMX") == "1" then
   wrk.headers["HX-Request"] = "true"
   wrk.headers["HX-Current-URL"] = os.getenv("BENCH_CURRENT_URL")
+  -- As htmx does: each answer re-renders the polling element, whose hx-get the next poll uses.
+  local path = nil
+  request = function()
+    return wrk.format(nil, path)
+  end
+  response = function(status, headers, body)
+    local next_path = body:match('id="environment%-live" hx%-get="([^"]+)"')
+    if next_path then
+      path = next_path:gsub("&amp;", "&")
+    end
+  end
 end
 
 done = function(summary, latency, requests)
@@ -334,7 +345,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, port: int, log_path: Path) -> subprocess.Popen:
+def start_gunicorn(database_url: str, port: int, log_path: Path, *, workers: int, threads: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -351,9 +362,9 @@ def start_gunicorn(database_url: str, port: int, log_path: Path) -> subprocess.P
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "2",
+            str(workers),
             "--threads",
-            "4",
+            str(threads),
         ],
         cwd=ROOT,
         env=env,
@@ -412,6 +423,20 @@ def check_page(base_url: str, path: str, cookie: str, *, htmx: bool, expect: str
     if answer.status_code != 200 or expect not in answer.text:
         raise SystemExit(f"GET {path}: {answer.status_code}, {expect!r} not in the page")
     return len(answer.content)
+
+
+def polled_path(base_url: str, page: str, cookie: str) -> str:
+    """The URL the page's htmx polls, as it polls it (with `seen`: the description the page shows)."""
+    import html
+    import re
+
+    import requests
+
+    answer = requests.get(f"{base_url}{page}", headers={"Cookie": cookie}, timeout=30, allow_redirects=False)
+    found = re.search(r'id="environment-live" hx-get="([^"]+)"', answer.text)
+    if answer.status_code != 200 or not found:
+        raise SystemExit(f"GET {page}: {answer.status_code}, no polling element in the page")
+    return html.unescape(found.group(1))
 
 
 def _processes():
@@ -512,6 +537,12 @@ def main() -> None:
     parser.add_argument("--environments", type=int, default=1000)
     parser.add_argument("--database", default="wlpanel_bench_web")
     parser.add_argument("--keep-database", action="store_true", help="leave the benchmark database behind")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument(
+        "--clients", default=",".join(map(str, CONCURRENCY)), help="concurrent clients to measure (default 1,10,50)"
+    )
+    parser.add_argument("--pages", default="list,detail,fragment", help="which pages (default list,detail,fragment)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -552,6 +583,9 @@ def main() -> None:
         f"{Resource.objects.count()} resources, {Resource.objects.exclude(described=None).count()} described, "
         f"across {len(teams)} teams ({time.monotonic() - filled:.0f} s)"
     )
+    with connection.cursor() as cursor:
+        # As autovacuum would shortly after a bulk load: without statistics the planner joins every row.
+        cursor.execute("ANALYZE")
     connection.close()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-web-"))
@@ -559,7 +593,9 @@ def main() -> None:
     script.write_text(LUA)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    gunicorn = start_gunicorn(database_url, port, workdir / "gunicorn.log")
+    gunicorn = start_gunicorn(
+        database_url, port, workdir / "gunicorn.log", workers=args.workers, threads=args.threads
+    )
     results = []
     try:
         cookie = session_cookie(base_url)
@@ -574,7 +610,7 @@ def main() -> None:
             ("environment detail (ready)", f"/environments/{sample.pk}/", False, "cagw-"),
             (
                 "progress fragment (htmx)",
-                f"/environments/{provisioning.pk}/progress/",
+                polled_path(base_url, f"/environments/{provisioning.pk}/", cookie),
                 True,
                 'id="environment-live"',
             ),
@@ -582,7 +618,12 @@ def main() -> None:
         current = {  # the page an htmx request comes from (HX-Current-URL)
             "progress fragment (htmx)": f"{base_url}/environments/{provisioning.pk}/",
         }
-        print(f"gunicorn on {base_url} (2 workers x 4 threads); logged in as bench (approver of every team)")
+        wanted = set(args.pages.split(","))
+        pages = [page for page, key in zip(pages, ("list", "detail", "fragment"), strict=True) if key in wanted]
+        print(
+            f"gunicorn on {base_url} ({args.workers} workers x {args.threads} threads); "
+            "logged in as bench (approver of every team)"
+        )
         print(f"load average before: {os.getloadavg()[0]:.2f}, cores: {os.cpu_count()}")
         for label, path, htmx, expect in pages:
             size = check_page(base_url, path, cookie, htmx=htmx, expect=expect)
@@ -599,7 +640,7 @@ def main() -> None:
                 env=env,
                 meter=meter,
             )
-            for clients in CONCURRENCY:
+            for clients in (int(n) for n in args.clients.split(",")):
                 result = run_wrk(
                     base_url + path,
                     connections=clients,
