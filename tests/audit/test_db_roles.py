@@ -314,3 +314,27 @@ def test_running_it_again_changes_nothing(scratch):
     assert " OWNER TO " in printed and not any(
         line.startswith(("ALTER TABLE", "ALTER SEQUENCE", "ALTER ROUTINE")) for line in printed.splitlines()
     )
+
+
+# --- The production shape uses the roles as tested here -----------------------------------------
+
+
+def test_docker_compose_migrates_as_the_owner_and_runs_the_app_as_the_app_role():
+    import yaml
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    command = services["db-roles"]["command"]
+    owner, app = command[command.index("--owner") + 1], command[command.index("--app") + 1]
+
+    def role_of(service: str) -> str:
+        return services[service]["environment"]["DATABASE_URL"].split("://")[1].split(":")[0]
+
+    assert role_of("db-roles") == services["postgres"]["environment"]["POSTGRES_USER"]
+    assert role_of("migrate") == owner
+    for name in ("web", "worker", "beat"):
+        assert role_of(name) == app
+        # Neither the superuser's nor the owner's password reaches a process that serves requests.
+        environment = services[name]["environment"]
+        assert not {"POSTGRES_PASSWORD", "WLPANEL_OWNER_PASSWORD"} & set(environment)
+        assert services[name]["env_file"] != ".env" and services[name]["depends_on"]["migrate"]
+    assert "db-roles" in services["migrate"]["depends_on"]
