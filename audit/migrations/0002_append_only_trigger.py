@@ -2,6 +2,7 @@
 
 In production the app connects as a role that owns nothing, so it cannot disable the trigger;
 only the owner role that runs migrations can (and `audit_verify` would then see the change).
+`manage.py db_roles` creates those two roles (docs/audit.md, "Database roles in production").
 """
 
 from django.db import migrations
