@@ -312,7 +312,12 @@ def environment_list(request):
     page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"page": page, "filter_form": filter_form, "query": query.urlencode()}
+    context = {
+        "page": page,
+        "filter_form": filter_form,
+        "query": query.urlencode(),
+        "minute": queries.current_minute(),  # rows are cached per minute (their "N minutes ago")
+    }
     template = "environments/environment_list.html#environment-table" if request.htmx else "environments/environment_list.html"
     return render(request, template, context)
 

@@ -154,6 +154,16 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+# Process-local on purpose: it only holds renderings keyed by everything they show (a traffic
+# matrix by the fingerprint of what was described, an audit trail by the newest audit ids, a list
+# row by its values and the minute), so no process can serve another's stale copy.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env.int("WLPANEL_RENDER_CACHE_ENTRIES", default=5000)},
+    }
+}
+
 # --- Celery: at-least-once delivery; PostgreSQL decides what actually happens ---------------------
 
 CELERY_TASK_ACKS_LATE = True

@@ -80,9 +80,11 @@ def utc(value, precision: str = "minutes") -> str:
 
 @register.filter
 def ago(value) -> str:
-    """naturaltime, without seconds: for parts re-rendered once a minute rather than on every poll."""
-    if value and timezone.now() - value < timedelta(minutes=1):
-        return "less than a minute ago"
+    """naturaltime without seconds, for what is re-rendered once a minute rather than every time."""
+    if value:
+        delta = timezone.now() - value
+        if abs(delta) < timedelta(minutes=1):
+            return "less than a minute ago" if delta >= timedelta(0) else "in less than a minute"
     return naturaltime(value)
 
 

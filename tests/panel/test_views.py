@@ -3,10 +3,12 @@
 import html
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.choices import TeamRole
 from environments.models import Environment, EnvironmentRequest, Notification, Zone
@@ -531,6 +533,20 @@ def test_environment_list_filters(client, alice, make_environment, zone):
     assert "beta" in content and ">alpha<" not in content
     partial = client.get("/environments/", {"name": "alp"}, **htmx()).content.decode()
     assert partial.lstrip().startswith('<div id="environment-table">') and "alpha" in partial and ">beta<" not in partial
+
+
+def test_environment_list_rows_follow_their_environment(client, alice, make_environment):
+    """Rows are cached by their values: a new state or expiry shows at once, not a minute later."""
+    environment = make_environment(alice, name="gamma")
+    logged_in(client, alice)
+
+    def row():
+        content = client.get("/environments/").content.decode()
+        return content.split(f'href="/environments/{environment.pk}/"')[1].split("</tr>")[0]
+
+    assert 'data-state="provisioning"' in row() and "soon" not in row()
+    Environment.objects.filter(pk=environment.pk).update(state="ready", expires_at=timezone.now() + timedelta(hours=3, minutes=5))
+    assert 'data-state="ready"' in row() and "soon" in row() and "3\xa0hours from now" in row()
 
 
 def _query_counts(client, environment_id) -> dict[str, int]:
