@@ -221,14 +221,16 @@ def request_list(request):
     if state not in RequestState.values:
         state = ""
     requests = queries.requests_filtered(request.user, team=request.GET.get("team", ""), state=state)
-    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(queries.request_rows(requests), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "state": state, "states": RequestState.choices, "title": "Requests"}
     return render(request, "environments/request_list.html", context)
 
 
 @login_required
 def approval_list(request):
-    page = Paginator(approval_queue(request.user).order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(queries.request_rows(approval_queue(request.user)).order_by("-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "environments/request_list.html", {"page": page, "approvals": True, "title": "Approvals"})
 
 
