@@ -94,6 +94,22 @@ def test_live_progress_stops_and_the_page_follows_the_state(page_as, live_server
     assert page.locator("#environment-live[hx-trigger]").count() == 0
 
 
+def test_a_poll_brings_new_route_tables_without_a_reload(page_as, live_server, alice, make_environment):
+    """The described part (route tables, matrix) arrives out of band with a poll once it changed."""
+    from .conftest import describe_route_tables
+
+    environment = make_environment(alice)
+    page = page_as(alice)
+    page.goto(f"{live_server.url}/environments/{environment.pk}/")
+    assert page.locator("#route-tables").inner_text().count("rtb-0wavelength") == 0
+    page.evaluate("window.sameDocument = true")
+    describe_route_tables(environment)
+    page.wait_for_selector("#route-tables :text('rtb-0wavelength')", timeout=15_000)
+    assert "cagw-0abc" in page.locator("#route-tables").inner_text()
+    assert page.evaluate("window.sameDocument") is True  # swapped in place, not reloaded
+    assert page.locator("#environment-live[hx-trigger]").count() == 1  # and still polling
+
+
 def test_asking_for_an_opt_in_stays_on_the_form(page_as, live_server, alice, admin_user, zone):
     from environments.models import Notification
 
