@@ -138,6 +138,7 @@ elif PRODUCTION or _answers("127.0.0.1", 6379):
 else:
     log.warning("Redis not configured and not answering: using the embedded stand-in broker (filesystem)")
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "wlpanel.broker:Transport"  # kombu's, with atomic writes and claims
     for _folder in ("broker/queue", "broker/processed", "broker/control"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
