@@ -148,6 +148,8 @@ else:
         "store_processed": False,
         # Fanout bindings (remote control); kombu's default is a relative "control/" in the cwd.
         "control_folder": str(VAR_DIR / "broker/control"),
+        # A worker looks for messages this often (kombu's default, 1 s, slows every step hand-off).
+        "polling_interval": 0.2,
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
