@@ -38,7 +38,9 @@ def stop_children(*_args) -> None:
     for child in reversed(children):
         if child.poll() is None:
             try:
-                os.killpg(child.pid, signal.SIGTERM)
+                # The leader only; it stops its own children. Killed under it, a prefork pool on the
+                # filesystem broker hangs the worker's exit on their shared queue lock (SIGKILL below).
+                os.kill(child.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
     deadline = time.monotonic() + 15

@@ -13,10 +13,12 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# Where the embedded stand-ins keep their files (the SQLite database, the broker's folders).
+VAR_DIR = Path(env.str("WLPANEL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 log = logging.getLogger("wlpanel.settings")
 
@@ -142,13 +144,18 @@ elif PRODUCTION or _answers("127.0.0.1", 6379):
 else:
     log.warning("Redis not configured and not answering: using the embedded stand-in broker (filesystem)")
     CELERY_BROKER_URL = "filesystem://"
-    for _folder in ("broker/queue", "broker/processed"):
+    CELERY_BROKER_TRANSPORT = "wlpanel.broker:Transport"  # kombu's, with atomic writes and claims
+    for _folder in ("broker/queue", "broker/processed", "broker/control"):
         (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker/queue"),
         "data_folder_out": str(VAR_DIR / "broker/queue"),
         "processed_folder": str(VAR_DIR / "broker/processed"),
         "store_processed": False,
+        # Fanout bindings (remote control); kombu's default is a relative "control/" in the cwd.
+        "control_folder": str(VAR_DIR / "broker/control"),
+        # A worker looks for messages this often (kombu's default, 1 s, slows every step hand-off).
+        "polling_interval": 0.2,
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
