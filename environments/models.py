@@ -194,3 +194,28 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.message}"
+
+
+class WorkerHeartbeat(models.Model):
+    """What a Celery worker's main process last said about itself (environments.provisioning.liveness).
+
+    Written every few seconds from the worker's event loop, so a fresh `beat_at` proves the loop
+    runs; `received_at` is the last task message it took from the broker. One row per node name:
+    a restarted worker overwrites its predecessor's row.
+    """
+
+    node = models.CharField(max_length=255, unique=True, help_text="Celery node name, e.g. celery@host.")
+    hostname = models.CharField(max_length=255, db_index=True)
+    pid = models.PositiveIntegerField()
+    queues = models.JSONField(default=list)
+    capacity = models.PositiveIntegerField(help_text="Messages it may hold at once (concurrency x prefetch).")
+    reserved = models.PositiveIntegerField(default=0, help_text="Messages it held (prefetched or running).")
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField()
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["node"]
+
+    def __str__(self):
+        return f"{self.node} (pid {self.pid})"

@@ -3,6 +3,13 @@
 Order: database (created if missing), migrations, demo data, the sandbox on a free loopback port
 (unless WLPANEL_AWS_ENDPOINT names another endpoint or `aws`), a worker, beat, and last the web
 server, so it listens only once everything behind it is ready. Ctrl-C or SIGTERM stops every child.
+
+The worker and beat are supervised: one that exits is started again after 1 s, and after a delay
+that doubles (2, 4 ... 60 s) while it keeps exiting within a minute of its start. Every
+WLPANEL_LIVENESS_PROBE_SECONDS (30) the worker is also judged by `manage.py worker_alive`: a worker
+alive but no longer consuming (or with no heartbeat 2 min after its start) is killed, with its
+pool, and started again. The sandbox and the
+web server are not restarted: if one stops, everything stops, as before.
 """
 
 import os
@@ -32,6 +39,84 @@ def spawn(name: str, args: list[str], env: dict) -> subprocess.Popen:
     child = subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)
     children.append(child)
     return child
+
+
+class Supervised:
+    """A child that is started again when it exits, or (`probe`) when the liveness probe says stalled."""
+
+    MIN_UPTIME = 60.0  # a child that lived this long before exiting was not crash-looping
+    MISSING_LIMIT = 120.0  # a worker that has written no heartbeat after this long is stuck starting
+
+    def __init__(self, name: str, args: list[str], env: dict, *, probe: bool = False):
+        self.name, self.args, self.env, self.probe = name, args, env, probe
+        self.failures = 0
+        self.restart_at: float | None = None
+        self.probe_every = float(env.get("WLPANEL_LIVENESS_PROBE_SECONDS", "30"))
+        self.process = spawn(name, args, env)
+        self.started_at = self.next_probe = time.monotonic()
+
+    def tick(self, now: float) -> None:
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.restart_at = None
+                self._start(now)
+            return
+        code = self.process.poll()
+        if code is not None:
+            self._schedule(now, f"{self.name} (pid {self.process.pid}) exited with code {code}")
+        elif self.probe and now >= self.next_probe:
+            self.next_probe = now + self.probe_every
+            verdict = self._probe()
+            # "missing": no heartbeat written yet; only a worker that never writes one is stuck.
+            if verdict and (verdict.startswith("stalled:") or now - self.started_at > self.MISSING_LIMIT):
+                self._kill()
+                self._schedule(now, f"{self.name} (pid {self.process.pid}) is stalled ({verdict})")
+
+    def _probe(self) -> str | None:
+        """The probe's line when it exits 1 (stalled or missing); None when alive, or it could not tell."""
+        try:
+            result = subprocess.run(
+                [PYTHON, "manage.py", "worker_alive", "--pid", str(self.process.pid)],
+                cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=60,
+            )
+        except subprocess.TimeoutExpired:
+            log(f"{self.name}: the liveness probe did not answer within 60 s")
+            return None
+        lines = result.stdout.strip().splitlines()
+        if result.returncode == 1 and lines and lines[-1].startswith(("stalled:", "missing:")):
+            return lines[-1]
+        if result.returncode != 0:  # the probe itself failed: never a reason to kill the worker
+            log(f"{self.name}: the liveness probe failed: {(result.stderr or result.stdout).strip()[-300:]}")
+        return None
+
+    def _kill(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # a stalled worker cannot shut down warmly
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+    def _schedule(self, now: float, why: str) -> None:
+        self.failures = 0 if now - self.started_at >= self.MIN_UPTIME else self.failures + 1
+        delay = min(2.0 ** max(self.failures - 1, 0), 60.0)
+        log(f"{why}; starting it again in {delay:.0f} s")
+        self.restart_at = now + delay
+
+    def _start(self, now: float) -> None:
+        old = self.process
+        self.process = spawn(self.name, self.args, self.env)
+        children.remove(self.process)
+        children[children.index(old)] = self.process  # keep the stop order
+        self.started_at = self.next_probe = now
+
+
+def supervise(supervised: list[Supervised], essential: list[subprocess.Popen], stop=lambda: False) -> None:
+    """Until an essential child stops (or `stop()`): restart the supervised ones as needed."""
+    while not stop() and all(child.poll() is None for child in essential):
+        now = time.monotonic()
+        for child in supervised:
+            child.tick(now)
+        time.sleep(0.5)
 
 
 def stop_children(*_args) -> None:
@@ -101,9 +186,12 @@ def main() -> int:
             env["WLPANEL_SANDBOX_EMBEDDED"] = "1"
             log(f"sandbox ready at {env['WLPANEL_AWS_ENDPOINT']}")
         manage("demo_zones", env=env)
-        spawn("worker", [PYTHON, "-m", "celery", "-A", "wlpanel", "worker", "-l", "info", "-c", "8"], env)
-        spawn("beat", [PYTHON, "-m", "celery", "-A", "wlpanel", "beat", "-l", "info",
-                       "-s", str(ROOT / "var" / "celerybeat-schedule")], env)
+        supervised = [
+            Supervised("worker", [PYTHON, "-m", "celery", "-A", "wlpanel", "worker", "-l", "info", "-c", "8"], env,
+                       probe=True),
+            Supervised("beat", [PYTHON, "-m", "celery", "-A", "wlpanel", "beat", "-l", "info",
+                                "-s", str(ROOT / "var" / "celerybeat-schedule")], env),
+        ]
         web = spawn(
             "web",
             [PYTHON, "-m", "gunicorn", "wlpanel.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
@@ -111,8 +199,7 @@ def main() -> int:
             env,
         )
         log(f"panel on http://127.0.0.1:{port}/ — log in as alice (member), bob (approver), carol (auditor) or admin")
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
+        supervise(supervised, [child for child in children if all(child is not s.process for s in supervised)])
         log("a process stopped; stopping the others")
         return web.returncode or 1
     except KeyboardInterrupt:

@@ -188,6 +188,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("WLPANEL_QUEUE", default="wlpanel")
 if CELERY_BROKER_URL.startswith("redis"):
     # Visibility timeout > 2x the hard time limit, and far above any countdown we use.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+if CELERY_BROKER_URL.startswith("redis://"):
+    # kombu's redis transport with a fix that keeps a worker consuming after Redis restarts.
+    CELERY_BROKER_TRANSPORT = "wlpanel.redis_transport:Transport"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "environments.reconcile", "schedule": timedelta(seconds=15)},

@@ -24,10 +24,25 @@ def _broker_state() -> dict:
         return {"ok": False, "error": exc.__class__.__name__}
 
 
+def _workers_state() -> dict:
+    """Informational: a stalled worker is the worker probe's business, never a reason to take the web out."""
+    from environments.provisioning.liveness import worker_liveness
+
+    try:
+        verdicts = worker_liveness()
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": None, "error": exc.__class__.__name__}
+    return {"ok": not any(verdict.stalled for verdict in verdicts), "items": [verdict.as_dict() for verdict in verdicts]}
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    """Database and broker state; no login, no AWS call. 200 when both answer, else 503."""
+    """Database and broker state; no login, no AWS call. 200 when both answer, else 503.
+
+    `workers` (their heartbeats) is reported but does not change the status code.
+    """
     checks = {"database": _database_state(), "broker": _broker_state()}
     healthy = all(check["ok"] for check in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "unavailable", **checks, "workers": _workers_state()}
+    return JsonResponse(body, status=200 if healthy else 503)

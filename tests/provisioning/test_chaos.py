@@ -9,6 +9,7 @@ import pytest
 import redis
 from celery import current_app
 from django.db import connection
+from django.utils import timezone
 
 from environments.choices import ResourceState
 from environments.provisioning import engine
@@ -143,13 +144,38 @@ def test_broker_restarted_mid_build(private_broker, engine_worker, make_environm
     time.sleep(1)
     private_broker.start()
     control.delete("latency")
-    try:
-        wait_for_state(environment, "ready", "failed", timeout=45, reconcile=True)
-    except pytest.fail.Exception:
-        # Celery/kombu can leave a worker connected but no longer consuming after Redis comes back
-        # (celery#8030, #8091, #10205); a supervisor's liveness check restarts it. The database
-        # still knows everything, so a fresh worker finishes the build.
-        engine_worker(CELERY_BROKER_URL=private_broker.url)
-        wait_for_state(environment, "ready", "failed", timeout=60, reconcile=True)
+    # The same worker finishes the build: it reconnected and consumes again (wlpanel/redis_transport.py).
+    wait_for_state(environment, "ready", "failed", timeout=60, reconcile=True)
     assert environment.state == "ready", environment.failure_reason
     assert_matches_inventory(environment, control)
+
+
+def test_a_worker_waiting_on_brpop_with_a_task_running_keeps_consuming_after_a_broker_restart(
+    private_broker, engine_worker, control, celery_queue
+):
+    """The stall docs/engine.md records, made deterministic: Redis dies while the worker has a task
+    running and room for more (so it sits in BRPOP). With kombu's stock transport the consumer dies
+    of an AttributeError ("Unrecoverable error") and the worker takes nothing more, every time."""
+    from environments.models import WorkerHeartbeat
+
+    control.post("latency", {"action": "DescribeAvailabilityZones", "ms": 3000})
+    worker = engine_worker(CELERY_BROKER_URL=private_broker.url, WLPANEL_WORKER_HEARTBEAT_SECONDS="0.5")
+    current_app.send_task("environments.zones_refresh")
+    wait_for(lambda: _in_flight(control, "DescribeAvailabilityZones"), timeout=30, message="the task to be running")
+    private_broker.kill()
+    time.sleep(1)
+    private_broker.start()
+    control.delete("latency")
+    restarted_at = timezone.now()
+
+    for _ in range(3):
+        current_app.send_task("environments.reconcile")
+    queue = redis.Redis(port=private_broker.port)
+    wait_for(lambda: queue.llen(celery_queue) == 0, timeout=30, message="the messages sent after the restart to be taken")
+    wait_for(
+        lambda: WorkerHeartbeat.objects.filter(pid=worker.process.pid, received_at__gt=restarted_at).exists(),
+        timeout=10,
+        message="the worker to record a message taken after the restart",
+    )
+    assert worker.process.poll() is None
+    assert "Unrecoverable error" not in worker.log_path.read_text()
