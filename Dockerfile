@@ -16,4 +16,5 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DATABASE_URL=sqlite:
 USER wlpanel
 
 EXPOSE 8000
-CMD ["gunicorn", "wlpanel.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--access-logfile", "-"]
+# Workers (two per core), threads and timeout: gunicorn.conf.py; WEB_CONCURRENCY overrides.
+CMD ["gunicorn", "wlpanel.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -12,11 +12,13 @@ What it does, in order:
 3. Clones it into `--environments` environments across four teams (ready ones with every resource
    described, provisioning and failed ones half described, destroyed ones with deleted resources),
    each with its request and its Resource rows.
-4. Starts `gunicorn wlpanel.wsgi --workers 2 --threads 4` on a free loopback port, logs in once
+4. Starts `gunicorn wlpanel.wsgi --workers 4 --threads 1` (gunicorn.conf.py's choice on 2 cores;
+   `--workers/--threads` to compare others) on a free loopback port, logs in once
    (a session cookie of `bench`, an approver of every team: it sees all environments).
 5. Runs wrk (closed loop, one Lua script adding the Cookie and, for the fragment, `HX-Request`)
-   against the environments list, an environment's detail page and the htmx progress fragment of
-   a provisioning environment, at 1, 10 and 50 concurrent connections, and prints p50/p95/p99,
+   against a baseline (Django's login page, anonymous), the environments list, an environment's
+   detail page and the htmx progress fragment of a provisioning environment (polled as htmx does:
+   each answer names the next URL), at 1, 10 and 50 concurrent connections, and prints p50/p95/p99,
    requests/s, errors, and the CPU share of the load generator and of gunicorn (both measured:
    wrk through wait4's rusage, gunicorn from /proc/<pid>/stat), since all share the same cores.
 
@@ -541,8 +543,8 @@ def main() -> None:
     parser.add_argument("--environments", type=int, default=1000)
     parser.add_argument("--database", default="wlpanel_bench_web")
     parser.add_argument("--keep-database", action="store_true", help="leave the benchmark database behind")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
     parser.add_argument(
         "--clients", default=",".join(map(str, CONCURRENCY)), help="concurrent clients to measure (default 1,10,50)"
     )
@@ -614,7 +616,8 @@ def main() -> None:
             ("environment detail (ready)", f"/environments/{sample.pk}/", False, "cagw-"),
             (
                 "progress fragment (htmx)",
-                polled_path(base_url, f"/environments/{provisioning.pk}/", cookie),
+                # Asked when its turn comes: `seen` moves with the minute.
+                lambda: polled_path(base_url, f"/environments/{provisioning.pk}/", cookie),
                 True,
                 'id="environment-live"',
             ),
@@ -633,6 +636,7 @@ def main() -> None:
         )
         print(f"load average before: {os.getloadavg()[0]:.2f}, cores: {os.cpu_count()}")
         for label, path, htmx, expect in pages:
+            path = path() if callable(path) else path
             page_cookie = "" if label == BASELINE else cookie
             size = check_page(base_url, path, page_cookie, htmx=htmx, expect=expect)
             env = {

@@ -194,8 +194,8 @@ def main() -> int:
         ]
         web = spawn(
             "web",
-            [PYTHON, "-m", "gunicorn", "wlpanel.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--threads", "4", "--access-logfile", "-"],
+            # Workers, threads and timeout: gunicorn.conf.py.
+            [PYTHON, "-m", "gunicorn", "wlpanel.wsgi", "--bind", f"127.0.0.1:{port}", "--access-logfile", "-"],
             env,
         )
         log(f"panel on http://127.0.0.1:{port}/ — log in as alice (member), bob (approver), carol (auditor) or admin")
