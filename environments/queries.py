@@ -337,7 +337,8 @@ def described_fingerprint(environment: Environment, resources: list[Resource]) -
     """Changes when what the detail page shows from AWS descriptions may have: a resource described,
     created or drifted, the orphans, or the minute (the part says "described 3 minutes ago")."""
     shown = [(r.key, r.state, r.aws_id, r.described_at, r.drift) for r in resources]
-    parts = (environment.plan_hash, environment.described_at, environment.orphans, shown, current_minute())
+    zone = sorted(zone_as_dict(environment.zone).items())  # carrier and metro name the matrix's rows
+    parts = (environment.plan_hash, environment.described_at, environment.orphans, zone, shown, current_minute())
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
