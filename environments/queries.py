@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.selectors import teams_visible_to
@@ -41,16 +41,14 @@ def environments_filtered(
     return environments.defer("plan", "orphans").order_by("-id")
 
 
-# What a row of the environments page shows; the rest of each row stays in the database.
-ENVIRONMENT_ROW_FIELDS = (
-    "name", "state", "created_at", "expires_at", "team__slug", "owner__username",
-    "zone__name", "zone__carrier", "zone__metro",
-)  # fmt: skip
-
-
-def environment_rows(user, **filters) -> QuerySet[Environment]:
-    """The environments page: `environments_filtered` narrowed to the columns its rows show."""
-    return environments_filtered(user, **filters).only(*ENVIRONMENT_ROW_FIELDS)
+def environment_rows(user, **filters) -> QuerySet[dict]:
+    """The environments page: `environments_filtered` as plain rows of what a row shows (no model
+    instances: building them cost more than the query)."""
+    return environments_filtered(user, **filters).values(
+        "id", "name", "state", "created_at", "expires_at",
+        team_slug=F("team__slug"), owner_username=F("owner__username"),
+        zone_name=F("zone__name"), zone_carrier=F("zone__carrier"), zone_metro=F("zone__metro"),
+    )  # fmt: skip
 
 
 def requests_filtered(user, *, team: str = "", state: str = "") -> QuerySet[EnvironmentRequest]:

@@ -119,7 +119,13 @@ EXPIRY_WARNING = timedelta(hours=24)
 @register.filter
 def expires_soon(environment) -> bool:
     """A live environment that expires (and is destroyed) within a day."""
-    return not environment.is_terminal and environment.expires_at - timezone.now() < EXPIRY_WARNING
+    return not environment.is_terminal and within_a_day(environment.expires_at)
+
+
+@register.filter
+def within_a_day(moment) -> bool:
+    """An expiry close enough to warn about (EXPIRY_WARNING)."""
+    return moment is not None and moment - timezone.now() < EXPIRY_WARNING
 
 
 @register.simple_tag
