@@ -220,9 +220,20 @@ def request_list(request):
     state = request.GET.get("state", "")
     if state not in RequestState.values:
         state = ""
-    requests = queries.requests_filtered(request.user, team=request.GET.get("team", ""), state=state)
+    teams = list(queries.teams_for_filters(request.user))
+    team = request.GET.get("team", "")
+    if team not in {t.slug for t in teams}:
+        team = ""
+    requests = queries.requests_filtered(request.user, team=team, state=state)
     page = Paginator(queries.request_rows(requests), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "state": state, "states": RequestState.choices, "title": "Requests"}
+    context = {
+        "page": page,
+        "state": state,
+        "states": RequestState.choices,
+        "team": team,
+        "teams": teams,
+        "title": "Requests",
+    }
     return render(request, "environments/request_list.html", context)
 
 

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from contextlib import closing
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.test_make_run import PASSWORD, descendants, free_port
+from tests.e2e.test_make_run import PASSWORD, descendants, free_port, interrupt, left_behind
 
 PYTHON = sys.executable
 # In the new namespace only `lo` exists, and it starts down.
@@ -110,11 +109,8 @@ def test_make_run_without_postgresql_or_redis_builds_and_destroys_on_the_stand_i
         children = descendants(run.pid)
         assert len(children) >= 4  # sandbox, worker (+ pool), beat, web (+ workers)
     finally:
-        run.send_signal(signal.SIGINT)
-        run.wait(timeout=60)
-        log.close()
-    time.sleep(1)
-    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+        interrupt(run, log)
+    alive = left_behind(children)
     assert not alive, f"processes left behind: {alive}"
 
     assert seen["health"]["database"] == {"ok": True, "vendor": "sqlite"}

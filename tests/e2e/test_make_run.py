@@ -45,6 +45,18 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+def interrupt(run: subprocess.Popen, log) -> None:
+    """Ctrl-C, as a person stops `make run`."""
+    run.send_signal(signal.SIGINT)
+    run.wait(timeout=60)
+    log.close()
+
+
+def left_behind(children: set[int]) -> list[int]:
+    time.sleep(1)
+    return [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+
+
 def test_make_run_serves_the_panel_and_stops_every_child(fresh_database, tmp_path):
     port = free_port()
     env = {
@@ -97,9 +109,6 @@ def test_make_run_serves_the_panel_and_stops_every_child(fresh_database, tmp_pat
         children = descendants(run.pid)
         assert len(children) >= 4  # sandbox, worker (+ pool), beat, web (+ workers)
     finally:
-        run.send_signal(signal.SIGINT)
-        run.wait(timeout=60)
-        log.close()
-    time.sleep(1)
-    alive = [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+        interrupt(run, log)
+    alive = left_behind(children)
     assert not alive, f"processes left behind: {alive}"

@@ -524,6 +524,30 @@ def test_extend_and_refresh(client, alice, make_environment, published_tasks, dj
     assert published_tasks[-1][0] == "environments.refresh" and published_tasks[-1][1][0] == environment.pk
 
 
+def test_requests_page_filters_by_team_for_people_in_several_teams(client, alice, mallory, make_request, other_team):
+    from accounts.choices import TeamRole
+
+    other_team.memberships.create(user=alice, role=TeamRole.MEMBER)
+    make_request(alice, name="in-demo")
+    make_request(alice, name="in-other", team=other_team)
+    make_request(mallory, name="mallorys", team=other_team)
+    logged_in(client, alice)
+    everything = client.get("/requests/").content.decode()
+    assert 'data-testid="team-tabs"' in everything and 'href="?team=other"' in everything
+    assert "in-demo" in everything and "in-other" in everything and "mallorys" in everything
+    other = client.get("/requests/", {"team": "other", "state": "pending"}).content.decode()
+    assert "in-other" in other and "mallorys" in other and "in-demo" not in other
+    assert 'href="?state=cancelled&amp;team=other"' in other  # the state tabs keep the team
+    # A team the person does not belong to is ignored, not a way to look elsewhere.
+    assert "in-demo" in client.get("/requests/", {"team": "nope"}).content.decode()
+
+
+def test_requests_page_has_no_team_tabs_for_one_team(client, alice, make_request):
+    make_request(alice)
+    logged_in(client, alice)
+    assert 'data-testid="team-tabs"' not in client.get("/requests/").content.decode()
+
+
 def test_environment_list_filters(client, alice, make_environment, zone):
     make_environment(alice, name="alpha")
     beta = make_environment(alice, name="beta")
