@@ -345,6 +345,7 @@ def _live_context(environment) -> dict:
         "resources": resources,
         "steps": steps,
         "summary": queries.steps_summary(environment, steps),
+        "steps_fingerprint": queries.steps_fingerprint(environment, steps),
         "route_tables": queries.route_tables(resources, environment.plan),
         "drifted": queries.drifted(resources),
         "addresses": queries.environment_addresses(resources),

@@ -451,6 +451,22 @@ def test_a_poll_resends_the_described_part_only_when_it_changed(client, alice, m
     assert 'id="environment-described"' in client.get(next_url, **htmx()).content.decode()
 
 
+def test_the_steps_table_follows_its_resources(client, alice, make_environment):
+    """The steps table is cached by what it shows (while no step runs): a change shows at once."""
+    from environments.models import Resource
+
+    environment = make_environment(alice)
+    logged_in(client, alice)
+
+    def vpc_row():
+        page = client.get(f"/environments/{environment.pk}/").content.decode()
+        return page.split('<div class="muted mono small-text">vpc</div>')[1].split("</tr>")[0]
+
+    assert "vpc-0cached" not in vpc_row()
+    Resource.objects.filter(environment=environment, key="vpc").update(state="ready", aws_id="vpc-0cached")
+    assert "vpc-0cached" in vpc_row() and "Ready" in vpc_row()
+
+
 def test_the_audit_trail_on_the_detail_page_follows_new_rows(client, alice, make_environment):
     environment = make_environment(alice)
     logged_in(client, alice)
