@@ -172,6 +172,13 @@ def start_sandbox(env: dict) -> str:
     return ready_file.read_text().strip()
 
 
+def beat_schedule(env: dict) -> Path:
+    """Beat's schedule file, beside the other local state (WLPANEL_VAR_DIR, as in settings)."""
+    var_dir = Path(env.get("WLPANEL_VAR_DIR") or ROOT / "var")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return var_dir / "celerybeat-schedule"
+
+
 def main() -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -190,7 +197,7 @@ def main() -> int:
             Supervised("worker", [PYTHON, "-m", "celery", "-A", "wlpanel", "worker", "-l", "info", "-c", "8"], env,
                        probe=True),
             Supervised("beat", [PYTHON, "-m", "celery", "-A", "wlpanel", "beat", "-l", "info",
-                                "-s", str(ROOT / "var" / "celerybeat-schedule")], env),
+                                "-s", str(beat_schedule(env))], env),
         ]
         web = spawn(
             "web",

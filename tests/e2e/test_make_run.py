@@ -14,7 +14,7 @@ import requests
 
 from tests.conftest import ROOT
 
-DATABASE = "wlpanel_e2e_run"
+DATABASE = f"wlpanel_e2e_run_{os.getpid()}"  # two runs at once on one server do not collide
 PASSWORD = "e2e-demo-password-123"
 
 
