@@ -344,13 +344,13 @@ def current_minute() -> int:
     return int(timezone.now().timestamp() // 60)
 
 
-def described_fingerprint(environment: Environment, resources: list[Resource]) -> str:
+def described_fingerprint(environment: Environment, resources: list[Resource], traffic: dict) -> str:
     """Changes when what the detail page shows from AWS descriptions may have: a resource described,
-    created or drifted, the orphans, or the minute (the part says "described 3 minutes ago")."""
+    created or drifted, the orphans, the traffic matrix (whose fingerprint covers the zone), or the
+    minute (the part says "described 3 minutes ago")."""
     shown = [(r.key, r.state, r.aws_id, r.described_at, r.drift) for r in resources]
-    zone = sorted(zone_as_dict(environment.zone).items())  # carrier and metro name the matrix's rows
-    parts = (environment.plan_hash, environment.described_at, environment.orphans, zone, shown, current_minute())
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    parts = (environment.plan_hash, environment.described_at, environment.orphans, traffic["fingerprint"], shown)
+    return hashlib.sha256(repr((parts, current_minute())).encode()).hexdigest()[:16]
 
 
 def traffic_pairs(items: list[dict]) -> list[dict]:

@@ -340,6 +340,7 @@ def _live_context(environment) -> dict:
     tables, addresses, drift, traffic), re-sent by a poll only when its fingerprint moved."""
     resources = queries.environment_resources(environment)
     steps = queries.environment_steps(environment, resources)
+    traffic = queries.environment_traffic(environment, resources)
     return {
         "environment": environment,
         "resources": resources,
@@ -349,8 +350,8 @@ def _live_context(environment) -> dict:
         "route_tables": queries.route_tables(resources, environment.plan),
         "drifted": queries.drifted(resources),
         "addresses": queries.environment_addresses(resources),
-        "traffic": queries.environment_traffic(environment, resources),
-        "described_fingerprint": queries.described_fingerprint(environment, resources),
+        "traffic": traffic,
+        "described_fingerprint": queries.described_fingerprint(environment, resources, traffic),
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
 
