@@ -30,9 +30,9 @@ from django.utils import timezone
 
 from audit.choices import Source
 from audit.services import record
+from aws import client as aws_client
+from aws.errors import CAPACITY_HINT, Action, Verdict, classify
 from environments import notifications
-from environments.aws import client as aws_client
-from environments.aws.errors import CAPACITY_HINT, Action, Verdict, classify
 from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 from environments.services import environment_transition

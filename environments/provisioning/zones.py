@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from audit.choices import Source
 from audit.context import Origin
-from environments.aws import client as aws_client
-from environments.aws import zones as aws_zones
-from environments.aws.errors import error_code, error_message
+from aws import client as aws_client
+from aws import zones as aws_zones
+from aws.errors import error_code, error_message
 from environments.exceptions import Conflict, PermissionDenied, ValidationError
 from environments.models import Zone
 
