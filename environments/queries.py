@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from accounts.selectors import teams_visible_to
 from audit.selectors import environment_timeline as audit_timeline
+from netmodel.network import network_from_described
+from netmodel.topology import topology_svg
+from netmodel.traffic import matrix_as_dicts, traffic_matrix
 
 from .choices import EnvironmentState, RequestState, ResourceState
 from .models import Environment, EnvironmentRequest, Notification, Resource
-from .network import network_from_described
 from .selectors import environments_visible_to, requests_visible_to
-from .topology import topology_svg
-from .traffic import matrix_as_dicts, traffic_matrix
 
 # --- Lists ---------------------------------------------------------------------------------------
 
