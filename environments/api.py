@@ -1,7 +1,7 @@
 """/api/ endpoints for teams, zones, requests and environments (DESIGN section 6).
 
 Thin, like the pages: parse the body, call the same services, serialize. Errors become
-{"detail", "errors"} with 400/403/404/409 through the handlers in `wlpanel.api`.
+{"detail", "errors"} with 400/403/404/409 through the handlers of the API root (`wlpanel.api`, which mounts this router).
 """
 
 from datetime import datetime
@@ -14,7 +14,7 @@ from accounts.models import Membership
 from accounts.selectors import teams_visible_to
 from audit.choices import Source
 from audit.context import Origin
-from wlpanel.api import keyset_page
+from wlpanel.pagination import keyset_page
 
 from . import queries, services
 from .exceptions import Conflict, PermissionDenied, ValidationError
