@@ -3,7 +3,7 @@ log), never through an admin form. Admins manage teams and users in `accounts.ad
 
 from django.contrib import admin
 
-from .models import Environment, EnvironmentRequest, Notification, Resource, Zone
+from .models import Environment, EnvironmentRequest, Resource, Zone
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,10 +57,3 @@ class EnvironmentAdmin(ReadOnlyAdmin):
     search_fields = ("name", "owner__username")
     list_select_related = ("team", "owner", "zone")
     inlines = [ResourceInline]
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("user", "verb", "message", "created_at", "read_at")
-    list_filter = ("verb",)
-    list_select_related = ("user",)

@@ -9,7 +9,7 @@ from accounts.selectors import teams_visible_to
 from audit.selectors import environment_timeline as audit_timeline
 
 from .choices import EnvironmentState, RequestState
-from .models import Environment, EnvironmentRequest, Notification, Resource
+from .models import Environment, EnvironmentRequest, Resource
 from .selectors import environments_visible_to, requests_visible_to
 
 # --- Lists ---------------------------------------------------------------------------------------
@@ -65,10 +65,6 @@ def request_rows(requests: QuerySet[EnvironmentRequest]) -> QuerySet[Environment
 
 def teams_for_filters(user):
     return teams_visible_to(user).order_by("slug")
-
-
-def notifications_unread(user, limit: int = 20) -> list[Notification]:
-    return list(Notification.objects.filter(user=user, read_at__isnull=True).order_by("-id")[:limit])
 
 
 def environments_of(user, limit: int = 10) -> list[Environment]:

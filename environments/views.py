@@ -27,8 +27,10 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from audit.context import Origin
 from audit.selectors import audit_head
+from notify import selectors as notification_selectors
+from notify import services as notifications
 
-from . import notifications, permissions, presenters, queries, services
+from . import permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -121,7 +123,7 @@ def reauth(request):
 @login_required
 def home(request):
     context = {
-        "notifications": queries.notifications_unread(request.user),
+        "notifications": notification_selectors.notifications_unread(request.user),
         "approval_count": approval_queue(request.user).count(),
         "my_environments": queries.environments_of(request.user),
         "my_requests": queries.requests_pending_of(request.user),
@@ -135,7 +137,7 @@ def notification_read(request, notification_id=None):
     notifications.notifications_mark_read(user=request.user, notification_id=notification_id)
     if request.htmx:
         return render(
-            request, "home.html#notifications", {"notifications": queries.notifications_unread(request.user)}
+            request, "home.html#notifications", {"notifications": notification_selectors.notifications_unread(request.user)}
         )
     return redirect("home")
 

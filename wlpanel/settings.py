@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "environments",
+    "notify",
 ]
 # The embedded AWS is an app only where it is served (`manage.py sandbox`): in the local profile,
 # or where WLPANEL_SERVE_SANDBOX says so (docker-compose's sandbox service). The panel never imports it.

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from audit.choices import Source
 from audit.services import record
-from environments import notifications
 from environments.choices import EnvironmentState
 from environments.models import Environment, Resource
 from environments.services import environment_transition
+from notify import services as notifications
 
 
 def step_title(environment: Environment, key: str) -> str:

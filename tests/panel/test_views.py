@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import TeamRole
-from environments.models import Environment, EnvironmentRequest, Notification, Zone
+from environments.models import Environment, EnvironmentRequest, Zone
+from notify.models import Notification
 
 from .conftest import describe_instances, describe_route_tables
 
