@@ -303,7 +303,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"expected_denials": {"()": "wlpanel.logging.ExpectedDenials"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+        # 403/404 are expected answers: one line with the reason, no traceback (wlpanel/logging.py).
+        "django.request": {"filters": ["expected_denials"]},
+    },
 }
