@@ -74,6 +74,37 @@ def environments_of(user, limit: int = 10) -> list[Environment]:
     )
 
 
+LIVE_STATES = (EnvironmentState.PROVISIONING, EnvironmentState.READY)
+
+
+def environment_counts_of(user) -> dict[str, int]:
+    """How many of the user's environments are live (building or ready), failed, and ever made."""
+    counts = {"live": 0, "failed": 0, "destroyed": 0, "total": 0}
+    mine = Environment.objects.filter(owner=user).values_list("state", flat=True)
+    for state in mine:
+        counts["total"] += 1
+        if state in LIVE_STATES:
+            counts["live"] += 1
+        elif state in (EnvironmentState.FAILED, EnvironmentState.DESTROY_FAILED):
+            counts["failed"] += 1
+        elif state == EnvironmentState.DESTROYED:
+            counts["destroyed"] += 1
+    return counts
+
+
+def zone_group_askers(group: str) -> list[str]:
+    """Who asked for the zone group to be opted in (usernames, from the audit log)."""
+    from audit.models import AuditEvent
+
+    return sorted(
+        set(
+            AuditEvent.objects.filter(action="zone_group.opt_in_asked", target_repr=group)
+            .exclude(actor_username="")
+            .values_list("actor_username", flat=True)
+        )
+    )
+
+
 def requests_pending_of(user) -> list[EnvironmentRequest]:
     return list(requests_visible_to(user).filter(requester=user, state=RequestState.PENDING).order_by("-id"))
 

@@ -126,6 +126,7 @@ def home(request):
         "notifications": notification_selectors.notifications_unread(request.user),
         "approval_count": approval_queue(request.user).count(),
         "my_environments": queries.environments_of(request.user),
+        "my_counts": queries.environment_counts_of(request.user),
         "my_requests": queries.requests_pending_of(request.user),
     }
     return render(request, "home.html", context)
@@ -166,6 +167,13 @@ def _request_form_context(request, form, prefill) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_create(request):
+    # An admin outside every team still sees the form: it is where zones' opt-in state shows.
+    if not request.user.is_superuser and not request.user.memberships.exists():
+        raise PermissionDenied(
+            "Only members of a team request environments"
+            + (": an auditor reads everything and changes nothing." if request.user.is_auditor else ".")
+            + " An admin adds people to teams."
+        )
     prefill = queries.request_to_prefill(request.user, request.POST.get("from") or request.GET.get("from"))
     if request.method == "POST":
         form = EnvironmentRequestForm(request.POST, user=request.user)
@@ -508,17 +516,39 @@ def zone_group_opt_in_ask(request, group):
     return redirect("environments:request_create")
 
 
+def _opt_in_url(group):
+    return reverse("environments:zone_group_opt_in", kwargs={"group": group})
+
+
 @login_required
-@require_POST
-@recent_login_required(lambda group: f"{reverse('environments:zone_list')}?{urlencode({'group': group})}")
+@require_http_methods(["GET", "POST"])
+@recent_login_required(_opt_in_url)
 def zone_group_opt_in(request, group):
+    """A confirmation page (the consequence spelled out; type the group's name), then the opt-in."""
     _admin_only(request.user)
-    try:
-        zones.zone_group_opt_in(origin=Origin.from_request(request), group=group)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except Conflict as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Zone group {group} is opted in; its zones can be requested now.")
-    return redirect("environments:zone_list")
+    members = list(Zone.objects.filter(group_name=group).order_by("name"))
+    if not members:
+        raise Http404("No such zone group.")
+    typed = request.POST.get("confirm", "").strip()
+    error = ""
+    if request.method == "POST":
+        if typed == group:
+            try:
+                zones.zone_group_opt_in(origin=Origin.from_request(request), group=group)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            except Conflict as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"Zone group {group} is opted in; its zones can be requested now.")
+            return redirect("environments:zone_list")
+        error = f"Type {group} exactly to confirm."
+    context = {
+        "group": group,
+        "zones": members,
+        "region": members[0].region,
+        "askers": queries.zone_group_askers(group),
+        "typed": typed,
+        "error": error,
+    }
+    return render(request, "environments/zone_group_opt_in.html", context)

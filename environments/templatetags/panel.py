@@ -130,5 +130,27 @@ def within_a_day(moment) -> bool:
 
 @register.simple_tag
 def navigation(user) -> dict:
-    """The approval queue's size and team membership, for the navigation (one query)."""
-    return navigation_state(user) if user.is_authenticated else {"queue": 0, "member": False}
+    """The approval queue's size, team membership and approver role, for the navigation and the
+    page's own actions (one query per request: the answer is kept on the user object)."""
+    if not user.is_authenticated:
+        return {"queue": 0, "member": False, "approver": False}
+    state = getattr(user, "_navigation_state", None)
+    if state is None:
+        state = user._navigation_state = navigation_state(user)
+    return state
+
+
+OPT_IN_LABELS = {
+    "opted-in": ("success", "opted in"),
+    "not-opted-in": ("warning", "not opted in"),
+    "opt-in-not-required": ("success", "no opt-in needed"),
+    "opt-in-requested": ("info", "opt-in requested"),
+}
+
+
+@register.simple_tag
+def opt_in_badge(zone):
+    """A zone's opt-in status in words (AWS's `not-opted-in` reads as "not opted in")."""
+    status = "opted-in" if zone.opted_in else zone.opt_in_status
+    colour, label = OPT_IN_LABELS.get(status, ("warning", status.replace("-", " ")))
+    return format_html('<span class="badge badge-{}" data-opt-in="{}">{}</span>', colour, status, label)

@@ -32,6 +32,28 @@ FAST_ENGINE = {"WLPANEL_POLL_SECONDS": "0.5", "WLPANEL_DISPATCH_GRACE_SECONDS": 
 # Generous: the machine is shared with other test runs.
 SLOW = 30_000
 BUILD = 180_000
+# The two screens the panel is walked through: a desktop and a phone (CSS pixels).
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+
+FITS_JS = """screen => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    wide: [...document.querySelectorAll("body *")]
+        .filter(el => el.getBoundingClientRect().right > screen + 1
+                      && !el.closest(".card, .table-scroll, .topology, pre"))
+        .slice(0, 5).map(el => el.tagName.toLowerCase() + (el.className ? "." + el.className : "")),
+})"""
+
+
+def assert_fits(page) -> None:
+    """No horizontal scrolling of the page itself: wide content scrolls inside its own box. Measured
+    against the screen's width too, in case a phone browser widened its layout to the content."""
+    page.wait_for_load_state()
+    screen = page.viewport_size["width"]
+    measured = page.evaluate(FITS_JS, screen)
+    assert measured["scrollWidth"] <= min(measured["innerWidth"], screen), f"{page.url} overflows: {measured}"
 
 
 @pytest.fixture(autouse=True)
@@ -95,10 +117,13 @@ def shots(request) -> Screenshots:
 class Person:
     """One person in their own browser context (own cookies), with helpers for the panel."""
 
-    def __init__(self, browser, base_url: str, username: str):
+    def __init__(self, browser, base_url: str, username: str, viewport: dict | None = None):
         self.username = username
         self.base_url = base_url
-        self.context = browser.new_context(base_url=base_url, viewport={"width": 1400, "height": 900})
+        self.viewport = viewport or DESKTOP
+        self.context = browser.new_context(
+            base_url=base_url, viewport=self.viewport, is_mobile=self.viewport["width"] < 600, has_touch=self.viewport["width"] < 600
+        )
         self.context.set_default_timeout(SLOW)
         self.context.set_default_navigation_timeout(SLOW)
         self.page = self.context.new_page()
@@ -152,11 +177,17 @@ class Person:
 
 
 @pytest.fixture
-def log_in(browser, live_server):
+def viewport(request) -> dict:
+    """The screen size people browse with: desktop unless a test is parametrized with `viewport`."""
+    return VIEWPORTS[getattr(request, "param", "desktop")]
+
+
+@pytest.fixture
+def log_in(browser, live_server, viewport):
     people: list[Person] = []
 
     def open_as(username: str) -> Person:
-        person = Person(browser, live_server.url, username).log_in()
+        person = Person(browser, live_server.url, username, viewport).log_in()
         people.append(person)
         return person
 

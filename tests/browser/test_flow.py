@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from environments.models import Environment, EnvironmentRequest
 
-from .conftest import BUILD, sandbox_inventory
+from .conftest import BUILD, assert_fits, sandbox_inventory
 
 pytestmark = [pytest.mark.browser, pytest.mark.workers, pytest.mark.timeout(300)]
 
@@ -23,7 +23,7 @@ def request_through_the_form(page, *, name: str, zone_name: str) -> str:
     """Fill the request form with the defaults, preview the plan; returns the previewed plan hash."""
     page.goto("/requests/new/")
     page.fill("#id_name", name)
-    page.fill("#id_purpose", "Browser test: the seed's build")
+    page.fill("#id_purpose", "Latency test from the San Francisco metro")
     page.select_option("#id_zone", zone_name)
     expect(page.locator("#instance-types")).to_contain_text("Verizon")
     page.select_option("#id_instance_type", "t3.medium")
@@ -31,6 +31,7 @@ def request_through_the_form(page, *, name: str, zone_name: str) -> str:
     plan_hash = page.locator("#plan-preview").get_by_test_id("plan-hash")
     expect(plan_hash).to_be_visible()
     expect(page.locator("#plan-preview")).to_contain_text("CreateCarrierGateway")
+    assert_fits(page)
     return plan_hash.get_attribute("title")
 
 
@@ -81,8 +82,9 @@ def failure_text(page) -> str:
     return failure.inner_text() if failure.count() else "(no failure shown)"
 
 
+@pytest.mark.parametrize("viewport", ["desktop", "phone"], indirect=True)
 def test_request_approve_watch_the_build_then_destroy(
-    log_in, shots, sandbox, aws_latency, sandbox_zone, workers, alice, bob, carol
+    log_in, shots, viewport, sandbox, aws_latency, sandbox_zone, workers, alice, bob, carol
 ):
     # --- alice requests an environment through the form, after previewing its plan -------------
     alice_ = log_in("alice")
@@ -100,6 +102,7 @@ def test_request_approve_watch_the_build_then_destroy(
     approvals = bob_.page
     approvals.goto("/approvals/")
     expect(approvals.get_by_test_id("nav-approvals")).to_have_text("1")
+    assert_fits(approvals)
     shots(approvals, "02-approval-queue")
     approvals.get_by_role("link", name="edge-demo").click()
     expect(approvals).to_have_url(bob_.url(f"/requests/{request_id}/"))
@@ -107,7 +110,8 @@ def test_request_approve_watch_the_build_then_destroy(
     expect(decision).to_contain_text("You will be asked for your password first")
     # The page binds the approval to the hash of the plan it shows: the one alice previewed.
     assert decision.locator("input[name=plan_hash]").input_value() == previewed_hash
-    decision.locator("textarea[name=comment]").fill("Looks right: the seed's network, t3.medium.")
+    decision.locator("textarea[name=comment]").fill("Looks right: default network, t3.medium.")
+    assert_fits(approvals)
     shots(approvals, "02-approval-request")
     decision.get_by_role("button", name="Approve and build").click()
     assert bob_.confirm_password_if_asked(), f"expected the re-auth prompt, got {approvals.url}"
@@ -136,6 +140,7 @@ def test_request_approve_watch_the_build_then_destroy(
         expect(page.locator("#step-progress .live-dot")).to_be_visible()
         # A mid-build picture: some steps done, some not (or the build already over).
         page.wait_for_function(MID_BUILD_JS, timeout=BUILD)
+        assert_fits(page)
         shots(page, "03-live-progress")
     state = wait_for_settled_state(page, "ready", "failed")
     assert state == "ready", failure_text(page)
@@ -177,6 +182,7 @@ def test_request_approve_watch_the_build_then_destroy(
             "Wavelength instance -> Region subnet (same VPC)",
         )
     }
+    assert_fits(page)
     shots(page, "04-ready")
     page.locator("#route-tables").screenshot(path=str(shots.folder / "04-ready-route-tables.png"))
     page.locator("#traffic-matrix").screenshot(path=str(shots.folder / "04-ready-traffic.png"))
@@ -194,6 +200,7 @@ def test_request_approve_watch_the_build_then_destroy(
         carol_.post(f"/environments/{environment_id}/destroy/", {"confirm_name": "edge-demo"}).status == 403
     )
     assert carol_.post(f"/environments/{environment_id}/refresh/").status == 403
+    assert_fits(audit)
     shots(audit, "05-auditor-environment")
     audit.goto("/environments/")
     expect(audit.get_by_role("link", name="edge-demo")).to_be_visible()
@@ -206,6 +213,7 @@ def test_request_approve_watch_the_build_then_destroy(
     expect(audit.locator("tr", has_text="request.approved")).to_contain_text("bob")
     expect(audit.locator("tr", has_text="user.reauthenticated")).to_contain_text("bob")
     expect(audit.locator("tr", has_text="environment.ready")).to_contain_text("edge-demo")
+    assert_fits(audit)
     shots(audit, "06-audit-review")
 
     # --- alice destroys it, confirming by name, and watches the teardown ----------------------------
@@ -222,6 +230,7 @@ def test_request_approve_watch_the_build_then_destroy(
     state = wait_for_settled_state(page, "destroyed", "destroy_failed")
     assert state == "destroyed", failure_text(page)
     expect(page.get_by_test_id("actions").get_by_role("link", name="Destroy…")).to_have_count(0)
+    assert_fits(page)
     shots(page, "07-destroyed")
     assert sandbox_inventory(sandbox, environment_id) == []
 

@@ -147,9 +147,16 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
 
 def test_people_outside_every_team_are_told_why_they_cannot_request(client, carol, zone):
     logged_in(client, carol)
-    assert b'data-testid="no-team"' in client.get("/requests/new/").content
+    page = client.get("/")
+    assert b"Request an environment" not in page.content and b"New request" not in page.content
+    assert b"As an auditor you request nothing" in page.content
+    response = client.get("/requests/new/")
+    assert response.status_code == 403
+    reason = html.unescape(response.content.decode())
+    assert "Only members of a team request environments: an auditor reads everything and changes nothing." in reason
+    assert '<form method="post" action="/requests/new/"' not in reason  # the form is not offered
     response = client.post("/requests/new/", FORM)
-    assert response.status_code == 200 and "team" in response.context["form"].errors
+    assert response.status_code == 403
     assert not EnvironmentRequest.objects.exists()
 
 
@@ -340,10 +347,15 @@ def test_navigation_counts_agree_with_the_approval_queue(
     both = make_user("both", team=team, role=TeamRole.APPROVER)
     other_team.memberships.create(user=both, role=TeamRole.MEMBER)  # a member there: decides nothing
     for user in (alice, bob, erin, carol, mallory, both):
-        expected = {"queue": approval_queue(user).count(), "member": user.memberships.exists()}
+        expected = {
+            "queue": approval_queue(user).count(),
+            "member": user.memberships.exists(),
+            "approver": user.memberships.filter(role=TeamRole.APPROVER).exists(),
+        }
         assert navigation_state(user) == expected, user.username
     assert navigation_state(bob)["queue"] == 1 and navigation_state(erin)["queue"] == 2
-    assert navigation_state(carol) == {"queue": 0, "member": False}
+    assert navigation_state(carol) == {"queue": 0, "member": False, "approver": False}
+    assert navigation_state(alice)["approver"] is False and navigation_state(both)["approver"] is True
 
 
 # --- Re-authentication ----------------------------------------------------------------------------
@@ -634,6 +646,7 @@ def test_zones_page_is_for_admins(client, alice, admin_user, zone):
     Zone.objects.create(name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1")
     content = client.get("/zones/").content.decode()
     assert "Opt in group us-east-1-wl1" in content and "AWS Support" in content
+    assert 'data-opt-in="not-opted-in">not opted in<' in content
 
 
 def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, monkeypatch):
@@ -643,7 +656,14 @@ def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, mon
         lambda *, origin, group: calls.append((origin.user, origin.source, group)),
     )
     logged_in(client, admin_user)
-    response = client.post("/zones/us-west-2-wl1/opt-in/", follow=True)
+    # First a confirmation that spells out the consequence; nothing happens without the group's name.
+    page = html.unescape(client.get("/zones/us-west-2-wl1/opt-in/").content.decode())
+    assert "opting a zone group out again needs a request to AWS Support" in page
+    assert "us-west-2-wl1-sfo-wlz-1" in page
+    refused = client.post("/zones/us-west-2-wl1/opt-in/", {"confirm": "us-west-2"})
+    assert refused.status_code == 200 and "Type us-west-2-wl1 exactly to confirm." in refused.content.decode()
+    assert calls == []
+    response = client.post("/zones/us-west-2-wl1/opt-in/", {"confirm": "us-west-2-wl1"}, follow=True)
     assert calls == [(admin_user, "web", "us-west-2-wl1")]
     assert b"is opted in" in response.content
 
