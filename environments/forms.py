@@ -25,6 +25,31 @@ class ZoneChoiceField(forms.ModelChoiceField):
         return f"{zone.name} — {where or 'carrier unknown'} ({zone.region}, {status})"
 
 
+# General-purpose families first (burstable, then fixed), then everything else; sizes small to large.
+_GENERAL_PURPOSE = ("t", "m")
+_SIZES = ("nano", "micro", "small", "medium", "large", "xlarge")
+
+
+def _size_rank(size: str) -> float:
+    if size in _SIZES:
+        return _SIZES.index(size)
+    if size.endswith("xlarge") and size[: -len("xlarge")].isdigit():
+        return len(_SIZES) + int(size[: -len("xlarge")])
+    return 1000  # metal and the unknown: last
+
+
+def default_instance_type(offered: list[str]) -> str:
+    """What a new user would pick: the smallest general-purpose type the zone offers (t3.medium over
+    g4dn.2xlarge, which only sorts first), else the smallest type offered."""
+
+    def rank(name: str):
+        family, _, size = name.partition(".")
+        general = family[:1] in _GENERAL_PURPOSE and family[1:2].isdigit()
+        return (not general, _size_rank(size), name)
+
+    return min(offered, key=rank) if offered else ""
+
+
 class EnvironmentRequestForm(forms.Form):
     name = forms.CharField(
         max_length=40,
@@ -36,7 +61,8 @@ class EnvironmentRequestForm(forms.Form):
         required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What is it for?"})
     )
     zone = ZoneChoiceField(queryset=Zone.objects.all(), to_field_name="name", label="Wavelength Zone", empty_label=None)
-    instance_type = forms.CharField(max_length=32, widget=forms.Select, label="Instance type")
+    # Not required here: the service says what to choose from ("Choose an instance type; … offers: …").
+    instance_type = forms.CharField(required=False, max_length=32, widget=forms.Select, label="Instance type")
     bastion = forms.ChoiceField(
         choices=[("yes", "Yes: a bastion in the public subnet, reachable by SSH"), ("no", "No bastion")],
         initial="yes",
@@ -54,7 +80,7 @@ class EnvironmentRequestForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "ssh-suggestions", "placeholder": "e.g. 198.51.100.7/32", "autocomplete": "off"}),
     )
     ingress_mode = forms.ChoiceField(
-        choices=[("all", "All protocols (as in the seed)"), ("custom", "Only these protocols and ports")],
+        choices=[("all", "All protocols and ports"), ("custom", "Only these protocols and ports")],
         initial="all",
         widget=forms.RadioSelect,
         label="Reaching the Wavelength instance from outside the VPC",
@@ -85,6 +111,8 @@ class EnvironmentRequestForm(forms.Form):
         if self.selected_zone and not self.is_bound:
             self.initial["zone"] = self.selected_zone.name
         offered = self.selected_zone.instance_types if self.selected_zone else []
+        if not self.is_bound and self.initial.get("instance_type") not in offered:
+            self.initial["instance_type"] = default_instance_type(offered)
         self.fields["instance_type"].widget.choices = [(name, name) for name in offered]
         self.fields["instance_type"].widget.attrs["id"] = "id_instance_type"
 

@@ -269,7 +269,8 @@ def described_fingerprint(environment: Environment, resources: list[Resource], t
 
 
 def traffic_pairs(items: list[dict]) -> list[dict]:
-    """The matrix as the seed's table: one row per (source, destination), one cell per protocol."""
+    """The matrix as a table: one row per (source, destination), one cell per protocol, and one
+    "why" per row: each rule that decided once, named with its protocols when not all of them."""
     pairs: dict[tuple[str, str], dict] = {}
     for item in items:
         pair = pairs.setdefault(
@@ -277,4 +278,18 @@ def traffic_pairs(items: list[dict]) -> list[dict]:
             {"source": item["source"], "destination": item["destination"], "cells": []},
         )
         pair["cells"].append(item)
+    for pair in pairs.values():
+        pair["reasons"] = _row_reasons(pair["cells"])
     return list(pairs.values())
+
+
+def _row_reasons(cells: list[dict]) -> list[str]:
+    protocols_of: dict[str, list[str]] = {}
+    for cell in cells:
+        for reason in cell.get("reasons") or ():
+            protocols_of.setdefault(reason, []).append(cell["protocol"].upper())
+    everyone = len(cells)
+    return [
+        reason if len(protocols) == everyone else f"{'/'.join(protocols)}: {reason}"
+        for reason, protocols in protocols_of.items()
+    ]

@@ -84,7 +84,10 @@ def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, 
         ]
     elif fields["instance_type"] not in zone.instance_types:
         offered = ", ".join(zone.instance_types) or "none known yet"
-        errors["instance_type"] = [f"{zone.name} does not offer {fields['instance_type']}; it offers: {offered}."]
+        if not fields["instance_type"]:
+            errors["instance_type"] = [f"Choose an instance type; {zone.name} offers: {offered}."]
+        else:
+            errors["instance_type"] = [f"{zone.name} does not offer {fields['instance_type']}; it offers: {offered}."]
     ttl = fields["ttl_hours"]
     if not 1 <= ttl <= team.max_ttl_hours:
         errors["ttl_hours"] = [f"Expiry must be between 1 and {team.max_ttl_hours} hours for team {team.slug}."]

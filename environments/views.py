@@ -4,7 +4,6 @@ One template per page; the parts htmx swaps are partials of it, rendered as `pag
 when `request.htmx`, so every link and form also works without JavaScript.
 """
 
-import ipaddress
 import time
 from functools import partial, wraps
 from urllib.parse import urlencode
@@ -30,7 +29,7 @@ from audit.selectors import audit_head
 from notify import selectors as notification_selectors
 from notify import services as notifications
 
-from . import permissions, presenters, queries, services
+from . import connect, permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -146,21 +145,15 @@ def notification_read(request, notification_id=None):
 # --- Requests ------------------------------------------------------------------------------------
 
 
-def _suggested_ssh_cidr(request) -> str:
-    """The requester's own address as a /32 (what the bastion's SSH rule most often needs)."""
-    try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return ""
-    return f"{address}/32" if address.version == 4 else ""
-
-
 def _request_form_context(request, form, prefill) -> dict:
+    viewer = connect.client_address(request)
+    cidr = (form["bastion_ssh_cidr"].value() or "").strip()
     return {
         "form": form,
         "prefill": prefill,
         "capacity_alternative": capacity_alternative(prefill) if prefill else None,
-        "suggested_ssh_cidr": _suggested_ssh_cidr(request),
+        "suggested_ssh_cidr": connect.suggested_ssh_cidr(viewer),
+        "ssh_warnings": connect.ssh_cidr_warnings(cidr, viewer),
     }
 
 
@@ -193,6 +186,8 @@ def request_create(request):
                 return redirect("environments:request_detail", request_id=created.pk)
     else:
         initial = EnvironmentRequestForm.initial_from(prefill) if prefill else {}
+        if not prefill:  # SSH to the bastion from: where the requester is, as the panel sees it
+            initial["bastion_ssh_cidr"] = connect.suggested_ssh_cidr(connect.client_address(request))
         form = EnvironmentRequestForm(initial=initial, user=request.user)
     return render(request, "environments/request_form.html", _request_form_context(request, form, prefill))
 
@@ -218,7 +213,14 @@ def request_preview(request):
         plan, plan_hash = services.request_plan_preview(
             team=form.cleaned_data["team"], zone=form.cleaned_data["zone"], fields=form.request_fields()
         )
-    context = {"form": form, "plan": plan, "plan_hash": plan_hash, "previewed": True}
+    cidr = (form["bastion_ssh_cidr"].value() or "").strip()
+    context = {
+        "form": form,
+        "plan": plan,
+        "plan_hash": plan_hash,
+        "previewed": True,
+        "ssh_warnings": connect.ssh_cidr_warnings(cidr, connect.client_address(request)),
+    }
     template = "environments/request_form.html#plan-preview" if request.htmx else "environments/request_form.html"
     if not request.htmx:
         context.update(_request_form_context(request, form, None))
@@ -265,6 +267,7 @@ def request_detail(request, request_id):
         "can_cancel": permissions.can_cancel(request.user, env_request),
         "is_requester": env_request.requester_id == request.user.pk,
         "decision_form": DecisionForm(initial={"plan_hash": env_request.plan_hash}),
+        "ssh_warnings": connect.ssh_cidr_warnings(env_request.bastion_ssh_cidr),
         "login_is_recent": login_is_recent(request),
     }
     return render(request, "environments/request_detail.html", context)
@@ -374,11 +377,16 @@ def environment_detail(request, environment_id):
         **_live_context(environment),
         **permissions.environment_actions(user, environment),
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
+        "may_request": permissions.can_request(user, environment.team),
         "extend_form": ExtendForm(),
         # Called by the template only when its cached copy of the trail is older than audit_head.
         "timeline_events": partial(queries.environment_timeline, environment),
         "audit_head": audit_head(),
     }
+    if environment.state in (EnvironmentState.PROVISIONING, EnvironmentState.READY, EnvironmentState.FAILED):
+        context["connection"] = connect.connection_help(
+            spec=(environment.plan or {}).get("spec", {}), addresses=context["addresses"], viewer=connect.client_address(request)
+        )
     return render(request, "environments/environment_detail.html", context)
 
 

@@ -40,7 +40,8 @@ api = NinjaAPI(
     description="Self-service AWS Wavelength edge environments.",
     auth=PanelAuth(),
     urls_namespace="api",
-    docs_url=None,
+    # Swagger UI from ninja's own static files ("ninja" is an installed app): no CDN, fits the CSP.
+    docs_url="/docs",
     openapi_url="/openapi.json",
 )
 

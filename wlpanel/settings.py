@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "ninja",  # its templates and static files: /api/docs without a CDN
     "accounts",
     "audit",
     "environments",
@@ -240,6 +241,9 @@ SESSION_COOKIE_AGE = env.int("WLPANEL_SESSION_MAX_AGE", default=12 * 3600)
 WLPANEL_SESSION_IDLE_SECONDS = env.int("WLPANEL_SESSION_IDLE_SECONDS", default=30 * 60)
 # Sensitive page actions (approve, destroy, opt-in) ask for the password again past this age.
 WLPANEL_REAUTH_SECONDS = env.int("WLPANEL_REAUTH_SECONDS", default=15 * 60)
+# Proxies (CIDRs) whose X-Forwarded-For the panel believes, to see the requester's own address
+# (the "SSH to the bastion from" default). Empty: REMOTE_ADDR is the requester.
+WLPANEL_TRUSTED_PROXIES = env.list("WLPANEL_TRUSTED_PROXIES", default=[])
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the body's hx-headers, not the cookie.
@@ -259,10 +263,14 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
+from csp.constants import NONCE  # noqa: E402 - next to the policy it belongs to
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        # NONCE is django-csp's sentinel: a per-response nonce when a template used one, else left
+        # out. (The string "'nonce'" was sent as it is, an invalid source browsers warn about.)
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "frame-ancestors": ["'none'"],

@@ -50,14 +50,15 @@ def wait_for_settled_state(page, *states: str, timeout: int = BUILD) -> str:
 
 
 MATRIX_JS = """table => {
-    const protocols = [...table.querySelectorAll("thead th")].slice(2).map(th => th.textContent.trim());
+    const protocols = [...table.querySelectorAll("thead th")].slice(2, -1).map(th => th.textContent.trim());
     return [...table.querySelectorAll("tbody tr")].map(row => {
         const cells = [...row.children];
         return {
             pair: cells[0].textContent.trim() + " -> " + cells[1].textContent.trim(),
-            cells: Object.fromEntries(cells.slice(2).map((td, i) => [
+            cells: Object.fromEntries(cells.slice(2, -1).map((td, i) => [
                 protocols[i], {allowed: td.classList.contains("allow"), why: td.getAttribute("title") || ""},
             ])),
+            why: [...cells[cells.length - 1].querySelectorAll("li")].map(li => li.textContent.trim()),
         };
     });
 }"""
@@ -75,6 +76,12 @@ def traffic_matrix(page) -> dict[str, dict[str, dict]]:
     """The matrix as shown: {"From -> To": {"TCP": {"allowed": bool, "why": reasons}, ...}}."""
     rows = page.locator("#traffic-matrix table.matrix").evaluate(MATRIX_JS)
     return {row["pair"]: row["cells"] for row in rows}
+
+
+def traffic_why(page) -> dict[str, list[str]]:
+    """The one list of reasons each row of the matrix shows."""
+    rows = page.locator("#traffic-matrix table.matrix").evaluate(MATRIX_JS)
+    return {row["pair"]: row["why"] for row in rows}
 
 
 def failure_text(page) -> str:
@@ -166,9 +173,15 @@ def test_request_approve_watch_the_build_then_destroy(
     expect(page.get_by_test_id("traffic-pending")).to_have_count(0)
     expect(page.locator("#topology svg")).to_be_visible()
     expect(page.locator("#topology svg text").first).to_be_visible()
+    # The defaults chose no key pair: the page says so and how to fix it, and offers no ssh command.
+    expect(page.get_by_test_id("ssh-missing")).to_contain_text("No EC2 key pair was chosen")
+    expect(page.get_by_test_id("ssh-commands")).to_have_count(0)
     shown = traffic_matrix(page)
     assert len(shown) >= 6 and all(set(cells) == {"TCP", "UDP", "ICMP"} for cells in shown.values()), shown
-    # The carrier network of the zone's metro reaches the instance (seed default: all protocols).
+    # One "why" per row, each rule once (not the same lines under each protocol).
+    why = traffic_why(page)
+    assert all(reasons and len(reasons) == len(set(reasons)) for reasons in why.values()), why
+    # The carrier network of the zone's metro reaches the instance (default: all protocols).
     assert all(
         cell["allowed"]
         for cell in shown["Carrier network (same metro & carrier) -> Wavelength instance"].values()

@@ -117,3 +117,23 @@ def test_every_page_fits_the_screen_and_each_role_sees_its_actions(
     expect(page.get_by_test_id("opt-in-consequence")).to_contain_text("needs a request to AWS Support")
     assert_fits(page)
     shots(page, "06-opt-in-confirmation")
+
+
+def test_the_interactive_api_page_works_under_the_csp(log_in, shots, zone, alice):
+    """/api/docs: Swagger UI from ninja's own static files (no CDN), no CSP violation, and an
+    operation tried from the page with alice's session answers 200."""
+    alice_ = log_in("alice")
+    page = alice_.page
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    page.goto("/api/docs")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("wlpanel API")
+    operation = page.locator(".opblock", has=page.locator(".opblock-summary-path", has_text="/api/teams")).first
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    operation.get_by_role("button", name="Execute").click()
+    expect(operation.locator(".live-responses-table tbody .response-col_status").first).to_contain_text("200")
+    expect(operation.locator(".live-responses-table")).to_contain_text('"slug": "demo"')
+    shots(page, "api-docs")
+    assert problems == [], problems

@@ -139,7 +139,7 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
         assert text in content, text
     assert 'data-testid="suggested-ssh">198.51.100.7/32<' in content
     assert '<datalist id="ssh-suggestions"><option value="198.51.100.7/32">' in content
-    assert response.context["form"]["bastion_ssh_cidr"].value() in (None, "")  # suggested, not filled in
+    assert response.context["form"]["bastion_ssh_cidr"].value() == "198.51.100.7/32"  # filled in: where alice is
     assert "ago" in content  # the zone cache's age
     assert "carrier network" in content and "ICMP inbound" in content
     assert 'hx-get="/requests/new/instance-types/"' in content
@@ -171,6 +171,26 @@ def test_instance_type_select_follows_the_zone(client, alice, zone):
     assert content.lstrip().startswith('<div id="instance-types">')
     assert '<option value="c5.2xlarge"' in content and "t3.medium" not in content
     assert "is not opted in" in content and "AWS Support" in content
+
+
+def test_the_default_instance_type_is_the_smallest_general_purpose_one(client, alice, zone):
+    from environments.forms import default_instance_type
+
+    # The zone fixture offers t3.medium, t3.xlarge, r5.2xlarge and g4dn.2xlarge (a GPU type).
+    logged_in(client, alice)
+    page = client.get("/requests/new/").content.decode()
+    assert '<option value="t3.medium" selected>' in page and '<option value="g4dn.2xlarge" selected>' not in page
+    assert default_instance_type(["g4dn.2xlarge", "m5.2xlarge", "m5.large", "t3.xlarge"]) == "m5.large"
+    assert default_instance_type(["g4dn.2xlarge", "r5.2xlarge", "c5.xlarge"]) == "c5.xlarge"
+    assert default_instance_type(["t3.medium", "t3.micro"]) == "t3.micro"
+    assert default_instance_type([]) == ""
+
+
+def test_no_instance_type_is_asked_for_in_words(client, alice, zone):
+    logged_in(client, alice)
+    response = client.post("/requests/new/", {**FORM, "instance_type": ""})
+    errors = response.context["form"].errors["instance_type"]
+    assert errors == [f"Choose an instance type; {zone.name} offers: t3.medium, t3.xlarge, r5.2xlarge, g4dn.2xlarge."]
 
 
 def test_submitting_a_valid_request(client, alice, bob, zone):
@@ -669,13 +689,40 @@ def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, mon
 
 
 def test_the_page_says_how_to_reach_the_environment(client, alice, make_environment):
-    environment = make_environment(alice)
+    environment = make_environment(alice, key_name="alice-laptop", bastion_ssh_cidr="198.51.100.7/32")
     logged_in(client, alice)
     assert b'id="addresses"' not in client.get(f"/environments/{environment.pk}/").content
     describe_instances(environment)
-    content = client.get(f"/environments/{environment.pk}/").content.decode()
+    content = client.get(f"/environments/{environment.pk}/", REMOTE_ADDR="198.51.100.7").content.decode()
     assert 'data-testid="carrier-ip">155.146.1.2<' in content
+    assert "ssh-add ~/.ssh/alice-laptop.pem" in content
     assert "ssh -J ec2-user@203.0.113.10 ec2-user@10.0.0.20" in content
+    # From another address the bastion does not admit: no commands, what is missing and the fix.
+    elsewhere = html.unescape(client.get(f"/environments/{environment.pk}/", REMOTE_ADDR="203.0.113.99").content.decode())
+    assert "ssh -J" not in elsewhere
+    assert "The bastion admits SSH only from 198.51.100.7/32; the panel sees you at 203.0.113.99." in elsewhere
+
+
+def test_ssh_instructions_are_not_offered_when_they_cannot_work(client, alice, make_environment):
+    # The defaults: no key pair, and the bastion admits SSH from no address outside the VPC.
+    environment = make_environment(alice)
+    describe_instances(environment)
+    logged_in(client, alice)
+    page = html.unescape(client.get(f"/environments/{environment.pk}/", REMOTE_ADDR="198.51.100.7").content.decode())
+    assert "ssh -J" not in page and 'data-testid="ssh-missing"' in page
+    assert "No EC2 key pair was chosen, so the instances accept no SSH key at all." in page
+    assert "The bastion's security group admits SSH from no address outside the VPC." in page
+    assert f'href="/requests/new/?from={environment.request_id}"' in page
+
+
+def test_wide_ssh_ranges_are_warned_about(client, alice, bob, make_request):
+    request = make_request(alice, name="open-ssh", bastion_ssh_cidr="0.0.0.0/0")
+    logged_in(client, bob)
+    page = html.unescape(client.get(f"/requests/{request.pk}/").content.decode())
+    assert "0.0.0.0/0 admits SSH to the bastion from the whole internet" in page
+    logged_in(client, alice)
+    preview = client.post("/requests/new/preview/", {**FORM, "bastion_ssh_cidr": "52.0.0.0/8"}, **htmx()).content.decode()
+    assert "52.0.0.0/8 is a public range of 16,777,216 addresses" in html.unescape(preview)
 
 
 def test_a_member_asks_the_admins_to_opt_a_group_in(client, alice, admin_user, zone):
