@@ -488,3 +488,15 @@ def carrier_ip_release(ec2, address: dict, border_group: str) -> bool:
         AllocationId=address["AllocationId"],
         NetworkBorderGroup=border_group,
     )
+
+
+def key_pairs_describe(ec2) -> list[dict]:
+    """The region's EC2 key pairs: [{"name", "type", "fingerprint"}], by name."""
+    answer = ec2.describe_key_pairs()
+    return sorted(
+        (
+            {"name": pair["KeyName"], "type": pair.get("KeyType", ""), "fingerprint": pair.get("KeyFingerprint", "")}
+            for pair in answer.get("KeyPairs", [])
+        ),
+        key=lambda pair: pair["name"],
+    )

@@ -3,6 +3,7 @@ the request form calls so that the page, the plan preview and the API report the
 """
 
 from django import forms
+from django.utils.functional import cached_property
 from django.utils.timesince import timesince
 
 from accounts.selectors import teams_requestable_by
@@ -11,6 +12,7 @@ from aws.errors import CAPACITY_CODES
 from . import services
 from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Zone
+from .provisioning import keys
 
 ALL_INGRESS = [{"protocol": "all", "ports": None}]
 
@@ -93,7 +95,13 @@ class EnvironmentRequestForm(forms.Form):
     )
     ingress_icmp = forms.BooleanField(required=False, initial=True, label="ICMP (ping)")
     ttl_hours = forms.IntegerField(min_value=1, label="Expires after (hours)")
-    key_name = forms.CharField(required=False, max_length=255, label="EC2 key pair")
+    key_name = forms.CharField(
+        required=False,
+        max_length=255,
+        label="EC2 key pair",
+        help_text="One of the region's key pairs (suggested as you type); without one, nobody can log in by SSH.",
+        widget=forms.TextInput(attrs={"list": "key-pairs", "autocomplete": "off"}),
+    )
     image_id = forms.CharField(required=False, max_length=64, label="AMI override")
 
     def __init__(self, *args, user, **kwargs):
@@ -124,6 +132,11 @@ class EnvironmentRequestForm(forms.Form):
             return Zone.objects.filter(opt_in_status="opted-in").first() or Zone.objects.first()
         return Zone.objects.filter(name=name).first()
 
+    @cached_property
+    def key_pairs(self) -> list[dict] | None:
+        """The selected zone's region's key pairs (DescribeKeyPairs, cached a minute), or None."""
+        return keys.key_pairs(self.selected_zone.region) if self.selected_zone else None
+
     @property
     def zone_described_ago(self) -> str:
         zone = self.selected_zone
@@ -137,6 +150,11 @@ class EnvironmentRequestForm(forms.Form):
         self.add_service_errors(
             services.request_errors(team=team, zone=cleaned.get("zone"), fields=self.request_fields())
         )
+        zone = cleaned.get("zone")
+        if zone is not None and cleaned.get("key_name") and "key_name" not in self.errors:
+            error = keys.key_pair_error(zone.region, cleaned["key_name"].strip())
+            if error:
+                self.add_error("key_name", error)
         return cleaned
 
     def wavelength_ingress(self) -> list[dict]:
@@ -264,7 +282,9 @@ class EnvironmentFilterForm(forms.Form):
     team = forms.ChoiceField(required=False)
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *EnvironmentState.choices])
     zone = forms.ChoiceField(required=False)
-    name = forms.CharField(required=False, max_length=40, widget=forms.TextInput(attrs={"placeholder": "Name contains…"}))
+    name = forms.CharField(
+        required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": "Name, IP or AWS id…", "type": "search"})
+    )
 
     def __init__(self, *args, teams, zones, **kwargs):
         super().__init__(*args, **kwargs)

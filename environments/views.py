@@ -338,18 +338,55 @@ def environment_list(request):
     teams = list(queries.teams_for_filters(request.user))
     zone_names = list(Zone.objects.only("name").order_by("name"))
     filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zone_names)
-    environments = queries.environment_rows(request.user, **filter_form.filters())
+    sort, ordering = queries.environment_sort(request.GET.get("sort", ""))
+    environments = queries.environment_rows(request.user, ordering=ordering, **filter_form.filters())
+    if request.GET.get("format") == "csv":
+        return _environments_csv(environments)
     page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    filters_only = query.copy()
+    filters_only.pop("sort", None)
     context = {
         "page": page,
         "filter_form": filter_form,
         "query": query.urlencode(),
+        "filter_query": filters_only.urlencode(),
+        "sort": sort,
         "minute": presenters.current_minute(),  # rows are cached per minute (their "N minutes ago")
     }
     template = "environments/environment_list.html#environment-table" if request.htmx else "environments/environment_list.html"
     return render(request, template, context)
+
+
+ENVIRONMENT_CSV_COLUMNS = (
+    ("id", "id"), ("name", "name"), ("team", "team_slug"), ("state", "state"), ("zone", "zone_name"),
+    ("carrier", "zone_carrier"), ("metro", "zone_metro"), ("instance_type", "instance_type"),
+    ("carrier_ip", "carrier_ip"), ("owner", "owner_username"), ("created_at", "created_at"), ("expires_at", "expires_at"),
+)  # fmt: skip
+
+
+def _environments_csv(rows) -> HttpResponse:
+    """The list as filtered and sorted, every page, as CSV (times in UTC, ISO 8601)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([header for header, _ in ENVIRONMENT_CSV_COLUMNS])
+    for row in rows.iterator(chunk_size=500):
+        live = row["state"] != EnvironmentState.DESTROYED
+        writer.writerow(
+            [
+                (row[key].isoformat() if hasattr(row[key], "isoformat") else row[key] or "")
+                if key != "carrier_ip" or live
+                else ""
+                for _, key in ENVIRONMENT_CSV_COLUMNS
+            ]
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="environments.csv"'
+    return response
 
 
 def _live_context(environment) -> dict:

@@ -9,6 +9,7 @@ never from inside a coroutine, which is what DJANGO_ALLOW_ASYNC_UNSAFE allows (t
 
 import os
 import re
+import shutil
 import time
 from importlib import import_module
 from pathlib import Path
@@ -94,8 +95,14 @@ def browser(playwright_instance):
     browser.close()
 
 
+# WLPANEL_SCREENSHOTS=update: the tests also re-take the README's screenshots in docs/screenshots/.
+PUBLISHED = ROOT / "docs" / "screenshots"
+
+
 class Screenshots:
-    """`shots(page, "01-request-form")` saves test-artifacts/browser/<test>/01-request-form.png."""
+    """`shots(page, "01-request-form")` saves test-artifacts/browser/<test>/01-request-form.png;
+    with `publish="request-form.png"` it also replaces docs/screenshots/request-form.png when
+    WLPANEL_SCREENSHOTS=update."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -103,9 +110,15 @@ class Screenshots:
         for old in folder.glob("*.png"):
             old.unlink()
 
-    def __call__(self, page, name: str, *, full_page: bool = True) -> Path:
+    def __call__(self, target, name: str, *, full_page: bool = True, publish: str = "") -> Path:
+        """`target` is a page (whole page) or a locator (that element only)."""
         path = self.folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        if hasattr(target, "goto"):
+            target.screenshot(path=str(path), full_page=full_page)
+        else:
+            target.screenshot(path=str(path))
+        if publish and os.environ.get("WLPANEL_SCREENSHOTS") == "update":
+            shutil.copyfile(path, PUBLISHED / publish)
         return path
 
 

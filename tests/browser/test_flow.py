@@ -5,6 +5,7 @@ read-only auditing, and teardown — Debian's Chromium, the live server, real wo
 import re
 
 import pytest
+import requests
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -93,11 +94,17 @@ def failure_text(page) -> str:
 def test_request_approve_watch_the_build_then_destroy(
     log_in, shots, viewport, sandbox, aws_latency, sandbox_zone, workers, alice, bob, carol
 ):
+    def published(name: str) -> str:
+        """The README's screenshot names; on the phone a few, with a `phone-` prefix."""
+        if viewport["width"] >= 1000:
+            return name
+        return f"phone-{name}" if name in ("request-form.png", "live-progress.png") else ""
+
     # --- alice requests an environment through the form, after previewing its plan -------------
     alice_ = log_in("alice")
     page = alice_.page
     previewed_hash = request_through_the_form(page, name="edge-demo", zone_name=sandbox_zone.name)
-    shots(page, "01-request-form")
+    shots(page, "01-request-form", publish=published("request-form.png"))
     request_id = submit_request(page)
     env_request = EnvironmentRequest.objects.get(pk=request_id)
     assert env_request.requester == alice and env_request.instance_type == "t3.medium"
@@ -110,7 +117,7 @@ def test_request_approve_watch_the_build_then_destroy(
     approvals.goto("/approvals/")
     expect(approvals.get_by_test_id("nav-approvals")).to_have_text("1")
     assert_fits(approvals)
-    shots(approvals, "02-approval-queue")
+    shots(approvals, "02-approval-queue", publish=published("approval-queue.png"))
     approvals.get_by_role("link", name="edge-demo").click()
     expect(approvals).to_have_url(bob_.url(f"/requests/{request_id}/"))
     decision = approvals.get_by_test_id("decision")
@@ -119,7 +126,7 @@ def test_request_approve_watch_the_build_then_destroy(
     assert decision.locator("input[name=plan_hash]").input_value() == previewed_hash
     decision.locator("textarea[name=comment]").fill("Looks right: default network, t3.medium.")
     assert_fits(approvals)
-    shots(approvals, "02-approval-request")
+    shots(approvals, "02-approval-request", publish=published("approval.png"))
     decision.get_by_role("button", name="Approve and build").click()
     assert bob_.confirm_password_if_asked(), f"expected the re-auth prompt, got {approvals.url}"
     expect(approvals).to_have_url(bob_.url(f"/requests/{request_id}/"))
@@ -148,7 +155,7 @@ def test_request_approve_watch_the_build_then_destroy(
         # A mid-build picture: some steps done, some not (or the build already over).
         page.wait_for_function(MID_BUILD_JS, timeout=BUILD)
         assert_fits(page)
-        shots(page, "03-live-progress")
+        shots(page, "03-live-progress", publish=published("live-progress.png"))
     state = wait_for_settled_state(page, "ready", "failed")
     assert state == "ready", failure_text(page)
     assert progress_responses, "the page never polled: was the build over before alice opened it?"
@@ -166,6 +173,10 @@ def test_request_approve_watch_the_build_then_destroy(
     )
     expect(default_routes.filter(has_text=carrier_gateway)).to_have_count(1)
     expect(default_routes.filter(has_text=carrier_gateway)).to_contain_text("active")
+    # On the sandbox, AWS ids link to its inventory of this environment, which lists what was built.
+    inventory = page.locator("#route-tables h3 a").first.get_attribute("href")
+    assert inventory == f"{sandbox.url}/_sandbox/inventory?tag=wlpanel:environment={environment_id}"
+    assert carrier_gateway in requests.get(inventory, timeout=10).text
     # The allowed-traffic matrix and the topology diagram are there, computed from what was described.
     matrix = page.locator("#traffic-matrix table.matrix")
     expect(matrix).to_be_visible()
@@ -196,9 +207,11 @@ def test_request_approve_watch_the_build_then_destroy(
         )
     }
     assert_fits(page)
-    shots(page, "04-ready")
-    page.locator("#route-tables").screenshot(path=str(shots.folder / "04-ready-route-tables.png"))
-    page.locator("#traffic-matrix").screenshot(path=str(shots.folder / "04-ready-traffic.png"))
+    shots(page, "04-ready", publish=published("environment-ready.png"))
+    if viewport["width"] < 1000:  # what a phone shows first: the state, expiry and how to connect
+        shots(page, "04-ready-phone-screen", full_page=False, publish="phone-environment-ready.png")
+    shots(page.locator("#route-tables"), "04-ready-route-tables", publish=published("environment-ready-route-tables.png"))
+    shots(page.locator("#traffic-matrix"), "04-ready-traffic", publish=published("environment-ready-traffic.png"))
 
     # --- carol, the auditor, sees it all and can change nothing -----------------------------------
     carol_ = log_in("carol")
@@ -214,7 +227,7 @@ def test_request_approve_watch_the_build_then_destroy(
     )
     assert carol_.post(f"/environments/{environment_id}/refresh/").status == 403
     assert_fits(audit)
-    shots(audit, "05-auditor-environment")
+    shots(audit, "05-auditor-environment", publish=published("auditor-environment.png"))
     audit.goto("/environments/")
     expect(audit.get_by_role("link", name="edge-demo")).to_be_visible()
     audit.goto(f"/requests/{request_id}/")
@@ -227,7 +240,7 @@ def test_request_approve_watch_the_build_then_destroy(
     expect(audit.locator("tr", has_text="user.reauthenticated")).to_contain_text("bob")
     expect(audit.locator("tr", has_text="environment.ready")).to_contain_text("edge-demo")
     assert_fits(audit)
-    shots(audit, "06-audit-review")
+    shots(audit, "06-audit-review", publish=published("audit-review.png"))
 
     # --- alice destroys it, confirming by name, and watches the teardown ----------------------------
     page.get_by_role("link", name="Destroy…").click()

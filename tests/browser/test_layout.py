@@ -71,7 +71,22 @@ def test_every_page_fits_the_screen_and_each_role_sees_its_actions(
     page.goto(f"/environments/{environment.pk}/")
     expect(page.get_by_test_id("actions").get_by_role("link", name="Destroy…")).to_be_visible()
     expect(page.locator("#route-tables")).to_contain_text("cagw-0abc")
+    # AWS ids link to the AWS console of the environment's region; addresses have copy buttons.
+    console = page.locator("#route-tables a", has_text="rtb-0wavelength")
+    expect(console).to_have_attribute(
+        "href", "https://us-west-2.console.aws.amazon.com/vpcconsole/home?region=us-west-2#RouteTableDetails:RouteTableId=rtb-0wavelength"
+    )
+    alice_.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy = page.locator("#addresses button.copy").first
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == "155.146.1.2"
+    # The audit trail folds away once it is long; here it is short and open.
+    expect(page.get_by_test_id("audit-timeline").locator("details")).to_have_attribute("open", "")
     shots(page, "02-environment-alice")
+    page.goto("/environments/")
+    expect(page.get_by_test_id("carrier-ip").first).to_have_text("155.146.1.2")
+    shots(page, "02-environment-list", publish="environment-list.png" if viewport["width"] >= 1000 else "")
     page.goto("/requests/new/")
     shots(page, "03-request-form")
 
@@ -97,7 +112,7 @@ def test_every_page_fits_the_screen_and_each_role_sees_its_actions(
     expect(page.get_by_test_id("error-reason")).to_contain_text("an auditor reads everything and changes nothing")
     expect(page.locator("form.request-form")).to_have_count(0)
     assert_fits(page)
-    shots(page, "04-auditor-403")
+    shots(page, "04-auditor-403", publish="error-403.png" if viewport["width"] >= 1000 else "phone-error-403.png")
 
     # admin: zones and the Django admin, and only then; an opt-in asks for confirmation first.
     from environments.models import Zone
@@ -116,7 +131,7 @@ def test_every_page_fits_the_screen_and_each_role_sees_its_actions(
     page.get_by_role("link", name="Opt in group us-east-1-wl1…").click()
     expect(page.get_by_test_id("opt-in-consequence")).to_contain_text("needs a request to AWS Support")
     assert_fits(page)
-    shots(page, "06-opt-in-confirmation")
+    shots(page, "06-opt-in-confirmation", publish="zone-opt-in.png" if viewport["width"] >= 1000 else "")
 
 
 def test_the_interactive_api_page_works_under_the_csp(log_in, shots, zone, alice):
@@ -135,5 +150,5 @@ def test_the_interactive_api_page_works_under_the_csp(log_in, shots, zone, alice
     operation.get_by_role("button", name="Execute").click()
     expect(operation.locator(".live-responses-table tbody .response-col_status").first).to_contain_text("200")
     expect(operation.locator(".live-responses-table")).to_contain_text('"slug": "demo"')
-    shots(page, "api-docs")
+    shots(page, "api-docs", full_page=False, publish="api-docs.png")
     assert problems == [], problems

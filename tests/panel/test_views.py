@@ -193,6 +193,25 @@ def test_no_instance_type_is_asked_for_in_words(client, alice, zone):
     assert errors == [f"Choose an instance type; {zone.name} offers: t3.medium, t3.xlarge, r5.2xlarge, g4dn.2xlarge."]
 
 
+def test_key_pairs_are_offered_from_the_region_and_checked(client, alice, zone, sandbox):
+    import boto3
+    from django.core.cache import cache
+
+    cache.clear()  # the key pairs are kept a minute per endpoint and region
+    ec2 = boto3.client(
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    ec2.create_key_pair(KeyName="alice-laptop")
+    logged_in(client, alice)
+    page = client.get("/requests/new/").content.decode()
+    assert '<option value="alice-laptop">' in page and 'list="key-pairs"' in page
+    response = client.post("/requests/new/", {**FORM, "key_name": "nope"})
+    assert response.context["form"].errors["key_name"] == ["No key pair named nope in us-west-2; its key pairs: alice-laptop."]
+    assert not EnvironmentRequest.objects.exists()
+    response = client.post("/requests/new/", {**FORM, "key_name": "alice-laptop"})
+    assert response.status_code == 302 and EnvironmentRequest.objects.get().key_name == "alice-laptop"
+
+
 def test_submitting_a_valid_request(client, alice, bob, zone):
     logged_in(client, alice)
     response = client.post("/requests/new/", {**FORM, "ingress_mode": "custom", "ingress_tcp": "22,443", "ingress_udp": ""})
@@ -606,6 +625,48 @@ def test_environment_list_filters(client, alice, make_environment, zone):
     assert "beta" in content and ">alpha<" not in content
     partial = client.get("/environments/", {"name": "alp"}, **htmx()).content.decode()
     assert partial.lstrip().startswith('<div id="environment-table">') and "alpha" in partial and ">beta<" not in partial
+
+
+def test_environment_list_columns_sort_search_by_ip_and_export(client, alice, make_environment, zone):
+    import csv
+    import io
+
+    alpha = make_environment(alice, name="alpha", instance_type="t3.xlarge")
+    beta = make_environment(alice, name="beta")
+    describe_instances(beta)  # Carrier IP 155.146.1.2
+    describe_route_tables(beta)  # vpc-0a1b2c3d, cagw-0abc…
+    gone = make_environment(alice, name="gone")
+    describe_instances(gone)
+    Environment.objects.filter(pk=gone.pk).update(state="destroyed")
+    logged_in(client, alice)
+
+    def names(**params):
+        content = client.get("/environments/", params).content.decode()
+        return re.findall(r'<a href="/environments/\d+/">([a-z-]+)</a>', content), content
+
+    shown, content = names()
+    assert shown == ["gone", "beta", "alpha"]  # newest first
+    beta_row = content.split(f'href="/environments/{beta.pk}/"')[1].split("</tr>")[0]
+    assert ">155.146.1.2<" in beta_row and ">t3.medium<" in beta_row
+    gone_row = content.split(f'href="/environments/{gone.pk}/"')[1].split("</tr>")[0]
+    assert "155.146.1.2" not in gone_row  # a destroyed environment has no Carrier IP any more
+    assert names(sort="name")[0] == ["alpha", "beta", "gone"]
+    assert names(sort="-name")[0] == ["gone", "beta", "alpha"]
+    assert names(sort="instance")[0][-1] == "alpha"  # t3.xlarge after t3.medium
+    assert 'aria-sort="ascending"' in names(sort="name")[1]
+    assert names(sort="bogus")[0] == ["gone", "beta", "alpha"]
+    # Search by Carrier IP or AWS id, not only by name.
+    assert names(name="155.146.1.2", state="ready")[0] == []
+    assert names(name="155.146.1.2")[0] == ["gone", "beta"]
+    assert names(name="cagw-0abc", state="provisioning")[0] == ["beta"]
+    # CSV: every row as filtered and sorted.
+    response = client.get("/environments/", {"format": "csv", "sort": "name"})
+    assert response["Content-Type"].startswith("text/csv") and "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["name"] for row in rows] == ["alpha", "beta", "gone"]
+    assert rows[1]["carrier_ip"] == "155.146.1.2" and rows[2]["carrier_ip"] == "" and rows[0]["instance_type"] == "t3.xlarge"
+    assert rows[0]["zone"] == zone.name and rows[0]["team"] == "demo" and rows[0]["expires_at"].startswith("20")
+    assert str(alpha.pk) == rows[0]["id"]
 
 
 def test_environment_list_rows_follow_their_environment(client, alice, make_environment):
