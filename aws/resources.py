@@ -500,3 +500,26 @@ def key_pairs_describe(ec2) -> list[dict]:
         ),
         key=lambda pair: pair["name"],
     )
+
+
+def image_describe_or_none(ec2, image_id: str) -> dict | None:
+    """The AMI as DescribeImages answers it, or None when the region has no such image (or the id
+    is malformed): what the request's AMI override is checked against before anything is built."""
+    try:
+        images = ec2.describe_images(ImageIds=[image_id])["Images"]
+    except ClientError as exc:
+        if error_code(exc).startswith("InvalidAMIID"):
+            return None
+        raise
+    return images[0] if images else None
+
+
+def instance_type_architectures(ec2, instance_type: str) -> list[str]:
+    """The CPU architectures an instance type runs (x86_64, arm64…); [] when EC2 does not know it."""
+    try:
+        types = ec2.describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"]
+    except ClientError as exc:
+        if error_code(exc) in ("InvalidInstanceType", "InvalidParameterValue"):
+            return []
+        raise
+    return list(types[0].get("ProcessorInfo", {}).get("SupportedArchitectures", [])) if types else []

@@ -150,11 +150,6 @@ class EnvironmentRequestForm(forms.Form):
         self.add_service_errors(
             services.request_errors(team=team, zone=cleaned.get("zone"), fields=self.request_fields())
         )
-        zone = cleaned.get("zone")
-        if zone is not None and cleaned.get("key_name") and "key_name" not in self.errors:
-            error = keys.key_pair_error(zone.region, cleaned["key_name"].strip())
-            if error:
-                self.add_error("key_name", error)
         return cleaned
 
     def wavelength_ingress(self) -> list[dict]:

@@ -21,6 +21,7 @@ from . import permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Resource, Zone
+from .provisioning.overrides import override_errors
 from .provisioning.plan import (
     TOKEN_KINDS,
     IngressRule,
@@ -64,6 +65,17 @@ def request_spec(*, team: Team, zone: Zone, fields: dict) -> PlanSpec:
     )
 
 
+def request_override_problems(request: EnvironmentRequest) -> list[str]:
+    """What no longer holds of the request's key pair and AMI (checked against AWS now)."""
+    errors = override_errors(
+        region=request.zone.region,
+        instance_type=request.instance_type,
+        key_name=request.key_name,
+        image_id=request.image_id,
+    )
+    return [message for messages in errors.values() for message in messages]
+
+
 def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, list[str]]:
     """Every problem with a request, as {field: [messages]}; empty when it can be submitted."""
     errors: dict[str, list[str]] = {}
@@ -101,6 +113,16 @@ def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, 
         )
     )
     errors.update(ingress_errors(fields["wavelength_ingress"]))
+    if zone is not None and "zone" not in errors and "instance_type" not in errors:
+        # The key pair and the AMI, checked against AWS now rather than found missing mid-build.
+        errors.update(
+            override_errors(
+                region=zone.region,
+                instance_type=fields["instance_type"],
+                key_name=fields["key_name"],
+                image_id=fields["image_id"],
+            )
+        )
     return errors
 
 
@@ -185,6 +207,12 @@ def environment_request_approve(
             raise Conflict("The plan you were shown is not the request's current plan; reload and review it again.")
         if not request.zone.opted_in:
             raise Conflict(f"{request.zone.name} is no longer opted in.")
+        problems = request_override_problems(request)
+        if problems:
+            raise Conflict(
+                "This request cannot be built as planned: " + " ".join(problems)
+                + " Reject it; its requester can make a new request from it with the fix."
+            )
         now = timezone.now()
         request.state = RequestState.APPROVED
         request.decided_by = origin.user

@@ -272,6 +272,10 @@ def request_detail(request, request_id):
         "is_requester": env_request.requester_id == request.user.pk,
         "decision_form": DecisionForm(initial={"plan_hash": env_request.plan_hash}),
         "ssh_warnings": connect.ssh_cidr_warnings(env_request.bastion_ssh_cidr),
+        # Checked against AWS now, for whoever may decide: a key pair or AMI gone since the request.
+        "override_problems": services.request_override_problems(env_request)
+        if env_request.state == RequestState.PENDING and (env_request.key_name or env_request.image_id)
+        else [],
         "login_is_recent": login_is_recent(request),
     }
     return render(request, "environments/request_detail.html", context)

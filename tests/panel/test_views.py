@@ -212,6 +212,54 @@ def test_key_pairs_are_offered_from_the_region_and_checked(client, alice, zone, 
     assert response.status_code == 302 and EnvironmentRequest.objects.get().key_name == "alice-laptop"
 
 
+def test_the_ami_override_is_checked_before_anything_is_built(client, alice, zone, sandbox):
+    import boto3
+
+    ec2 = boto3.client(
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    images = ec2.describe_images(Owners=["amazon"])["Images"]
+    x86 = next(i for i in images if i.get("Architecture") == "x86_64" and i.get("RootDeviceType", "ebs") == "ebs")
+    logged_in(client, alice)
+
+    def errors(image_id):
+        response = client.post("/requests/new/preview/", {**FORM, "image_id": image_id})
+        return response.context["form"].errors.get("image_id")
+
+    assert errors("ami-nope") == ["ami-nope is not an AMI id: ami- followed by 8 or 17 hexadecimal digits."]
+    assert errors("ami-0123456789abcdef0") == ["No AMI ami-0123456789abcdef0 in us-west-2 that this account may use."]
+    assert errors(x86["ImageId"]) is None
+    arm = next(i for i in images if i.get("Architecture") == "arm64" and i.get("RootDeviceType", "ebs") == "ebs")
+    assert errors(arm["ImageId"]) == [f"AMI {arm['ImageId']} is arm64; t3.medium runs x86_64."]
+    store = next(i for i in images if i.get("RootDeviceType") == "instance-store")
+    assert "boots from an instance store" in errors(store["ImageId"])[0]
+
+
+def test_a_key_pair_deleted_since_the_request_stops_the_approval(client, alice, bob, zone, sandbox, make_request):
+    import boto3
+    from django.core.cache import cache
+
+    from environments import services
+    from environments.exceptions import Conflict
+    from tests.conftest import origin_of
+
+    cache.clear()
+    ec2 = boto3.client(
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    ec2.create_key_pair(KeyName="alice-laptop")
+    request = make_request(alice, name="with-key", key_name="alice-laptop")
+    ec2.delete_key_pair(KeyName="alice-laptop")
+    cache.clear()  # as a minute later
+    logged_in(client, bob)
+    page = html.unescape(client.get(f"/requests/{request.pk}/").content.decode())
+    assert 'data-testid="override-problems"' in page and "No key pair named alice-laptop in us-west-2" in page
+    with pytest.raises(Conflict, match="cannot be built as planned: No key pair named alice-laptop"):
+        services.environment_request_approve(origin=origin_of(bob), request_id=request.pk, plan_hash=request.plan_hash)
+    request.refresh_from_db()
+    assert request.state == "pending" and not Environment.objects.exists()
+
+
 def test_submitting_a_valid_request(client, alice, bob, zone):
     logged_in(client, alice)
     response = client.post("/requests/new/", {**FORM, "ingress_mode": "custom", "ingress_tcp": "22,443", "ingress_udp": ""})
