@@ -209,16 +209,17 @@ def log_in(browser, live_server, viewport):
         person.close()
 
 
+def sandbox_ec2(sandbox, region: str):
+    """Plain boto3 against the sandbox, as a person with the AWS CLI would use it."""
+    return boto3.client(
+        "ec2", region_name=region, endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
 @pytest.fixture
 def sandbox_zone(zone, sandbox):
     """The seed's zone: opted in in the zone cache (the `zone` row) and on the sandbox too."""
-    ec2 = boto3.client(
-        "ec2",
-        region_name=zone.region,
-        endpoint_url=sandbox.url,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    ec2 = sandbox_ec2(sandbox, zone.region)
     ec2.modify_availability_zone_group(GroupName=SEED_GROUP, OptInStatus="opted-in")
     return zone
 

@@ -6,12 +6,13 @@ import re
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from environments.models import Environment, EnvironmentRequest
 
-from .conftest import BUILD, assert_fits, sandbox_inventory
+from .conftest import BUILD, assert_fits, sandbox_ec2, sandbox_inventory
 
 pytestmark = [pytest.mark.browser, pytest.mark.workers, pytest.mark.timeout(300)]
 
@@ -20,14 +21,22 @@ REQUEST_URL = re.compile(r"/requests/(\d+)/$")
 STATE_BADGE = "h1 .badge[data-state]"
 
 
-def request_through_the_form(page, *, name: str, zone_name: str) -> str:
-    """Fill the request form with the defaults, preview the plan; returns the previewed plan hash."""
+def request_through_the_form(page, *, name: str, zone_name: str, key_name: str = "") -> str:
+    """Fill the request form with the defaults (and a key pair, if given), preview the plan;
+    returns the previewed plan hash."""
     page.goto("/requests/new/")
     page.fill("#id_name", name)
     page.fill("#id_purpose", "Latency test from the San Francisco metro")
     page.select_option("#id_zone", zone_name)
     expect(page.locator("#instance-types")).to_contain_text("Verizon")
     page.select_option("#id_instance_type", "t3.medium")
+    # SSH to the bastion from: where the browser is, as the panel sees it.
+    expect(page.locator("#id_bastion_ssh_cidr")).to_have_value("127.0.0.1/32")
+    if key_name:
+        page.locator("summary", has_text="Advanced: key pair and AMI").click()
+        # The picker offers the region's key pairs (DescribeKeyPairs).
+        expect(page.get_by_test_id("key-pair-names")).to_contain_text(key_name)
+        page.fill("#id_key_name", key_name)
     page.get_by_test_id("preview-plan").click()
     plan_hash = page.locator("#plan-preview").get_by_test_id("plan-hash")
     expect(plan_hash).to_be_visible()
@@ -103,7 +112,13 @@ def test_request_approve_watch_the_build_then_destroy(
     # --- alice requests an environment through the form, after previewing its plan -------------
     alice_ = log_in("alice")
     page = alice_.page
-    previewed_hash = request_through_the_form(page, name="edge-demo", zone_name=sandbox_zone.name)
+    # On the desktop alice chose her key pair; on the phone she left the default (none).
+    key_name = "alice-laptop" if viewport["width"] >= 1000 else ""
+    if key_name:
+        sandbox_ec2(sandbox, sandbox_zone.region).create_key_pair(KeyName=key_name)
+        cache.clear()  # the panel keeps a region's key pairs a minute; this one is new
+
+    previewed_hash = request_through_the_form(page, name="edge-demo", zone_name=sandbox_zone.name, key_name=key_name)
     shots(page, "01-request-form", publish=published("request-form.png"))
     request_id = submit_request(page)
     env_request = EnvironmentRequest.objects.get(pk=request_id)
@@ -184,9 +199,21 @@ def test_request_approve_watch_the_build_then_destroy(
     expect(page.get_by_test_id("traffic-pending")).to_have_count(0)
     expect(page.locator("#topology svg")).to_be_visible()
     expect(page.locator("#topology svg text").first).to_be_visible()
-    # The defaults chose no key pair: the page says so and how to fix it, and offers no ssh command.
-    expect(page.get_by_test_id("ssh-missing")).to_contain_text("No EC2 key pair was chosen")
-    expect(page.get_by_test_id("ssh-commands")).to_have_count(0)
+    # SSH instructions only when they can work, naming what exists: the bastion's public address and
+    # the instance's private one as the sandbox describes them. Without a key pair: what is missing.
+    if key_name:
+        described = {
+            r.key: r.described for r in Environment.objects.get(pk=environment_id).resources.filter(key__in=["bastion", "wavelength_instance"])
+        }
+        bastion_ip, instance_ip = described["bastion"]["PublicIpAddress"], described["wavelength_instance"]["PrivateIpAddress"]
+        expect(page.get_by_test_id("ssh-commands")).to_have_text(
+            f"ssh-add ~/.ssh/{key_name}.pem   # the private key of key pair {key_name}\n"
+            f"ssh -J ec2-user@{bastion_ip} ec2-user@{instance_ip}"
+        )
+        expect(page.get_by_test_id("ssh-missing")).to_have_count(0)
+    else:
+        expect(page.get_by_test_id("ssh-missing")).to_contain_text("No EC2 key pair was chosen")
+        expect(page.get_by_test_id("ssh-commands")).to_have_count(0)
     shown = traffic_matrix(page)
     assert len(shown) >= 6 and all(set(cells) == {"TCP", "UDP", "ICMP"} for cells in shown.values()), shown
     # One "why" per row, each rule once (not the same lines under each protocol).
