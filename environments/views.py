@@ -410,6 +410,8 @@ def _live_context(environment) -> dict:
         "addresses": presenters.environment_addresses(resources),
         "traffic": traffic,
         "described_fingerprint": presenters.described_fingerprint(environment, resources, traffic),
+        # Called by the template only when the described part is rendered anew (its cache missed).
+        "security_tables": partial(presenters.security_tables, environment, resources),
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
 

@@ -812,6 +812,47 @@ def test_the_page_says_how_to_reach_the_environment(client, alice, make_environm
     assert "The bastion admits SSH only from 198.51.100.7/32; the panel sees you at 203.0.113.99." in elsewhere
 
 
+def test_security_rules_acls_and_tags_as_tables(client, alice, make_environment):
+    environment = make_environment(alice)
+    describe_route_tables(environment)
+    now = timezone.now()
+    environment.resources.filter(key="wavelength_sg").update(
+        aws_id="sg-0wl",
+        tags={"wlpanel:environment": str(environment.pk), "Name": "edge-1-wavelength"},
+        described={
+            "GroupId": "sg-0wl",
+            "GroupName": "edge-1-wavelength",
+            "IpPermissions": [
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.7/32", "Description": "SSH"}]}
+            ],
+            "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        },
+        described_at=now,
+    )
+    vpc = environment.resources.get(key="vpc")
+    vpc.described = {
+        "VpcId": "vpc-0a1b2c3d", "CidrBlock": "10.0.0.0/16",
+        "NetworkAcls": [{
+            "NetworkAclId": "acl-0def", "IsDefault": True, "Associations": [],
+            "Entries": [
+                {"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "Egress": False, "CidrBlock": "0.0.0.0/0"},
+                {"RuleNumber": 32767, "Protocol": "-1", "RuleAction": "deny", "Egress": False, "CidrBlock": "0.0.0.0/0"},
+            ],
+        }],
+    }  # fmt: skip
+    vpc.described_at = now
+    vpc.save()
+    logged_in(client, alice)
+    page = html.unescape(client.get(f"/environments/{environment.pk}/").content.decode())
+    security = page.split('id="security"')[1].split("</details>")[0]
+    rows = [re.sub(r"<[^>]+>", " ", row).split() for row in re.findall(r"<tr>(.*?)</tr>", security, re.S)]
+    assert ["inbound", "tcp", "22", "198.51.100.7/32", "SSH"] in rows
+    assert ["outbound", "all", "all", "0.0.0.0/0"] in rows
+    assert ["100", "inbound", "all", "all", "0.0.0.0/0", "allow"] in rows
+    assert ["*", "inbound", "all", "all", "0.0.0.0/0", "deny"] in rows
+    assert "Name=edge-1-wavelength" in security and f"wlpanel:environment={environment.pk}" in security
+
+
 def test_ssh_instructions_are_not_offered_when_they_cannot_work(client, alice, make_environment):
     # The defaults: no key pair, and the bastion admits SSH from no address outside the VPC.
     environment = make_environment(alice)
