@@ -523,3 +523,13 @@ def instance_type_architectures(ec2, instance_type: str) -> list[str]:
             return []
         raise
     return list(types[0].get("ProcessorInfo", {}).get("SupportedArchitectures", [])) if types else []
+
+
+def key_pair_import(ec2, *, name: str, public_key: str, tags: dict) -> dict:
+    """Import a public key as an EC2 key pair of the client's region: {"name", "fingerprint", "id"}."""
+    answer = ec2.import_key_pair(
+        KeyName=name,
+        PublicKeyMaterial=public_key.encode(),
+        TagSpecifications=[{"ResourceType": "key-pair", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+    )
+    return {"name": answer["KeyName"], "fingerprint": answer.get("KeyFingerprint", ""), "id": answer.get("KeyPairId", "")}

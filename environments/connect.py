@@ -34,9 +34,10 @@ def client_address(request) -> str:
 
 
 def suggested_ssh_cidr(address: str) -> str:
-    """The address as a /32 (IPv4 only: the bastion's rule is IPv4)."""
+    """The address as a /32 when AWS would see it so (IPv4, not a private or loopback address:
+    behind a NAT the panel cannot know the public one, so it suggests nothing)."""
     parsed = _parse(address)
-    return f"{parsed}/32" if parsed is not None and parsed.version == 4 else ""
+    return f"{parsed}/32" if parsed is not None and parsed.version == 4 and not _private(parsed) else ""
 
 
 def ssh_cidr_warnings(cidr: str, viewer: str = "") -> list[str]:
@@ -103,6 +104,13 @@ def connection_help(*, spec: dict, addresses: dict, viewer: str) -> dict:
                     "Request a new environment from this one with “SSH to the bastion from” set to your address.",
                 )
             )
+        elif _private_cidr(cidr):
+            missing.append(
+                (
+                    f"The bastion admits SSH only from {cidr}, a private range: nobody outside the VPC reaches it.",
+                    "Request a new environment from this one with your public address (a /32) as “SSH to the bastion from”.",
+                )
+            )
         elif _comparable(cidr, viewer) and not _admits(cidr, viewer):
             missing.append(
                 (
@@ -140,6 +148,13 @@ def _parse(address: str):
 def _within(address: str, networks) -> bool:
     parsed = _parse(address)
     return parsed is not None and any(parsed in network for network in networks)
+
+
+def _private_cidr(cidr: str) -> bool:
+    try:
+        return _private(ipaddress.ip_network(cidr, strict=False))
+    except ValueError:
+        return False
 
 
 def _comparable(cidr: str, viewer: str) -> bool:

@@ -45,7 +45,7 @@ from .forms import (
     capacity_alternative,
 )
 from .models import Zone
-from .provisioning import zones
+from .provisioning import keys, zones
 from .selectors import approval_queue, environment_get_visible, request_get_visible
 
 PAGE_SIZE = 25
@@ -157,6 +157,7 @@ def _request_form_context(request, form, prefill) -> dict:
         "prefill": prefill,
         "capacity_alternative": capacity_alternative(prefill) if prefill else None,
         "suggested_ssh_cidr": connect.suggested_ssh_cidr(viewer),
+        "viewer_address": viewer,
         "ssh_warnings": connect.ssh_cidr_warnings(cidr, viewer),
     }
 
@@ -523,6 +524,47 @@ def environment_refresh(request, environment_id):
     services.environment_refresh(origin=Origin.from_request(request), environment_id=environment_id)
     messages.success(request, "Refresh requested: a worker is describing every resource again.")
     return _redirect(request, _environment_url(environment_id))
+
+
+# --- Key pairs ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_pair_list(request):
+    """A region's key pairs, and the import of a public key (members of a team; audited)."""
+    regions = sorted(set(Zone.objects.values_list("region", flat=True))) or list(settings.WLPANEL_AWS_REGIONS)
+    region = request.POST.get("region") or request.GET.get("region") or (regions[0] if regions else "")
+    if region not in regions:
+        raise Http404("No such region.")
+    may_import = request.user.memberships.exists()
+    errors: dict = {}
+    if request.method == "POST":
+        if not may_import:
+            raise PermissionDenied("Only members of a team import key pairs: they are for the environments they request.")
+        try:
+            imported = keys.key_pair_import(
+                origin=Origin.from_request(request),
+                region=region,
+                name=request.POST.get("name", ""),
+                public_key=request.POST.get("public_key", ""),
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+        except Conflict as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Key pair {imported['name']} imported in {region}: choose it in a request.")
+            return redirect(f"{reverse('environments:key_pair_list')}?{urlencode({'region': region})}")
+    context = {
+        "regions": regions,
+        "region": region,
+        "pairs": keys.key_pairs(region),
+        "may_import": may_import,
+        "errors": errors,
+        "typed": {"name": request.POST.get("name", ""), "public_key": request.POST.get("public_key", "")},
+    }
+    return render(request, "environments/key_pair_list.html", context)
 
 
 # --- Zones (admin) -------------------------------------------------------------------------------

@@ -30,9 +30,12 @@ def request_through_the_form(page, *, name: str, zone_name: str, key_name: str =
     page.select_option("#id_zone", zone_name)
     expect(page.locator("#instance-types")).to_contain_text("Verizon")
     page.select_option("#id_instance_type", "t3.medium")
-    # SSH to the bastion from: where the browser is, as the panel sees it.
-    expect(page.locator("#id_bastion_ssh_cidr")).to_have_value("127.0.0.1/32")
+    # SSH to the bastion from: the panel sees the browser at 127.0.0.1, which is not what AWS would
+    # see, so it suggests nothing and says why; alice enters her public address.
+    expect(page.locator("#id_bastion_ssh_cidr")).to_have_value("")
+    expect(page.locator("#field-bastion_ssh_cidr ~ .help").first).to_contain_text("The panel sees you at a private address (127.0.0.1)")
     if key_name:
+        page.fill("#id_bastion_ssh_cidr", "198.51.100.7/32")
         page.locator("summary", has_text="Advanced: key pair and AMI").click()
         # The picker offers the region's key pairs (DescribeKeyPairs).
         expect(page.get_by_test_id("key-pair-names")).to_contain_text(key_name)

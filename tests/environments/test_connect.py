@@ -25,6 +25,7 @@ def test_commands_only_when_key_bastion_and_rule_are_there():
         ({**READY, "bastion_ssh_cidr": ""}, "198.51.100.7", "admits SSH from no address outside the VPC"),
         (READY, "192.0.2.50", "The bastion admits SSH only from 198.51.100.0/28; the panel sees you at 192.0.2.50."),
         ({**READY, "bastion": False}, "198.51.100.7", "This environment has no bastion"),
+        ({**READY, "bastion_ssh_cidr": "10.0.0.0/16"}, "10.0.0.5", "a private range: nobody outside the VPC reaches it"),
     ],
 )
 def test_what_is_missing_is_said_instead_of_commands(spec, viewer, missing):
@@ -60,3 +61,4 @@ def test_the_requesters_address_behind_a_trusted_proxy(settings):
     assert client_address(proxied) == "198.51.100.7"  # the nearest hop that is not a trusted proxy
     assert client_address(factory.get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR="6.6.6.6")) == "192.0.2.1"
     assert suggested_ssh_cidr("198.51.100.7") == "198.51.100.7/32" and suggested_ssh_cidr("::1") == ""
+    assert suggested_ssh_cidr("127.0.0.1") == "" and suggested_ssh_cidr("10.1.2.3") == ""  # AWS sees another

@@ -260,6 +260,35 @@ def test_a_key_pair_deleted_since_the_request_stops_the_approval(client, alice, 
     assert request.state == "pending" and not Environment.objects.exists()
 
 
+def test_a_member_imports_a_public_key_audited_and_it_is_offered(client, alice, carol, zone, sandbox):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.core.cache import cache
+
+    from audit.models import AuditEvent
+
+    cache.clear()
+    public_key = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+    logged_in(client, alice)
+    refused = client.post("/key-pairs/", {"region": "us-west-2", "name": "alice-laptop", "public_key": "-----BEGIN OPENSSH PRIVATE KEY-----"})
+    assert "never the private key" in html.unescape(refused.content.decode())
+    response = client.post("/key-pairs/", {"region": "us-west-2", "name": "alice-laptop", "public_key": public_key + " alice@laptop"})
+    assert response.status_code == 302 and response["Location"] == "/key-pairs/?region=us-west-2"
+    imported = AuditEvent.objects.get(action="key_pair.imported")
+    assert imported.actor_username == "alice" and imported.details["name"] == "alice-laptop"
+    assert AuditEvent.objects.filter(action="aws.ImportKeyPair", details__cause_event_id__isnull=False).exists()
+    assert 'data-testid="key-pairs-table"' in client.get("/key-pairs/?region=us-west-2").content.decode()
+    assert '<option value="alice-laptop">' in client.get("/requests/new/").content.decode()
+    logged_in(client, carol)
+    assert client.post("/key-pairs/", {"region": "us-west-2", "name": "c", "public_key": public_key}).status_code == 403
+    assert "Import your public key" not in client.get("/key-pairs/").content.decode()
+
+
 def test_submitting_a_valid_request(client, alice, bob, zone):
     logged_in(client, alice)
     response = client.post("/requests/new/", {**FORM, "ingress_mode": "custom", "ingress_tcp": "22,443", "ingress_udp": ""})
