@@ -5,6 +5,7 @@ PostgreSQL and Redis default to the local servers when they answer; when one is 
 configured nor answering, an embedded stand-in is used and named in the log (DESIGN section 6).
 """
 
+import hashlib
 import logging
 import socket
 from datetime import timedelta
@@ -171,6 +172,22 @@ CACHES = {
     }
 }
 
+# --- Audit: the chain's key and its checkpoints (docs/audit.md, "Tamper evidence") -------------
+
+# The HMAC key of the audit chain, kept outside the database: whoever holds only the database
+# cannot forge or re-hash rows. Required in production; the local profile derives one from SECRET_KEY.
+if PRODUCTION:
+    WLPANEL_AUDIT_KEY = env.str("WLPANEL_AUDIT_KEY")
+else:
+    WLPANEL_AUDIT_KEY = env.str(
+        "WLPANEL_AUDIT_KEY", default=hashlib.sha256(f"wlpanel-audit-chain:{SECRET_KEY}".encode()).hexdigest()
+    )
+# Append-only file of checkpoints of the chain's head, outside the database (one JSON line each).
+WLPANEL_AUDIT_CHECKPOINT_FILE = Path(
+    env.str("WLPANEL_AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl"))
+)
+WLPANEL_AUDIT_CHECKPOINT_SECONDS = env.int("WLPANEL_AUDIT_CHECKPOINT_SECONDS", default=300)
+
 # --- Celery: at-least-once delivery; PostgreSQL decides what actually happens ---------------------
 
 CELERY_TASK_ACKS_LATE = True
@@ -197,6 +214,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire": {"task": "environments.expire", "schedule": timedelta(minutes=1)},
     "drift-refresh": {"task": "environments.refresh_all", "schedule": timedelta(minutes=10)},
     "zones-refresh": {"task": "environments.zones_refresh", "schedule": timedelta(hours=6)},
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": timedelta(seconds=WLPANEL_AUDIT_CHECKPOINT_SECONDS)},
 }
 
 # --- AWS ------------------------------------------------------------------------------------------
