@@ -249,6 +249,8 @@ AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0)
 
+# API tokens expire this many days after they are issued.
+WLPANEL_API_TOKEN_DAYS = env.int("WLPANEL_API_TOKEN_DAYS", default=90)
 SESSION_COOKIE_AGE = env.int("WLPANEL_SESSION_MAX_AGE", default=12 * 3600)
 WLPANEL_SESSION_IDLE_SECONDS = env.int("WLPANEL_SESSION_IDLE_SECONDS", default=30 * 60)
 # Sensitive page actions (approve, destroy, opt-in) ask for the password again past this age.
