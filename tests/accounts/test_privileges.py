@@ -230,3 +230,24 @@ def test_demo_setup_audits_users_memberships_and_passwords():
 
     call_command("demo_setup", "--password", "demo-password-for-tests", stdout=StringIO())  # again: only passwords
     assert len(rows("user.created")) == 4 and len(rows("membership.added")) == 2 and len(rows("user.password_changed")) == 8
+
+
+@pytest.mark.django_db
+def test_demo_setup_takes_the_password_from_the_environment_and_make_run_passes_no_argument(monkeypatch):
+    import importlib.util
+    from pathlib import Path
+
+    monkeypatch.setenv("WLPANEL_DEMO_PASSWORD", "from-the-environment-1")
+    call_command("demo_setup", stdout=StringIO())
+    assert User.objects.get(username="alice").check_password("from-the-environment-1")
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "run.py"
+    spec = importlib.util.spec_from_file_location("wlpanel_run_script_for_tokens", path)
+    run_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_script)
+    calls = []
+    monkeypatch.setattr(run_script.subprocess, "run", lambda args, **kwargs: calls.append((args, kwargs["env"])))
+    run_script.demo_setup({"WLPANEL_DEMO_PASSWORD": "from-the-environment-1"})
+    ((args, env),) = calls
+    assert "from-the-environment-1" not in " ".join(args) and "--password" not in args
+    assert env["WLPANEL_DEMO_PASSWORD"] == "from-the-environment-1"
