@@ -136,7 +136,7 @@ def user_save(
     with transaction.atomic():
         stored = User.objects.select_for_update().filter(pk=user.pk).first() if user.pk else None
         before = user_snapshot(stored) if stored else None
-        user.save()
+        _save_audited(user)
         if groups is not None:
             user.groups.set(groups)
         if permissions is not None:
@@ -158,7 +158,7 @@ def user_password_set(*, origin: Origin, user: User, password: str | None) -> Us
             user.set_unusable_password()
         else:
             user.set_password(password)
-        user.save(update_fields=["password"])
+        _save_audited(user, update_fields=["password"])
         origin.record(
             action="user.password_changed",
             target=user,
@@ -166,6 +166,36 @@ def user_password_set(*, origin: Origin, user: User, password: str | None) -> Us
         )
         api_tokens_revoke_all(origin=origin, user=user, reason="password changed")
     return user
+
+
+def _save_audited(user: User, **save_options: Any) -> None:
+    # Tells accounts.receivers that this save is audited here, so it does not audit it again.
+    user.saved_through_services = True
+    try:
+        user.save(**save_options)
+    finally:
+        del user.saved_through_services
+
+
+def user_saved_outside_services(*, user: User, stored: dict[str, Any]) -> None:
+    """Audit a user's save that bypassed these services (`manage.py changepassword`, a shell):
+    a password change or deactivation still revokes the tokens, a privilege change still shows."""
+    origin = Origin.system(source=Source.SHELL)
+    details = {"outside_services": True}
+    with transaction.atomic():
+        if stored["password"] != user.password:
+            origin.record(
+                action="user.password_changed",
+                target=user,
+                details={**details, "usable_password": user.has_usable_password()},
+            )
+            api_tokens_revoke_all(origin=origin, user=user, reason="password changed")
+        before = {name: stored[name] for name in USER_PRIVILEGE_FIELDS}
+        after = {name: getattr(user, name) for name in USER_PRIVILEGE_FIELDS}
+        if before != after:
+            origin.record(action="user.changed", target=user, before=before, after=after, details=details)
+        if before["is_active"] and not user.is_active:
+            api_tokens_revoke_all(origin=origin, user=user, reason="user deactivated")
 
 
 def user_delete(*, origin: Origin, user: User) -> None:

@@ -2,6 +2,7 @@
 revokes them on a page; every issue and revocation is an audit row."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.test import Client
@@ -95,3 +96,27 @@ def test_someone_elses_token_cannot_be_revoked_on_the_page(client, alice, bob):
 def test_the_tokens_page_needs_a_login(client):
     response = client.get(reverse("accounts:token_list"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+@pytest.mark.django_db
+def test_djangos_changepassword_command_still_revokes_tokens_and_is_audited(alice, monkeypatch):
+    from django.core.management import call_command
+
+    key = services.api_token_issue(user=alice)
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a-fresh-long-password-3")
+    call_command("changepassword", "alice", stdout=StringIO())
+
+    assert api_status(key) == 401
+    changed = AuditEvent.objects.get(action="user.password_changed")
+    assert changed.source == "shell" and changed.details["outside_services"] is True
+
+
+@pytest.mark.django_db
+def test_a_privilege_change_saved_outside_the_services_is_still_audited(alice):
+    alice.is_superuser = True
+    alice.save()
+    alice.save(update_fields=["last_login"])  # a login's save: nothing to audit
+
+    (row,) = AuditEvent.objects.filter(action="user.changed")
+    assert (row.before["is_superuser"], row.after["is_superuser"]) == (False, True)
+    assert row.details == {"outside_services": True}
