@@ -4,9 +4,10 @@ The keyed chain stops someone with database rights from forging or re-hashing ro
 show rows removed from the end, or a table emptied. A checkpoint can: `audit_verify` compares the
 database with the latest one. Checkpoints are appended, one JSON line each, to the file named by
 WLPANEL_AUDIT_CHECKPOINT_FILE (the beat task `audit.checkpoint` and `audit_verify --checkpoint`
-write them), each line with an HMAC under the audit key so the file cannot be edited unseen
-either. Put that file where the database's administrators cannot write (another host, an
-append-only mount, object storage with a retention lock).
+write them), and stored in S3 under Object Lock when WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET names a
+bucket (`audit.checkpoint_s3`); each carries an HMAC under the audit key so it cannot be edited
+unseen either. Put the file where the database's administrators cannot write (another host, an
+append-only mount).
 """
 
 import hashlib
@@ -16,6 +17,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -51,7 +53,7 @@ class Checkpoint:
 
 
 class CheckpointFileError(Exception):
-    """The checkpoint file was edited: a line's MAC does not match under the audit key."""
+    """A stored checkpoint was edited: its MAC does not match under the audit key."""
 
 
 @dataclass(frozen=True)
@@ -85,20 +87,35 @@ def _mac(payload: dict) -> str:
     return hmac.new(audit_key(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
+def _checkpoint_text(checkpoint: Checkpoint) -> str:
+    payload = asdict(checkpoint)
+    return json.dumps({**payload, "mac": _mac(payload)}, sort_keys=True, separators=(",", ":"))
+
+
+def _checkpoint_parse(text: str, where: str) -> Checkpoint:
+    try:
+        payload = json.loads(text)
+        mac = payload.pop("mac")
+    except (ValueError, KeyError, AttributeError) as exc:
+        raise CheckpointFileError(f"{where} is not a checkpoint") from exc
+    if not hmac.compare_digest(str(mac), _mac(payload)):
+        raise CheckpointFileError(f"{where} was edited: its MAC does not match under the audit key")
+    heads = {table: ChainHead(**head) for table, head in payload["heads"].items()}
+    return Checkpoint(payload["database"], payload["taken_at"], heads)
+
+
 def checkpoint_file_append(checkpoint: Checkpoint, path: Path | None = None) -> Path:
     """Append one line to the checkpoint file and flush it to disk (the file sink)."""
     path = Path(path or settings.WLPANEL_AUDIT_CHECKPOINT_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = asdict(checkpoint)
-    line = json.dumps({**payload, "mac": _mac(payload)}, sort_keys=True, separators=(",", ":"))
     with open(path, "a", encoding="utf-8") as sink:
-        sink.write(line + "\n")
+        sink.write(_checkpoint_text(checkpoint) + "\n")
         sink.flush()
         os.fsync(sink.fileno())
     return path
 
 
-def checkpoint_latest(path: Path | None = None) -> Checkpoint | None:
+def checkpoint_file_latest(path: Path | None = None) -> Checkpoint | None:
     """The newest checkpoint of this database in the file, or None; every line's MAC is checked."""
     path = Path(path or settings.WLPANEL_AUDIT_CHECKPOINT_FILE)
     if not path.exists():
@@ -107,19 +124,41 @@ def checkpoint_latest(path: Path | None = None) -> Checkpoint | None:
     database = _database_name()
     with open(path, encoding="utf-8") as source:
         for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
-            try:
-                payload = json.loads(line)
-                mac = payload.pop("mac")
-            except (ValueError, KeyError) as exc:
-                raise CheckpointFileError(f"{path} line {number} is not a checkpoint") from exc
-            if not hmac.compare_digest(mac, _mac(payload)):
-                raise CheckpointFileError(f"{path} line {number} was edited: its MAC does not match under the audit key")
-            if payload["database"] == database:
-                heads = {table: ChainHead(**head) for table, head in payload["heads"].items()}
-                latest = Checkpoint(payload["database"], payload["taken_at"], heads)
+            if line.strip():
+                checkpoint = _checkpoint_parse(line, f"{path} line {number}")
+                if checkpoint.database == database:
+                    latest = checkpoint
     return latest
+
+
+def checkpoint_sinks() -> list[str]:
+    return [str(settings.WLPANEL_AUDIT_CHECKPOINT_FILE)] + (
+        [f"s3://{settings.WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET}/{settings.WLPANEL_AUDIT_CHECKPOINT_S3_PREFIX}"]
+        if settings.WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET
+        else []
+    )
+
+
+def checkpoint_write(checkpoint: Checkpoint) -> None:
+    """To the file, and to S3 under Object Lock when a bucket is configured."""
+    checkpoint_file_append(checkpoint)
+    if settings.WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET:
+        from .checkpoint_s3 import s3_checkpoint_put
+
+        taken_at = datetime.fromisoformat(checkpoint.taken_at)
+        s3_checkpoint_put(folder=checkpoint.database, taken_at=taken_at, body=_checkpoint_text(checkpoint))
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    """The newest checkpoint of this database in any sink: a sink rolled back loses to the other."""
+    found = [checkpoint_file_latest()]
+    if settings.WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET:
+        from .checkpoint_s3 import s3_checkpoint_latest
+
+        body = s3_checkpoint_latest(folder=_database_name())
+        found.append(_checkpoint_parse(body, "the newest S3 checkpoint") if body is not None else None)
+    found = [checkpoint for checkpoint in found if checkpoint is not None]
+    return max(found, key=lambda checkpoint: datetime.fromisoformat(checkpoint.taken_at), default=None)
 
 
 def checkpoint_compare(chain: Chain, checkpoint: Checkpoint) -> ChainBreak | None:
@@ -203,6 +242,6 @@ def audit_checkpoint_take(*, incremental: bool = True) -> Checkpoint:
     result = audit_log_verify(incremental=incremental)
     if result.broken is not None:
         raise AuditTampered(*result.broken)
-    path = checkpoint_file_append(checkpoint)
-    log.info("audit checkpoint written to %s: %s", path, checkpoint.heads)
+    checkpoint_write(checkpoint)
+    log.info("audit checkpoint written to %s: %s", ", ".join(checkpoint_sinks()), checkpoint.heads)
     return checkpoint

@@ -187,6 +187,11 @@ WLPANEL_AUDIT_CHECKPOINT_FILE = Path(
     env.str("WLPANEL_AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl"))
 )
 WLPANEL_AUDIT_CHECKPOINT_SECONDS = env.int("WLPANEL_AUDIT_CHECKPOINT_SECONDS", default=300)
+# Also to S3 with Object Lock when a bucket is named (created with Object Lock enabled).
+WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET", default="")
+WLPANEL_AUDIT_CHECKPOINT_S3_PREFIX = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_PREFIX", default="audit-checkpoints/")
+WLPANEL_AUDIT_CHECKPOINT_S3_REGION = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_REGION", default="us-east-1")
+WLPANEL_AUDIT_CHECKPOINT_S3_RETENTION_DAYS = env.int("WLPANEL_AUDIT_CHECKPOINT_S3_RETENTION_DAYS", default=400)
 
 # --- Celery: at-least-once delivery; PostgreSQL decides what actually happens ---------------------
 

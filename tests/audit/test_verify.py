@@ -7,6 +7,8 @@ where they would refuse it. Checkpoints go to each test's own file (tests/audit/
 import hashlib
 import json
 
+import boto3
+import botocore.exceptions
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
@@ -321,7 +323,7 @@ def test_an_edited_checkpoint_file_is_named(alice, checkpoint_file):
     line = json.loads(checkpoint_file.read_text())
     line["heads"]["audit_auditevent"]["count"] = 3
     checkpoint_file.write_text(json.dumps(line) + "\n")
-    assert "Checkpoint file altered" in _failure()
+    assert "Checkpoint altered" in _failure()
 
 
 @pytest.mark.django_db
@@ -360,3 +362,40 @@ def test_the_beat_checkpoint_never_vouches_for_a_forged_row(alice, checkpoint_fi
     with pytest.raises(AuditTampered, match="content does not match its hash"):
         audit_checkpoint_take()
     assert len(checkpoint_file.read_text().splitlines()) == 1
+
+
+# --- The S3 sink (Object Lock), against the sandbox -----------------------------------------------
+
+
+@pytest.fixture
+def s3_bucket(sandbox, settings):
+    s3 = boto3.client(
+        "s3", endpoint_url=sandbox.url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    s3.create_bucket(Bucket="wlpanel-audit-checkpoints", ObjectLockEnabledForBucket=True)
+    settings.WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET = "wlpanel-audit-checkpoints"
+    return s3
+
+
+@pytest.mark.django_db
+def test_checkpoints_go_to_s3_under_object_lock_and_cannot_be_deleted(alice, s3_bucket, settings):
+    _events(alice)
+    assert "s3://wlpanel-audit-checkpoints/audit-checkpoints/" in _verify("--checkpoint")
+
+    (item,) = s3_bucket.list_objects_v2(Bucket="wlpanel-audit-checkpoints")["Contents"]
+    assert item["Key"].startswith(f"audit-checkpoints/{connection.settings_dict['NAME']}/")
+    head = s3_bucket.head_object(Bucket="wlpanel-audit-checkpoints", Key=item["Key"])
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert (head["ObjectLockRetainUntilDate"] - head["LastModified"]).days >= settings.WLPANEL_AUDIT_CHECKPOINT_S3_RETENTION_DAYS - 1
+    with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+        s3_bucket.delete_object(Bucket="wlpanel-audit-checkpoints", Key=item["Key"], VersionId=head["VersionId"])
+
+
+@pytest.mark.django_db
+def test_a_tail_deletion_is_named_from_s3_even_when_the_file_was_rolled_back(alice, s3_bucket, checkpoint_file):
+    events = _events(alice)
+    _verify("--checkpoint")
+    checkpoint_file.write_text("")  # whoever could write the file rolled it back; S3 keeps its copy
+    _as_table_owner("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
+
+    assert "rows removed from the end" in _failure()

@@ -3,7 +3,6 @@ outside the database, and name the first thing that no longer holds."""
 
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.chain import CHAINS, EVENTS
@@ -13,6 +12,7 @@ from audit.checkpoints import (
     audit_checkpoint_take,
     audit_log_verify,
     chain_head,
+    checkpoint_sinks,
 )
 from audit.models import AuditEvent
 
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         try:
             result = audit_log_verify(batch_size=batch_size, on_progress=progress)
         except CheckpointFileError as exc:
-            raise CommandError(f"Checkpoint file altered: {exc}.", returncode=1) from exc
+            raise CommandError(f"Checkpoint altered: {exc}.", returncode=1) from exc
         elapsed = time.monotonic() - started
         if result.broken is not None:
             chain, broken = result.broken
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 self.style.WARNING(
-                    f"No checkpoint of this database in {settings.WLPANEL_AUDIT_CHECKPOINT_FILE} yet: rows removed "
+                    f"No checkpoint of this database in {' or '.join(checkpoint_sinks())} yet: rows removed "
                     "from the end would go unnoticed. Run `audit_verify --checkpoint` (beat takes one periodically)."
                 )
             )
@@ -94,4 +94,4 @@ class Command(BaseCommand):
             except AuditTampered as exc:  # a row appended meanwhile that does not hold
                 raise CommandError(str(exc), returncode=1) from exc
             heads = ", ".join(f"{table} head #{head.head_id} ({head.count:,} rows)" for table, head in taken.heads.items())
-            self.stdout.write(f"Checkpoint written to {settings.WLPANEL_AUDIT_CHECKPOINT_FILE}: {heads}.")
+            self.stdout.write(f"Checkpoint written to {' and '.join(checkpoint_sinks())}: {heads}.")
