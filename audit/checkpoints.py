@@ -177,6 +177,15 @@ def checkpoint_compare(chain: Chain, checkpoint: Checkpoint) -> ChainBreak | Non
             kind="emptied",
             against_checkpoint=True,
         )
+    if not covered.filter(created_at__lte=datetime.fromisoformat(checkpoint.taken_at)).exists():
+        # Ids were reset and reused: every row up to the head is younger than the checkpoint.
+        return ChainBreak(
+            head.head_id,
+            f"emptied and refilled: every row up to #{head.head_id} was written after {at}, which counted "
+            f"{head.count:,} rows there (TRUNCATE ... RESTART IDENTITY, or every row deleted and the ids reset)",
+            kind="emptied",
+            against_checkpoint=True,
+        )
     current_hash = chain.model.objects.filter(id=head.head_id).values_list("hash", flat=True).first()
     if current_hash is None:
         last = covered.order_by("-id").values_list("id", flat=True).first()

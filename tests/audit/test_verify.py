@@ -317,6 +317,20 @@ def test_tamper_truncate_is_named_against_the_checkpoint(alice):
 
 
 @pytest.mark.django_db
+def test_tamper_truncate_restart_identity_and_refill_is_named_emptied(alice):
+    _events(alice)
+    _verify("--checkpoint")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_auditevent_no_truncate")
+        cursor.execute("TRUNCATE audit_auditevent RESTART IDENTITY")
+        cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_auditevent_no_truncate")
+    _events(alice, count=6)  # the same ids again, past the checkpoint's head
+
+    message = _failure()
+    assert "emptied and refilled" in message and "TRUNCATE ... RESTART IDENTITY" in message
+
+
+@pytest.mark.django_db
 def test_an_edited_checkpoint_file_is_named(alice, checkpoint_file):
     _events(alice)
     _verify("--checkpoint")
