@@ -17,6 +17,10 @@ from audit.checkpoints import (
 from audit.models import AuditEvent
 
 
+def _rows(count: int) -> str:
+    return f"{count:,} row" + ("" if count == 1 else "s")
+
+
 class Command(BaseCommand):
     help = (
         "Verify the audit log's keyed hash chains (audit rows and AWS calls) against the latest checkpoint; "
@@ -60,12 +64,12 @@ class Command(BaseCommand):
             if broken.against_checkpoint:
                 raise CommandError(
                     f"{chain.label} does not match the latest checkpoint: {broken.reason}. "
-                    f"The {verified:,} rows along the chain verified.",
+                    f"The {_rows(verified)} along the chain verified.",
                     returncode=1,
                 )
             raise CommandError(
                 f"{chain.label} broken at row #{broken.event_id}{where}: {broken.reason}. "
-                f"{verified:,} rows before it verified.",
+                f"{_rows(verified)} before it verified.",
                 returncode=1,
             )
         if expect_head and not AuditEvent.objects.filter(hash=expect_head).exists():
