@@ -413,3 +413,22 @@ def test_a_tail_deletion_is_named_from_s3_even_when_the_file_was_rolled_back(ali
     _as_table_owner("DELETE FROM audit_auditevent WHERE id = %s", [events[-1].pk])
 
     assert "rows removed from the end" in _failure()
+
+
+@pytest.mark.django_db
+def test_aws_calls_logged_before_the_chain_are_skipped_but_none_may_follow_a_chained_one(alice):
+    insert = (
+        "INSERT INTO audit_awscall (created_at, service, region, operation, params, mutating, outcome, error_message,"
+        " duration_ms, retries, request_id, resource_key, correlation_id) VALUES (now(), 'ec2', 'us-west-2', %s,"
+        " '{}', false, 'ok', '', 1, 0, '', '', '')"
+    )
+    with connection.cursor() as cursor:  # as the unchained call log wrote them: no hash, scheme 0
+        cursor.execute(insert, ["DescribeVpcs"])
+    chained = aws_call_record(region="us-west-2", operation="CreateVpc", outcome="ok", duration_ms=4)
+    assert chained.prev_hash == "0" * 64
+    assert "AWS call log OK: 2 rows verified" in _verify()
+
+    with connection.cursor() as cursor:  # one more "old" row after the chain began: not allowed
+        cursor.execute(insert, ["TerminateInstances"])
+    message = _failure()
+    assert "AWS call log broken at row" in message and "TerminateInstances" in message and "old scheme 0" in message
