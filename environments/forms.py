@@ -140,7 +140,10 @@ class EnvironmentRequestForm(forms.Form):
     @property
     def zone_described_ago(self) -> str:
         zone = self.selected_zone
-        return timesince(zone.described_at) if zone and zone.described_at else ""
+        if not (zone and zone.described_at):
+            return ""
+        ago = timesince(zone.described_at)
+        return "less than a minute" if ago.startswith("0\xa0minutes") else ago
 
     def clean(self):
         cleaned = super().clean()
