@@ -51,7 +51,10 @@ def test_every_page_fits_the_screen_and_each_role_sees_its_actions(
 ):
     environment = described_environment
     request_id = environment.request_id
-    pages = ["/", "/environments/", "/requests/", f"/requests/{request_id}/", f"/environments/{environment.pk}/", "/audit/"]
+    pages = [
+        "/", "/environments/", "/requests/", f"/requests/{request_id}/", f"/environments/{environment.pk}/", "/audit/",
+        "/key-pairs/", "/no/such/page/",
+    ]  # fmt: skip
 
     # alice, a plain member: may request; no Approvals tab; her environment's actions.
     alice_ = log_in("alice")
@@ -89,6 +92,12 @@ def test_every_page_fits_the_screen_and_each_role_sees_its_actions(
     shots(page, "02-environment-list", publish="environment-list.png" if viewport["width"] >= 1000 else "")
     page.goto("/requests/new/")
     shots(page, "03-request-form")
+
+    if viewport["width"] < 1000:  # the narrowest phones in use: 360 px
+        page.set_viewport_size({"width": 360, "height": 740})
+        for path in pages:
+            page.goto(path)
+            assert_fits(page)
 
     # bob, an approver: the Approvals tab.
     bob_ = log_in("bob")
