@@ -4,19 +4,23 @@ Thin, like the pages: parse the body, call the same services, serialize. Errors 
 {"detail", "errors"} with 400/403/404/409 through the handlers of the API root (`wlpanel.api`, which mounts this router).
 """
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import Http404
-from ninja import Router, Schema, Status
+from ninja import Path, Router, Schema, Status
+from pydantic import AfterValidator, Field
 
 from accounts.models import Membership
 from accounts.selectors import teams_visible_to
 from audit.choices import Source
 from audit.context import Origin
-from wlpanel.pagination import keyset_page
+from wlpanel.api_errors import PlanConflictOut, answers
+from wlpanel.pagination import MAX_LIMIT, keyset_page
 
-from . import presenters, queries, services
+from . import presenters, queries, services, validation
+from .choices import EnvironmentState, RequestState
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
@@ -35,6 +39,106 @@ def _recent_login_if_session(request) -> None:
     as the pages do, so the API is no way around that; bearer tokens are not asked."""
     if not getattr(request, "auth_via_token", False) and not login_is_recent(request):
         raise PermissionDenied("Confirm your password first (/reauth/): your login is too old for this action.")
+
+
+# --- Bounded inputs (the limits of environments/validation.py, stated in the OpenAPI document) -----
+
+
+def _checked(pattern: str, message: str):
+    """A validator that refuses what `pattern` does not match, with a message a person can act on."""
+    compiled = re.compile(pattern)
+
+    def check(value: str | None) -> str | None:
+        if value is not None and not compiled.match(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+def _text(max_length: int, description: str = ""):
+    """Free text: at most `max_length` characters, no NUL."""
+    return Annotated[
+        str,
+        Field(max_length=max_length, description=description, json_schema_extra={"pattern": validation.TEXT_PATTERN}),
+        _checked(validation.TEXT_PATTERN, "Must not contain NUL (\\x00) characters."),
+    ]
+
+
+def _cidr_check(value: str | None) -> str | None:
+    if value:
+        problem = validation.cidr_error(value)
+        if problem:
+            raise ValueError(problem)
+    return value
+
+
+Cidr = Annotated[
+    str,
+    Field(
+        max_length=validation.CIDR_MAX,
+        description="An IPv4 CIDR block with a prefix length, e.g. 10.0.0.0/16 (netmask notation is refused).",
+        json_schema_extra={"pattern": validation.CIDR_PATTERN},
+    ),
+    AfterValidator(_cidr_check),
+]
+EnvironmentName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=validation.NAME_MAX,
+        description="Lowercase letters, digits and hyphens, starting and ending with a letter or digit.",
+        json_schema_extra={"pattern": validation.NAME_PATTERN},
+    ),
+    _checked(validation.NAME_PATTERN, validation.NAME_MESSAGE),
+]
+TeamSlug = Annotated[
+    str,
+    Field(min_length=1, max_length=validation.TEAM_SLUG_MAX, json_schema_extra={"pattern": validation.SLUG_PATTERN}),
+    _checked(validation.SLUG_PATTERN, "A team's slug: letters, digits, hyphens and underscores."),
+]
+ZoneName = Annotated[
+    str,
+    Field(min_length=1, max_length=validation.ZONE_NAME_MAX, json_schema_extra={"pattern": validation.ZONE_PATTERN}),
+    _checked(validation.ZONE_PATTERN, "A zone's name: lowercase letters, digits and hyphens."),
+]
+InstanceType = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=validation.INSTANCE_TYPE_MAX,
+        json_schema_extra={"pattern": validation.INSTANCE_TYPE_PATTERN},
+    ),
+    _checked(validation.INSTANCE_TYPE_PATTERN, "An EC2 instance type such as t3.medium."),
+]
+PlanHash = Annotated[
+    str,
+    Field(
+        min_length=validation.PLAN_HASH_LENGTH,
+        max_length=validation.PLAN_HASH_LENGTH,
+        description="The plan_hash of the request as you reviewed it (64 lowercase hex digits).",
+        json_schema_extra={"pattern": validation.PLAN_HASH_PATTERN},
+    ),
+    _checked(validation.PLAN_HASH_PATTERN, "A plan hash is 64 lowercase hexadecimal digits."),
+]
+Ports = Annotated[
+    str,
+    Field(
+        max_length=validation.PORTS_MAX,
+        description="Ports and ranges, e.g. 80,443,1000-2000 (tcp and udp only; null means every port).",
+        json_schema_extra={"pattern": validation.PORTS_PATTERN},
+    ),
+    _checked(validation.PORTS_PATTERN, "Ports are digits, commas and ranges such as 1000-2000."),
+]
+ObjectId = Annotated[int, Field(ge=1, le=validation.ID_MAX)]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Items per page (default 50, at most {MAX_LIMIT}).")]
+Cursor = Annotated[
+    str,
+    Field(max_length=64, description="The `next` of the previous page.", json_schema_extra={"pattern": r"^[A-Za-z0-9_-]*$"}),
+    _checked(r"^[A-Za-z0-9_-]*$", "Not a cursor this API returned."),
+]
+RequestStateFilter = Literal["", *RequestState.values]
+EnvironmentStateFilter = Literal["", *EnvironmentState.values]
 
 
 # --- Schemas -------------------------------------------------------------------------------------
@@ -74,25 +178,34 @@ class ZonePage(Page):
 
 
 class IngressRuleIn(Schema):
-    protocol: str
-    ports: str | None = None
+    protocol: Literal["tcp", "udp", "icmp", "all"]
+    ports: Ports | None = None
 
 
 class RequestIn(Schema):
-    name: str
-    team: str
-    zone: str
-    instance_type: str
-    purpose: str = ""
+    name: EnvironmentName
+    team: TeamSlug
+    zone: ZoneName
+    instance_type: InstanceType
+    purpose: _text(validation.PURPOSE_MAX) = ""
     bastion: bool = True
-    vpc_cidr: str = "10.0.0.0/16"
-    public_subnet_cidr: str = "10.0.1.0/24"
-    wavelength_subnet_cidr: str = "10.0.0.0/24"
-    bastion_ssh_cidr: str | None = None
-    wavelength_ingress: list[IngressRuleIn] | None = None
-    ttl_hours: int | None = None  # the team's default (72 unless the team says otherwise)
-    key_name: str = ""
-    image_id: str = ""
+    vpc_cidr: Cidr = "10.0.0.0/16"
+    public_subnet_cidr: Cidr = "10.0.1.0/24"
+    wavelength_subnet_cidr: Cidr = "10.0.0.0/24"
+    bastion_ssh_cidr: Cidr | None = None
+    wavelength_ingress: Annotated[list[IngressRuleIn], Field(max_length=validation.INGRESS_RULES_MAX)] | None = None
+    # The team's default when null (72 unless the team says otherwise); at most the team's maximum.
+    ttl_hours: Annotated[int, Field(ge=1, le=validation.TTL_HOURS_MAX)] | None = None
+    key_name: Annotated[
+        str,
+        Field(max_length=validation.KEY_NAME_MAX, json_schema_extra={"pattern": validation.KEY_NAME_PATTERN}),
+        _checked(validation.KEY_NAME_PATTERN, "An EC2 key pair name is printable ASCII."),
+    ] = ""
+    image_id: Annotated[
+        str,
+        Field(max_length=validation.IMAGE_ID_MAX, json_schema_extra={"pattern": validation.IMAGE_ID_PATTERN}),
+        _checked(validation.IMAGE_ID_PATTERN, "An AMI id such as ami-0123456789abcdef0, or empty."),
+    ] = ""
 
 
 class RequestOut(Schema):
@@ -128,9 +241,14 @@ class RequestPage(Page):
     items: list[RequestOut]
 
 
+class ApproveIn(Schema):
+    comment: _text(validation.COMMENT_MAX) = ""
+    plan_hash: PlanHash  # required: an approval names the plan it approves
+
+
 class DecisionIn(Schema):
-    comment: str = ""
-    plan_hash: str | None = None
+    comment: _text(validation.COMMENT_MAX) = ""
+    plan_hash: PlanHash | None = None  # optional here; when given, it must be the request's
 
 
 class EnvironmentOut(Schema):
@@ -210,11 +328,11 @@ class EnvironmentDetailOut(EnvironmentOut):
 
 
 class ReasonIn(Schema):
-    reason: str = ""
+    reason: _text(validation.REASON_MAX) = ""
 
 
 class ExtendIn(Schema):
-    hours: int
+    hours: Annotated[int, Field(ge=1, le=validation.EXTEND_HOURS_MAX, description="At most the team's maximum from now.")]
 
 
 class TrafficRowOut(Schema):
@@ -346,8 +464,8 @@ def environment_detail_data(environment: Environment) -> dict:
 # --- Teams and zones -----------------------------------------------------------------------------
 
 
-@router.get("/teams", response=TeamPage)
-def team_list(request, limit: int | None = None, cursor: str | None = None):
+@router.get("/teams", response=answers({200: TeamPage}, 400))
+def team_list(request, limit: Limit | None = None, cursor: Cursor | None = None):
     roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
     return keyset_page(
         teams_visible_to(request.user),
@@ -363,13 +481,20 @@ def team_list(request, limit: int | None = None, cursor: str | None = None):
     )
 
 
-@router.get("/zones", response=ZonePage)
-def zone_list(request, limit: int | None = None, cursor: str | None = None):
+@router.get("/zones", response=answers({200: ZonePage}, 400))
+def zone_list(request, limit: Limit | None = None, cursor: Cursor | None = None):
     return keyset_page(Zone.objects.all(), limit=limit, cursor=cursor, serialize=zone_data)
 
 
-@router.post("/zone-groups/{group}/opt-in", response=ZonePage)
-def zone_group_opt_in(request, group: str):
+ZoneGroup = Annotated[
+    str,
+    Field(max_length=validation.ZONE_GROUP_MAX, json_schema_extra={"pattern": validation.ZONE_PATTERN}),
+    _checked(validation.ZONE_PATTERN, "A zone group's name: lowercase letters, digits and hyphens."),
+]
+
+
+@router.post("/zone-groups/{group}/opt-in", response=answers({200: ZonePage}, 400, 403, 404, 409))
+def zone_group_opt_in(request, group: Path[ZoneGroup]):
     """Admin only. Returns once the zone cache shows the group's new status."""
     if not request.user.is_superuser:
         raise PermissionDenied("Only an admin may opt zone groups in (opting out again needs AWS Support).")
@@ -381,9 +506,13 @@ def zone_group_opt_in(request, group: str):
 # --- Requests ------------------------------------------------------------------------------------
 
 
-@router.get("/requests", response=RequestPage)
+@router.get("/requests", response=answers({200: RequestPage}, 400))
 def request_list(
-    request, team: str = "", state: str = "", limit: int | None = None, cursor: str | None = None
+    request,
+    team: _text(validation.TEAM_SLUG_MAX) = "",
+    state: RequestStateFilter = "",
+    limit: Limit | None = None,
+    cursor: Cursor | None = None,
 ):
     requests = queries.requests_filtered(request.user, team=team, state=state)
     return keyset_page(
@@ -402,7 +531,7 @@ def _environment_id(request: EnvironmentRequest) -> int | None:
         return None
 
 
-@router.post("/requests", response={201: RequestDetailOut})
+@router.post("/requests", response=answers({201: RequestDetailOut}, 400, 403, 404))
 def request_create(request, payload: RequestIn):
     team = teams_visible_to(request.user).filter(slug=payload.team).first()
     if team is None:
@@ -417,15 +546,19 @@ def request_create(request, payload: RequestIn):
     return Status(201, request_data(created, plan=True))
 
 
-@router.get("/requests/{request_id}", response=RequestDetailOut)
-def request_detail(request, request_id: int):
+@router.get("/requests/{request_id}", response=answers({200: RequestDetailOut}, 400, 404))
+def request_detail(request, request_id: Path[ObjectId]):
     found = request_get_visible(request.user, request_id)
     return request_data(found, environment_id=_environment_id(found), plan=True)
 
 
-@router.post("/requests/{request_id}/approve", response=RequestDetailOut)
-def request_approve(request, request_id: int, payload: DecisionIn | None = None):
-    payload = payload or DecisionIn()
+@router.post(
+    "/requests/{request_id}/approve",
+    response=answers({200: RequestDetailOut}, 400, 403, 404, 409, conflict=PlanConflictOut),
+)
+def request_approve(request, request_id: Path[ObjectId], payload: ApproveIn):
+    """`plan_hash` is required and must equal the hash of the request's plan, recomputed now:
+    missing → 400, different → 409 with `given_plan_hash` and the request's `plan_hash`."""
     _recent_login_if_session(request)
     environment = services.environment_request_approve(
         origin=_origin(request), request_id=request_id, plan_hash=payload.plan_hash, comment=payload.comment
@@ -433,16 +566,16 @@ def request_approve(request, request_id: int, payload: DecisionIn | None = None)
     return request_data(environment.request, environment_id=environment.pk, plan=True)
 
 
-@router.post("/requests/{request_id}/reject", response=RequestDetailOut)
-def request_reject(request, request_id: int, payload: DecisionIn | None = None):
+@router.post("/requests/{request_id}/reject", response=answers({200: RequestDetailOut}, 400, 403, 404, 409))
+def request_reject(request, request_id: Path[ObjectId], payload: DecisionIn | None = None):
     payload = payload or DecisionIn()
     _check_plan_hash(request, request_id, payload.plan_hash)
     rejected = services.environment_request_reject(origin=_origin(request), request_id=request_id, comment=payload.comment)
     return request_data(rejected, plan=True)
 
 
-@router.post("/requests/{request_id}/cancel", response=RequestDetailOut)
-def request_cancel(request, request_id: int, payload: DecisionIn | None = None):
+@router.post("/requests/{request_id}/cancel", response=answers({200: RequestDetailOut}, 400, 403, 404, 409))
+def request_cancel(request, request_id: Path[ObjectId], payload: DecisionIn | None = None):
     payload = payload or DecisionIn()
     _check_plan_hash(request, request_id, payload.plan_hash)
     cancelled = services.environment_request_cancel(origin=_origin(request), request_id=request_id, comment=payload.comment)
@@ -458,27 +591,27 @@ def _check_plan_hash(request, request_id: int, plan_hash: str | None) -> None:
 # --- Environments --------------------------------------------------------------------------------
 
 
-@router.get("/environments", response=EnvironmentPage)
+@router.get("/environments", response=answers({200: EnvironmentPage}, 400))
 def environment_list(
     request,
-    team: str = "",
-    state: str = "",
-    zone: str = "",
-    name: str = "",
-    limit: int | None = None,
-    cursor: str | None = None,
+    team: _text(validation.TEAM_SLUG_MAX) = "",
+    state: EnvironmentStateFilter = "",
+    zone: _text(validation.ZONE_NAME_MAX) = "",
+    name: _text(validation.NAME_MAX) = "",
+    limit: Limit | None = None,
+    cursor: Cursor | None = None,
 ):
     environments = queries.environments_filtered(request.user, team=team, state=state, zone=zone, name=name)
     return keyset_page(environments, limit=limit, cursor=cursor, serialize=environment_data)
 
 
-@router.get("/environments/{environment_id}", response=EnvironmentDetailOut)
-def environment_detail(request, environment_id: int):
+@router.get("/environments/{environment_id}", response=answers({200: EnvironmentDetailOut}, 400, 404))
+def environment_detail(request, environment_id: Path[ObjectId]):
     return environment_detail_data(environment_get_visible(request.user, environment_id))
 
 
-@router.post("/environments/{environment_id}/destroy", response={202: EnvironmentDetailOut})
-def environment_destroy(request, environment_id: int, payload: ReasonIn | None = None):
+@router.post("/environments/{environment_id}/destroy", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
+def environment_destroy(request, environment_id: Path[ObjectId], payload: ReasonIn | None = None):
     payload = payload or ReasonIn()
     _recent_login_if_session(request)
     environment = services.environment_destroy(
@@ -487,26 +620,26 @@ def environment_destroy(request, environment_id: int, payload: ReasonIn | None =
     return Status(202, environment_detail_data(environment))
 
 
-@router.post("/environments/{environment_id}/extend", response=EnvironmentDetailOut)
-def environment_extend(request, environment_id: int, payload: ExtendIn):
+@router.post("/environments/{environment_id}/extend", response=answers({200: EnvironmentDetailOut}, 400, 403, 404, 409))
+def environment_extend(request, environment_id: Path[ObjectId], payload: ExtendIn):
     environment = services.environment_extend(origin=_origin(request), environment_id=environment_id, hours=payload.hours)
     return environment_detail_data(environment)
 
 
-@router.post("/environments/{environment_id}/retry", response={202: EnvironmentDetailOut})
-def environment_retry(request, environment_id: int):
+@router.post("/environments/{environment_id}/retry", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
+def environment_retry(request, environment_id: Path[ObjectId]):
     environment = services.environment_retry(origin=_origin(request), environment_id=environment_id)
     return Status(202, environment_detail_data(environment))
 
 
-@router.post("/environments/{environment_id}/refresh", response={202: EnvironmentDetailOut})
-def environment_refresh(request, environment_id: int):
+@router.post("/environments/{environment_id}/refresh", response=answers({202: EnvironmentDetailOut}, 400, 403, 404))
+def environment_refresh(request, environment_id: Path[ObjectId]):
     environment = services.environment_refresh(origin=_origin(request), environment_id=environment_id)
     return Status(202, environment_detail_data(environment))
 
 
-@router.get("/environments/{environment_id}/traffic", response=TrafficOut)
-def environment_traffic(request, environment_id: int):
+@router.get("/environments/{environment_id}/traffic", response=answers({200: TrafficOut}, 400, 404))
+def environment_traffic(request, environment_id: Path[ObjectId]):
     environment = environment_get_visible(request.user, environment_id)
     traffic = presenters.environment_traffic(environment, queries.environment_resources(environment))
     return {"items": traffic["items"], "described_at": traffic["described_at"]}

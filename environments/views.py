@@ -34,6 +34,7 @@ from . import permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
+    ApproveForm,
     CancelForm,
     DecisionForm,
     DestroyForm,
@@ -247,8 +248,7 @@ def approval_list(request):
     return render(request, "environments/request_list.html", {"page": page, "approvals": True, "title": "Approvals"})
 
 
-@login_required
-def request_detail(request, request_id):
+def _request_detail_page(request, request_id, *, status: int = 200):
     env_request = request_get_visible(request.user, request_id)
     context = {
         "env_request": env_request,
@@ -259,7 +259,12 @@ def request_detail(request, request_id):
         "decision_form": DecisionForm(initial={"plan_hash": env_request.plan_hash}),
         "login_is_recent": login_is_recent(request),
     }
-    return render(request, "environments/request_detail.html", context)
+    return render(request, "environments/request_detail.html", context, status=status)
+
+
+@login_required
+def request_detail(request, request_id):
+    return _request_detail_page(request, request_id)
 
 
 def _request_url(request_id):
@@ -270,21 +275,24 @@ def _request_url(request_id):
 @require_POST
 @recent_login_required(_request_url)
 def request_approve(request, request_id):
-    form = DecisionForm(request.POST)
+    form = ApproveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "The approval form was not valid.")
-        return redirect(_request_url(request_id))
+        # Nothing is approved without the plan it binds to: the page again, with what was wrong (400).
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{field}: {error}" if field != "__all__" else error)
+        return _request_detail_page(request, request_id, status=400)
     try:
         environment = services.environment_request_approve(
             origin=Origin.from_request(request),
             request_id=request_id,
-            # The page always binds the approval to the plan it showed; a missing hash never matches.
+            # The hash of the plan the page showed, checked against the plan's hash recomputed now.
             plan_hash=form.cleaned_data["plan_hash"],
             comment=form.cleaned_data["comment"],
         )
-    except Conflict as exc:
+    except Conflict as exc:  # PlanMismatch names both hashes
         messages.error(request, str(exc))
-        return redirect(_request_url(request_id))
+        return _request_detail_page(request, request_id, status=409)
     messages.success(request, f"Approved: {environment} is being built.")
     return _redirect(request, reverse("environments:environment_detail", kwargs={"environment_id": environment.pk}))
 

@@ -14,7 +14,7 @@ from ninja.utils import check_csrf
 
 from audit.api import router as audit_router
 from environments.api import router as environments_router
-from environments.exceptions import Conflict
+from environments.exceptions import Conflict, PlanMismatch
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -53,8 +53,11 @@ def error(request, status: int, detail: str, errors: dict | None = None):
 def schema_invalid(request, exc):
     errors: dict[str, list[str]] = {}
     for item in exc.errors:
-        location = [str(part) for part in item.get("loc", []) if part not in ("body", "payload", "query")]
-        errors.setdefault(".".join(location) or "non_field_errors", []).append(item.get("msg", "invalid"))
+        location = [str(part) for part in item.get("loc", []) if part not in ("body", "payload", "query", "path")]
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        if item.get("type") == "missing" and location == ["plan_hash"]:
+            message = "Give the hash of the plan you reviewed (the request's plan_hash)."
+        errors.setdefault(".".join(location) or "non_field_errors", []).append(message)
     return error(request, 400, "The request is not valid.", errors)
 
 
@@ -76,7 +79,10 @@ def not_found(request, exc):
 
 @api.exception_handler(Conflict)
 def conflict(request, exc):
-    return error(request, 409, str(exc))
+    body = {"detail": str(exc), "errors": getattr(exc, "errors", {})}
+    if isinstance(exc, PlanMismatch):  # both hashes, so the client can tell which plan it was shown
+        body |= {"given_plan_hash": exc.given, "plan_hash": exc.current}
+    return api.create_response(request, body, status=409)
 
 
 @api.exception_handler(AuthenticationError)
