@@ -30,7 +30,21 @@ def _cidr(value: str) -> None:
         raise forms.ValidationError(problem)
 
 
-class ZoneChoiceField(forms.ModelChoiceField):
+class BoundedModelChoiceField(forms.ModelChoiceField):
+    """A choice looked up by a text key: text no row can have (NUL, too long) is refused before the
+    query, which PostgreSQL would answer with an error."""
+
+    def __init__(self, *args, max_length: int, **kwargs):
+        self.max_length = max_length
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str) and (len(value) > self.max_length or validation.text_error(value)):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class ZoneChoiceField(BoundedModelChoiceField):
     def label_from_instance(self, zone: Zone) -> str:
         where = " · ".join(part for part in (zone.carrier, zone.metro) if part)
         status = "opted in" if zone.opted_in else "not opted in"
@@ -43,13 +57,21 @@ class EnvironmentRequestForm(forms.Form):
         help_text="Lowercase letters, digits and hyphens; unique among the team's live environments.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "edge-demo"}),
     )
-    team = forms.ModelChoiceField(queryset=None, to_field_name="slug", empty_label=None)
+    team = BoundedModelChoiceField(
+        queryset=None, to_field_name="slug", empty_label=None, max_length=validation.TEAM_SLUG_MAX
+    )
     purpose = forms.CharField(
         required=False,
         max_length=validation.PURPOSE_MAX,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What is it for?"}),
     )
-    zone = ZoneChoiceField(queryset=Zone.objects.all(), to_field_name="name", label="Wavelength Zone", empty_label=None)
+    zone = ZoneChoiceField(
+        queryset=Zone.objects.all(),
+        to_field_name="name",
+        label="Wavelength Zone",
+        empty_label=None,
+        max_length=validation.ZONE_NAME_MAX,
+    )
     instance_type = forms.CharField(
         max_length=validation.INSTANCE_TYPE_MAX,
         widget=forms.Select,
@@ -134,6 +156,8 @@ class EnvironmentRequestForm(forms.Form):
             return name
         if not name:
             return Zone.objects.filter(opt_in_status="opted-in").first() or Zone.objects.first()
+        if not isinstance(name, str) or len(name) > validation.ZONE_NAME_MAX or validation.text_error(name):
+            return None  # no zone has such a name (and PostgreSQL refuses to compare NUL)
         return Zone.objects.filter(name=name).first()
 
     @property
