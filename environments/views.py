@@ -22,9 +22,10 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
+from accounts.selectors import teams_requestable_by
 from audit.context import Origin
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
@@ -122,6 +123,7 @@ def reauth(request):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def home(request):
     context = {
         "notifications": notification_selectors.notifications_unread(request.user),
@@ -155,6 +157,12 @@ def _suggested_ssh_cidr(request) -> str:
     return f"{address}/32" if address.version == 4 else ""
 
 
+def _may_request_somewhere(user) -> None:
+    """Only members and approvers of some team request (auditors and admins outside teams do not)."""
+    if not teams_requestable_by(user).exists():
+        raise PermissionDenied("Only members of a team may request environments.")
+
+
 def _request_form_context(request, form, prefill) -> dict:
     return {
         "form": form,
@@ -167,6 +175,8 @@ def _request_form_context(request, form, prefill) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_create(request):
+    if request.method == "POST":  # the page itself tells those outside every team why they cannot
+        _may_request_somewhere(request.user)
     prefill = queries.request_to_prefill(request.user, request.POST.get("from") or request.GET.get("from"))
     if request.method == "POST":
         form = EnvironmentRequestForm(request.POST, user=request.user)
@@ -205,6 +215,7 @@ def request_instance_types(request):
 @require_POST
 def request_preview(request):
     """The `plan-preview` partial: every resource and AWS call the request would make, or its errors."""
+    _may_request_somewhere(request.user)
     form = EnvironmentRequestForm(request.POST, user=request.user)
     plan = plan_hash = None
     if form.is_valid():
@@ -219,6 +230,7 @@ def request_preview(request):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def request_list(request):
     state = request.GET.get("state", "")
     if state not in RequestState.values:
@@ -241,6 +253,7 @@ def request_list(request):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def approval_list(request):
     page = Paginator(queries.request_rows(approval_queue(request.user)).order_by("-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -263,6 +276,7 @@ def _request_detail_page(request, request_id, *, status: int = 200):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def request_detail(request, request_id):
     return _request_detail_page(request, request_id)
 
@@ -327,6 +341,7 @@ def request_cancel(request, request_id):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def environment_list(request):
     teams = list(queries.teams_for_filters(request.user))
     zone_names = list(Zone.objects.only("name").order_by("name"))
@@ -367,6 +382,7 @@ def _live_context(environment) -> dict:
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def environment_detail(request, environment_id):
     environment = environment_get_visible(request.user, environment_id)
     user = request.user
@@ -479,6 +495,7 @@ def _admin_only(user) -> None:
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def zone_list(request):
     _admin_only(request.user)
     cached = list(Zone.objects.order_by("group_name", "name"))
@@ -497,7 +514,9 @@ def zone_list(request):
 @login_required
 @require_POST
 def zone_group_opt_in_ask(request, group):
-    """A member asks the admins to opt a zone group in; only an admin carries it out (/zones/)."""
+    """A member asks the admins to opt a zone group in; only an admin carries it out (/zones/).
+    Asking is for those who may request (an auditor changes nothing, not even the admins' inbox)."""
+    _may_request_somewhere(request.user)
     if not Zone.objects.filter(group_name=group).exists():
         raise Http404("No such zone group.")
     origin = Origin.from_request(request)

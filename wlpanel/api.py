@@ -7,6 +7,7 @@ the session, which keeps CSRF on for unsafe methods. Errors: {"detail": ..., "er
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
@@ -42,6 +43,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url=None,
     openapi_url="/openapi.json",
+    docs_decorator=require_safe,  # the document is read, never written: other methods are 405
 )
 
 

@@ -148,8 +148,9 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
 def test_people_outside_every_team_are_told_why_they_cannot_request(client, carol, zone):
     logged_in(client, carol)
     assert b'data-testid="no-team"' in client.get("/requests/new/").content
-    response = client.post("/requests/new/", FORM)
-    assert response.status_code == 200 and "team" in response.context["form"].errors
+    # Submitting anyway (or previewing) is refused: an auditor changes nothing.
+    assert client.post("/requests/new/", FORM).status_code == 403
+    assert client.post("/requests/new/preview/", FORM).status_code == 403
     assert not EnvironmentRequest.objects.exists()
 
 
