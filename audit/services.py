@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from .client_ip import client_ip
 from .models import AuditEvent, AwsCall
 
 GENESIS_HASH = "0" * 64
@@ -130,7 +131,7 @@ def request_context(request) -> dict[str, Any]:
     if request is None:
         return {}
     return {
-        "ip_address": request.META.get("REMOTE_ADDR") or None,
+        "ip_address": client_ip(request),
         "user_agent": request.headers.get("User-Agent", ""),
         "correlation_id": getattr(request, "correlation_id", ""),
     }

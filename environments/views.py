@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from accounts.selectors import teams_requestable_by
+from audit.client_ip import client_ip
 from audit.context import Origin
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
@@ -151,7 +152,7 @@ def notification_read(request, notification_id=None):
 def _suggested_ssh_cidr(request) -> str:
     """The requester's own address as a /32 (what the bastion's SSH rule most often needs)."""
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_ip(request) or "")
     except ValueError:
         return ""
     return f"{address}/32" if address.version == 4 else ""

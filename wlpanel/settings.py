@@ -230,11 +230,17 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=15)
+# A locked (address, username) pair may try again after this long.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("WLPANEL_LOCKOUT_COOLOFF_MINUTES", default=15))
 # Lock the (ip, username) pair: neither a victim's name alone nor a shared NAT address locks others out.
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# Who the client is behind proxies: a count of proxies in front of the panel, or their CIDR blocks
+# (audit/client_ip.py). Production sits behind one TLS proxy; locally the browser connects directly.
+# (AXES_PROXY_COUNT is the earlier name of the count, still read.)
+WLPANEL_TRUSTED_PROXIES = env.str("WLPANEL_TRUSTED_PROXIES", default=env.str("AXES_PROXY_COUNT", default="1" if PRODUCTION else "0"))
+# Lockout, audit rows and rate limits all read the address through that one function.
+AXES_CLIENT_IP_CALLABLE = "audit.client_ip.client_ip"
 
 SESSION_COOKIE_AGE = env.int("WLPANEL_SESSION_MAX_AGE", default=12 * 3600)
 WLPANEL_SESSION_IDLE_SECONDS = env.int("WLPANEL_SESSION_IDLE_SECONDS", default=30 * 60)
