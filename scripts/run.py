@@ -187,7 +187,8 @@ def main() -> int:
         ensure_local_database(env)
         manage("migrate", "--noinput", env=env)
         manage("collectstatic", "--noinput", "-v0", env=env)
-        manage("demo_setup", "--password", env.get("WLPANEL_DEMO_PASSWORD", ""), env=env)
+        # The password travels in the environment (WLPANEL_DEMO_PASSWORD), never on a command line `ps` shows.
+        manage("demo_setup", env=env)
         if not env.get("WLPANEL_AWS_ENDPOINT"):
             env["WLPANEL_AWS_ENDPOINT"] = start_sandbox(env)
             env["WLPANEL_SANDBOX_EMBEDDED"] = "1"

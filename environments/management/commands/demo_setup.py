@@ -1,3 +1,4 @@
+import os
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -26,9 +27,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default="")
+        parser.add_argument("--password", default="", help="Prefer $WLPANEL_DEMO_PASSWORD: `ps` shows arguments.")
 
     def handle(self, *args, password: str, **options):
+        password = password or os.environ.get("WLPANEL_DEMO_PASSWORD", "")
         origin = Origin.system(source=Source.SHELL)
         generated = not password
         password = password or secrets.token_urlsafe(12)
