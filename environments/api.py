@@ -21,9 +21,10 @@ from wlpanel.pagination import MAX_LIMIT, keyset_page
 
 from . import presenters, queries, services, validation
 from .choices import EnvironmentState, RequestState
-from .exceptions import Conflict, PermissionDenied, ValidationError
+from .exceptions import PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
+from .provisioning.plan import plan_hash as compute_plan_hash
 from .selectors import environment_get_visible, request_get_visible
 from .views import login_is_recent
 
@@ -566,7 +567,10 @@ def request_approve(request, request_id: Path[ObjectId], payload: ApproveIn):
     return request_data(environment.request, environment_id=environment.pk, plan=True)
 
 
-@router.post("/requests/{request_id}/reject", response=answers({200: RequestDetailOut}, 400, 403, 404, 409))
+@router.post(
+    "/requests/{request_id}/reject",
+    response=answers({200: RequestDetailOut}, 400, 403, 404, 409, conflict=PlanConflictOut),
+)
 def request_reject(request, request_id: Path[ObjectId], payload: DecisionIn | None = None):
     payload = payload or DecisionIn()
     _check_plan_hash(request, request_id, payload.plan_hash)
@@ -574,7 +578,10 @@ def request_reject(request, request_id: Path[ObjectId], payload: DecisionIn | No
     return request_data(rejected, plan=True)
 
 
-@router.post("/requests/{request_id}/cancel", response=answers({200: RequestDetailOut}, 400, 403, 404, 409))
+@router.post(
+    "/requests/{request_id}/cancel",
+    response=answers({200: RequestDetailOut}, 400, 403, 404, 409, conflict=PlanConflictOut),
+)
 def request_cancel(request, request_id: Path[ObjectId], payload: DecisionIn | None = None):
     payload = payload or DecisionIn()
     _check_plan_hash(request, request_id, payload.plan_hash)
@@ -583,9 +590,12 @@ def request_cancel(request, request_id: Path[ObjectId], payload: DecisionIn | No
 
 
 def _check_plan_hash(request, request_id: int, plan_hash: str | None) -> None:
-    """Reject and cancel take `plan_hash` too (same body); when given it must be the request's."""
-    if plan_hash is not None and request_get_visible(request.user, request_id).plan_hash != plan_hash:
-        raise Conflict("The plan you were shown is not the request's current plan; reload and review it again.")
+    """Reject and cancel take `plan_hash` too (same body); when given it must be the hash of the
+    request's plan, recomputed as an approval recomputes it."""
+    if plan_hash is not None:
+        current = compute_plan_hash(request_get_visible(request.user, request_id).plan)
+        if current != plan_hash:
+            raise PlanMismatch(given=plan_hash, current=current)
 
 
 # --- Environments --------------------------------------------------------------------------------

@@ -24,6 +24,12 @@ class PanelAuth:
     """A bearer token, or a logged-in session with CSRF enforced on writes."""
 
     openapi_type = "http"
+    # What the OpenAPI document states (a browser session, with X-CSRFToken on writes, works too).
+    openapi_security_schema = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`python manage.py issue_token USER` prints a token; send `Authorization: Bearer <token>`.",
+    }
 
     def __call__(self, request):
         if getattr(request, "auth_via_token", False):

@@ -109,6 +109,10 @@ def test_openapi_states_the_bounds_and_every_status_code(client):
         "title": "Hours", "type": "integer",
     }
     assert schemas["ApproveIn"]["required"] == ["plan_hash"]
+    assert document["components"]["securitySchemes"]["PanelAuth"] | {"description": ""} == {
+        "type": "http", "scheme": "bearer", "description": "",
+    }
+    assert document["paths"]["/api/teams"]["get"]["security"] == [{"PanelAuth": []}]
     assert set(schemas["ErrorOut"]["required"]) == {"detail", "errors"}
     operations = {
         (path, method): operation
@@ -127,3 +131,12 @@ def test_openapi_states_the_bounds_and_every_status_code(client):
     assert {"400", "401", "403", "404", "409", "503"} <= set(approve)
     assert approve["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/PlanConflictOut")
     assert {"400", "401", "403", "404", "409", "503"} <= set(operations[("/api/environments/{environment_id}/destroy", "post")]["responses"])
+
+
+def test_reject_and_cancel_check_a_plan_hash_when_given(alice, bob, make_request):
+    first, second = make_request(alice, name="one"), make_request(alice, name="two")
+    response = Api(bob).post(f"/requests/{first.pk}/reject", {"plan_hash": "e" * 64})
+    assert response.status_code == 409 and response.json()["plan_hash"] == first.plan_hash
+    assert Api(bob).post(f"/requests/{first.pk}/reject", {"plan_hash": first.plan_hash}).json()["state"] == "rejected"
+    assert Api(alice).post(f"/requests/{second.pk}/cancel", {"plan_hash": "e" * 64}).status_code == 409
+    assert EnvironmentRequest.objects.get(pk=second.pk).state == "pending"
