@@ -5,12 +5,14 @@ PostgreSQL and Redis default to the local servers when they answer; when one is 
 configured nor answering, an embedded stand-in is used and named in the log (DESIGN section 6).
 """
 
+import ipaddress
 import logging
 import socket
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -240,7 +242,18 @@ AXES_RESET_ON_SUCCESS = True
 # Who the client is behind proxies: a count of proxies in front of the panel, or their CIDR blocks
 # (audit/client_ip.py). Production sits behind one TLS proxy; locally the browser connects directly.
 # (AXES_PROXY_COUNT is the earlier name of the count, still read.)
-WLPANEL_TRUSTED_PROXIES = env.str("WLPANEL_TRUSTED_PROXIES", default=env.str("AXES_PROXY_COUNT", default="1" if PRODUCTION else "0"))
+WLPANEL_TRUSTED_PROXIES = (
+    env.str("WLPANEL_TRUSTED_PROXIES", default="") or env.str("AXES_PROXY_COUNT", default="") or ("1" if PRODUCTION else "0")
+)
+try:  # refused at start-up, not at the first request
+    _proxies = [part.strip() for part in WLPANEL_TRUSTED_PROXIES.split(",") if part.strip()]
+    if not (len(_proxies) == 1 and _proxies[0].isdigit()):
+        for _proxy in _proxies or ["(none)"]:
+            ipaddress.ip_network(_proxy, strict=False)
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"WLPANEL_TRUSTED_PROXIES: give a count of proxies (0, 1, 2 …) or CIDR blocks, not {WLPANEL_TRUSTED_PROXIES!r}."
+    ) from exc
 # Lockout, audit rows and rate limits all read the address through that one function.
 AXES_CLIENT_IP_CALLABLE = "audit.client_ip.client_ip"
 
