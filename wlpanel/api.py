@@ -17,6 +17,8 @@ from audit.api import router as audit_router
 from environments.api import router as environments_router
 from environments.exceptions import Conflict, PlanMismatch
 
+from .api_errors import describe_errors
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -41,7 +43,12 @@ class PanelAuth:
         return request.user
 
 
-api = NinjaAPI(
+class PanelAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return describe_errors(super().get_openapi_schema(*args, **kwargs))
+
+
+api = PanelAPI(
     title="wlpanel API",
     version="1",
     description="Self-service AWS Wavelength edge environments.",

@@ -7,13 +7,13 @@ rest are declared per operation, so the OpenAPI document names every status code
 
 from ninja import Schema
 
+# What each error answer means, as the OpenAPI document describes it.
 ERROR_DESCRIPTIONS = {
     400: "Bad input: `errors` names each field and what is wrong with it.",
     401: "No credential, or a bad, revoked or expired token.",
     403: "Not allowed to the caller (or, for a session, CSRF or an old login).",
     404: "No such object among those the caller may see.",
     409: "The object's state does not allow it.",
-    410: "Gone.",
     503: "A service the panel needs (the database) does not answer; try again.",
 }
 
@@ -34,3 +34,13 @@ def answers(success: dict, *errors: int, conflict: type[Schema] = ErrorOut) -> d
     """`response=` for a route: its success bodies, the given error codes, and 401 and 503."""
     codes = sorted({*errors, 401, 503})
     return {**success, **{code: conflict if code == 409 else ErrorOut for code in codes}}
+
+
+def describe_errors(document: dict) -> dict:
+    """The OpenAPI document with each error answer described by what it means for this API."""
+    for methods in document.get("paths", {}).values():
+        for operation in methods.values():
+            for code, response in operation.get("responses", {}).items():
+                if str(code).isdigit() and int(code) in ERROR_DESCRIPTIONS:
+                    response["description"] = ERROR_DESCRIPTIONS[int(code)]
+    return document

@@ -130,6 +130,7 @@ def test_openapi_states_the_bounds_and_every_status_code(client):
     approve = operations[("/api/requests/{request_id}/approve", "post")]["responses"]
     assert {"400", "401", "403", "404", "409", "503"} <= set(approve)
     assert approve["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/PlanConflictOut")
+    assert approve["400"]["description"].startswith("Bad input") and "token" in approve["401"]["description"]
     assert {"400", "401", "403", "404", "409", "503"} <= set(operations[("/api/environments/{environment_id}/destroy", "post")]["responses"])
 
 
