@@ -21,12 +21,12 @@ from notify.models import Notification
 pytestmark = pytest.mark.django_db
 
 METHODS = ("post", "put", "patch", "delete")
-# The person's own session and inbox, not the panel's data: logging in (with a password or single
-# sign-on) and out, confirming one's password, marking one's own notifications read. Each is tested
-# where it lives.
+# The person's own session, inbox and credentials, not the panel's data: logging in (with a password
+# or single sign-on) and out, confirming one's password, marking one's own notifications read,
+# revoking one's own API token. Each is tested where it lives.
 OWN_SESSION = {
     "login/", "logout/", "reauth/", "sso/login/", "sso/callback/", "admin/login/", "admin/logout/",
-    "notifications/read/", "notifications/<int:notification_id>/read/",
+    "notifications/read/", "notifications/<int:notification_id>/read/", "account/tokens/<int:pk>/revoke",
 }
 # Tables an auditor's visit may touch without changing the panel's data: their session, the
 # lockout counters, the token's last-used stamp.
