@@ -1,6 +1,7 @@
 """Schemathesis against the live API: every operation of /api/openapi.json, positive and negative
-inputs, a minimum number of examples each, with a bearer token. Expected: no 5xx, every answer's
-status code documented, every body as documented (content type and schema).
+inputs, a minimum number of examples each (more while within BUDGET_SECONDS), with a bearer token.
+Expected: no 5xx, every answer's status code documented, every body as documented (content type
+and schema).
 
 The counts are printed (run with -s to see them) and written to
 test-artifacts/api-fuzz.json, for the record of the run.
@@ -29,7 +30,9 @@ from accounts.services import api_token_issue
 from environments import services
 from tests.conftest import origin_of
 
-EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 8}  # per operation
+EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 8}  # per operation, within the budget
+MINIMUM = {GenerationMode.POSITIVE: 8, GenerationMode.NEGATIVE: 4}  # per operation, always
+BUDGET_SECONDS = 40  # the time cap: past it, the remaining operations get their minimum only
 CHECKS = {
     "server_errors": not_a_server_error,
     "undocumented_status": status_code_conformance,
@@ -98,7 +101,7 @@ def _fuzz(operation, mode, examples, known, base_url, headers, cases, statuses, 
     run()
 
 
-@pytest.mark.timeout(240)  # the cap: the run takes ~20-40 s on an idle 2-core machine
+@pytest.mark.timeout(240)  # a hang, not a slow machine, fails here (BUDGET_SECONDS is the cap)
 @pytest.mark.django_db(transaction=True)
 def test_every_api_operation_survives_generated_input(live_server, alice, bob, carol, zone, team, published_tasks):
     known = _objects(alice, bob, zone, team)
@@ -108,6 +111,7 @@ def test_every_api_operation_survives_generated_input(live_server, alice, bob, c
     statuses: Counter = Counter()
     failures: dict[str, list[str]] = {name: [] for name in CHECKS}
     operations = []
+    capped = 0
     started = time.monotonic()
 
     for result in schema.get_all_operations():
@@ -116,7 +120,10 @@ def test_every_api_operation_survives_generated_input(live_server, alice, bob, c
         # The approver sees most; the auditor is the one who may export the audit log.
         token = tokens["carol" if operation.path.startswith("/api/audit/") else "bob"]
         headers = {"Authorization": f"Bearer {token}"}
+        over_budget = time.monotonic() - started > BUDGET_SECONDS
+        capped += over_budget
         for mode, examples in EXAMPLES.items():
+            examples = MINIMUM[mode] if over_budget else examples
             _fuzz(operation, mode, examples, known, live_server.url, headers, cases, statuses, failures)
 
     elapsed = time.monotonic() - started
@@ -125,6 +132,7 @@ def test_every_api_operation_survives_generated_input(live_server, alice, bob, c
         "operations": len(operations),
         "cases": total,
         "seconds": round(elapsed, 1),
+        "operations_at_minimum": capped,
         "status_codes": {str(code): count for code, count in sorted(statuses.items())},
         **{name: len(found) for name, found in failures.items()},
     }
@@ -135,6 +143,6 @@ def test_every_api_operation_survives_generated_input(live_server, alice, bob, c
 
     assert len(operations) >= 16, operations
     for label in operations:  # every operation, a minimum number of examples each, in both modes
-        for mode, examples in EXAMPLES.items():
-            assert cases[(label, mode.value)] >= min(examples, 5), (label, mode.value, cases[(label, mode.value)])
+        for mode, minimum in MINIMUM.items():
+            assert cases[(label, mode.value)] >= minimum, (label, mode.value, cases[(label, mode.value)])
     assert {name: found for name, found in failures.items() if found} == {}
