@@ -42,6 +42,8 @@ class SandboxMiddleware:
             pending = self.runtime.calls.arrived(call)
             status, headers, body = self._answer(call, environ)
             self.runtime.calls.completed(pending, status, _error_code(status, body))
+            if call.action == "DeleteVpc" and status == 200:  # the lab goes with its VPC
+                self.runtime.labs.teardown(call.params.get("VpcId", ""))
         start_response(status_line(status), headers)
         return [body]
 
