@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "audit",
     "environments",
     "notify",
+    "sso",
 ]
 # The embedded AWS is an app only where it is served (`manage.py sandbox`): in the local profile,
 # or where WLPANEL_SERVE_SANDBOX says so (docker-compose's sandbox service). The panel never imports it.
@@ -217,7 +218,8 @@ WLPANEL_CAPACITY_MAX_ATTEMPTS = env.int("WLPANEL_CAPACITY_MAX_ATTEMPTS", default
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "sso.backends.LocalLoginBackend",  # passwords, as WLPANEL_LOCAL_LOGIN allows
+    "sso.backends.ProviderBackend",  # the company's OIDC provider, when WLPANEL_OIDC_ISSUER is set
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -307,3 +309,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"botocore": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Single sign-on (OpenID Connect; mozilla-django-oidc) -----------------------------------------
+# Set WLPANEL_OIDC_ISSUER to log in through the company's provider; its endpoints come from its
+# discovery document. Groups map to teams and roles by the rules in the admin (sso.GroupRule).
+WLPANEL_OIDC_ISSUER = env.str("WLPANEL_OIDC_ISSUER", default="")
+WLPANEL_OIDC_NAME = env.str("WLPANEL_OIDC_NAME", default="your identity provider")
+WLPANEL_OIDC_GROUPS_CLAIM = env.str("WLPANEL_OIDC_GROUPS_CLAIM", default="groups")
+WLPANEL_OIDC_USERNAME_CLAIM = env.str("WLPANEL_OIDC_USERNAME_CLAIM", default="preferred_username")
+WLPANEL_OIDC_ACTIVE_CLAIM = env.str("WLPANEL_OIDC_ACTIVE_CLAIM", default="")  # false there deactivates
+# Password logins: "all", "admins" (break-glass superusers only; the default with SSO) or "off".
+WLPANEL_LOCAL_LOGIN = env.str("WLPANEL_LOCAL_LOGIN", default="admins" if WLPANEL_OIDC_ISSUER else "all")
+OIDC_RP_CLIENT_ID = env.str("WLPANEL_OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("WLPANEL_OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("WLPANEL_OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("WLPANEL_OIDC_SCOPES", default=f"openid email profile {WLPANEL_OIDC_GROUPS_CLAIM}")
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the hint for the provider's end-session endpoint at logout
+OIDC_TIMEOUT = env.int("WLPANEL_OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
+OIDC_VERIFY_SSL = env.bool("WLPANEL_OIDC_VERIFY_TLS", default=True)
