@@ -548,29 +548,21 @@ class Lab:
 
     def run_probe(self, key: str, request: ProbeRequest) -> subprocess.CompletedProcess:
         """Run the product's probe script in a host's namespace: unprivileged, own mount and PID ns."""
+        command = [*self.isolated(key), PYTHON, "-I", "-S", "-", *request.arguments]
+        budget = request.timeout * 4 + (request.timeout * 14 if request.mode == "mtu" else 0) + 10
+        return subprocess.run(command, input=PROBE_SCRIPT, capture_output=True, text=True, timeout=budget)
+
+    def isolated(self, key: str) -> list[str]:
+        """The command prefix that runs a program in a host's namespace as nobody, without
+        capabilities or new privileges, in its own mount and PID namespaces (/proc remounted)."""
         host = self.hosts.get(key)
         if host is None:
             raise KeyError(f"no host {key} in the lab of {self.vpc_id}")
-        command = [
-            "ip",
-            "netns",
-            "exec",
-            host.namespace,
-            "unshare",
-            "--mount",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
+        return [
+            *("ip", "netns", "exec", host.namespace),
+            *("unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"),
             *_unprivileged(),
-            PYTHON,
-            "-I",
-            "-S",
-            "-",
-            *request.arguments,
         ]
-        budget = request.timeout * 4 + (request.timeout * 14 if request.mode == "mtu" else 0) + 10
-        return subprocess.run(command, input=PROBE_SCRIPT, capture_output=True, text=True, timeout=budget)
 
     # --- faults -----------------------------------------------------------------------------------
 

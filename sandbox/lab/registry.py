@@ -10,6 +10,7 @@ from pathlib import Path
 from . import netns
 from .describe import describe_vpc_network
 from .lab import Lab, fingerprint
+from .ssm import SsmCommands
 
 log = logging.getLogger("sandbox.lab")
 
@@ -24,6 +25,7 @@ class Labs:
         self._next_index = 1
         self._workdir: Path | None = None
         self.swept = netns.sweep_stale()
+        self.ssm = SsmCommands(self, moto_lock)
         atexit.register(self.teardown_all)
 
     @property
@@ -83,6 +85,7 @@ class Labs:
             return True
 
     def teardown_all(self) -> int:
+        self.ssm.clear()
         with self._lock:
             vpc_ids = list(self._labs)
             for vpc_id in vpc_ids:

@@ -131,6 +131,30 @@ def test_dropped_route(control, environment):
         control.ok("DELETE", f"labs/{vpc}/faults")
 
 
+def test_probes_run_as_nobody_without_capabilities_in_their_own_pid_namespace(environment, sandbox_server):
+    lab = sandbox_server.runtime.labs.get(environment["vpc"])
+    report = (
+        "import os; status = open('/proc/self/status').read(); "
+        "print(os.getuid(), os.getpid(), open('/proc/1/cmdline').read().split(chr(0))[0]); print(status)"
+    )
+    done = subprocess.run(
+        [*lab.isolated(environment["wl_instance"]), sys.executable, "-I", "-S", "-c", report],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    first, status = done.stdout.split("\n", 1)
+    uid, pid, init = first.split()
+    assert (uid, pid) == ("65534", "1")  # nobody, and PID 1 of a PID namespace of its own
+    assert init == sys.executable
+    assert re.search(r"^CapEff:\s+0+$", status, re.MULTILINE)
+    assert re.search(r"^NoNewPrivs:\s+1$", status, re.MULTILINE)
+    addresses = subprocess.run(
+        [*lab.isolated(environment["wl_instance"]), "ip", "-4", "-o", "addr"], capture_output=True, text=True
+    ).stdout
+    assert f"inet {environment['wl_ip']}/24" in addresses  # the instance's namespace, not the host's
+
+
 def test_bad_requests(control, environment):
     vpc = environment["vpc"]
     status, answer = control.call(
