@@ -17,5 +17,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("audit/", include("audit.urls")),
+    path("", include("checks.urls")),
     path("", include("environments.urls")),
 ]

@@ -101,6 +101,21 @@ def test_fresh_environment_agrees_with_real_packets_then_a_fault_is_found(
     assert event.details["plan_hash"] == environment.plan_hash and event.details["agrees"] is True
     assert event.details["run_id"] == run.pk and event.details["cells"] == {"verified": 24}
 
+    # The environment page marks every cell; an auditor sees it without the button.
+    browser = Client()
+    browser.force_login(alice)
+    page = browser.get(f"/environments/{environment.pk}/").content.decode()
+    panel = page[page.index('data-testid="checks-panel"') :]
+    assert panel.count('data-verdict="verified"') == 24 and 'data-testid="checks-agree"' in panel
+    assert (
+        'data-testid="run-checks"' in panel and "wavelength-instance→region-subnet</span> 1300 bytes" in panel
+    )
+    auditor = Client()
+    auditor.force_login(carol)
+    seen = auditor.get(f"/environments/{environment.pk}/checks/", HTTP_HX_REQUEST="true")
+    assert seen.status_code == 200 and 'data-testid="run-checks"' not in seen.content.decode()
+    assert auditor.post(f"/environments/{environment.pk}/checks/", HTTP_HX_REQUEST="true").status_code == 403
+
     # Who may run checks: not auditors, not other teams.
     assert api(carol)[1](f"/environments/{environment.pk}/checks").status_code == 403
     outsider = make_user("olga", team=other_team, role="member")
@@ -127,6 +142,11 @@ def test_fresh_environment_agrees_with_real_packets_then_a_fault_is_found(
     assert (
         verdicts[("internet", "wavelength-instance", "tcp")]["verdict"] == "verified"
     )  # denied, and still is
+    panel = browser.get(f"/environments/{environment.pk}/checks/", HTTP_HX_REQUEST="true").content.decode()
+    assert (
+        panel.count('data-verdict="contradicted"') == len(contradicted)
+        and 'data-testid="checks-disagree"' in panel
+    )
     notice = Notification.objects.get(user=alice, verb="checks.contradicted")
     assert notice.link == f"/environments/{environment.pk}/"
     assert re.search(r"contradict the traffic matrix: \d+ cell\(s\) contradict", notice.message)
