@@ -9,7 +9,9 @@ from audit.services import record
 
 
 def _events(actor, count: int = 4):
-    return [record(actor=actor, action=f"thing.step{n}", target=None, source=Source.WEB) for n in range(count)]
+    return [
+        record(actor=actor, action=f"thing.step{n}", target=None, source=Source.WEB) for n in range(count)
+    ]
 
 
 def _as_table_owner(statement: str, params) -> None:
@@ -45,7 +47,9 @@ def test_an_empty_log_verifies():
 def test_an_altered_row_is_named_with_its_time_and_action(alice):
     events = _events(alice)
     altered = events[2]
-    _as_table_owner("UPDATE audit_auditevent SET details = '{\"note\": \"nothing happened\"}' WHERE id = %s", [altered.pk])
+    _as_table_owner(
+        'UPDATE audit_auditevent SET details = \'{"note": "nothing happened"}\' WHERE id = %s', [altered.pk]
+    )
 
     with pytest.raises(CommandError) as failure:
         _verify()

@@ -12,6 +12,7 @@ from audit.models import AuditEvent
 from checks.models import CheckRun
 from checks.planning import cell_verdicts
 from notify.models import Notification
+from sandbox.lab import netns
 from tests.conftest import wait_for
 from tests.provisioning.conftest import wait_for_state
 
@@ -44,7 +45,7 @@ def items_of(payload: dict, source: str, destination: str, protocol: str) -> lis
 
 
 def test_fresh_environment_agrees_with_real_packets_then_a_fault_is_found(
-    engine_worker, make_environment, control, alice, bob, carol, make_user, other_team
+    engine_worker, make_environment, control, alice, bob, carol, make_user, other_team, monkeypatch
 ):
     engine_worker(WLPANEL_CHECKS_AUTOMATIC="1")
     environment = make_environment("checked")
@@ -153,3 +154,13 @@ def test_fresh_environment_agrees_with_real_packets_then_a_fault_is_found(
     event = AuditEvent.objects.filter(environment_id=environment.pk, action="checks.done").latest("id")
     assert event.actor_username == "alice" and event.details["agrees"] is False
     control.delete(f"labs/{resources['vpc'].aws_id}/faults")
+
+    # Without CAP_NET_ADMIN the sandbox has no lab: every probe says so, and the run does not agree.
+    monkeypatch.setattr(netns, "has_net_admin", lambda: False)
+    started = post(f"/environments/{environment.pk}/checks")
+    third = finished_run(environment, previous=second.pk)
+    assert third.pk == started.json()["run_id"] and third.state == "done" and third.agrees is False
+    assert third.items and {item["detail"] for item in third.items} == {
+        "lab unavailable: needs CAP_NET_ADMIN"
+    }
+    assert not any(item["verifiable"] for item in third.items)

@@ -10,7 +10,9 @@ import subprocess
 import sys
 
 from netmodel.probes import PROBE_SCRIPT, ProbeRequest, parse_shell_commands
+from netmodel.traffic import traffic_matrix
 from sandbox.lab import netns
+from sandbox.lab.describe import describe_vpc_network
 from tests.lab.conftest import own_namespaces
 from tests.lab.labkit import CASABLANCA_ZONE, build_environment
 
@@ -200,12 +202,17 @@ def test_lab_goes_with_its_vpc_and_with_reset(control, sandbox_server):
     assert own_namespaces(f"wl{os.getpid():x}-") == []
 
 
-def test_casablanca_lets_tcp_in_from_the_internet(control):
+def test_casablanca_lets_tcp_in_from_the_internet(control, sandbox_server):
     control.ok("POST", "reset")
     built = build_environment(control.url, CASABLANCA_ZONE)
     try:
         lab = control.ok("POST", "labs", {"vpc_id": built["vpc"]})
         assert lab["casablanca"] is True
+        # Predicted by the matrix from the same sandbox state, and observed with real packets.
+        with sandbox_server.runtime.moto_lock:
+            network, _ = describe_vpc_network(built["vpc"])
+        rows = {(r.source, r.destination, r.protocol): r for r in traffic_matrix(network)}
+        assert rows[("internet", "wavelength-instance", "tcp")].allowed
         ssh = control.probe(built["vpc"], "internet", "tcp", built["carrier_ip"], 22)
         assert ssh["passed"] and ssh["detail"] == "accepted"
         udp = control.probe(built["vpc"], "internet", "udp", built["carrier_ip"], 53)
