@@ -28,9 +28,7 @@ PASSWORD = "correct-horse-battery-staple"
 def _answers(url: str, default_port: int) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection(
-            (parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1
-        ):
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
             return True
     except OSError:
         return False
@@ -40,6 +38,9 @@ def pytest_configure(config):
     # Full-strength hashing makes every test user cost ~0.3 s; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.WLPANEL_CHECKS_AUTOMATIC = False  # tests/checks turn the automatic connectivity run on
+    from tests.audit.flush import allow_test_flush_of_audit_tables
+
+    allow_test_flush_of_audit_tables()
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.exit(
@@ -172,9 +173,7 @@ def sandbox(sandbox_server, settings):
     import requests
 
     requests.post(f"{sandbox_server.url}/_sandbox/reset", timeout=10).raise_for_status()
-    requests.post(
-        f"{sandbox_server.url}/_sandbox/pending", json={"seconds": 1}, timeout=10
-    ).raise_for_status()
+    requests.post(f"{sandbox_server.url}/_sandbox/pending", json={"seconds": 1}, timeout=10).raise_for_status()
     settings.WLPANEL_AWS_ENDPOINT = sandbox_server.url
     return sandbox_server
 
@@ -248,19 +247,7 @@ def start_worker(worker_env, celery_queue, tmp_path, settings):
     def start(*, concurrency: int = 4, beat: bool = False, extra_env: dict | None = None) -> WorkerProcess:
         env = {**worker_env, **(extra_env or {})}
         name = f"w{len(started)}-{uuid.uuid4().hex[:6]}@%h"
-        args = [
-            "worker",
-            "-Q",
-            celery_queue,
-            "-c",
-            str(concurrency),
-            "-n",
-            name,
-            "-l",
-            "info",
-            "--without-gossip",
-            "--without-mingle",
-        ]
+        args = ["worker", "-Q", celery_queue, "-c", str(concurrency), "-n", name, "-l", "info", "--without-gossip", "--without-mingle"]
         if beat:
             args += ["-B", "-s", str(tmp_path / f"beat-{len(started)}")]
         worker = WorkerProcess(args, env, tmp_path / f"worker-{len(started)}.log")

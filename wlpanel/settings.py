@@ -5,6 +5,7 @@ PostgreSQL and Redis default to the local servers when they answer; when one is 
 configured nor answering, an embedded stand-in is used and named in the log (DESIGN section 6).
 """
 
+import hashlib
 import logging
 import socket
 from datetime import timedelta
@@ -178,6 +179,27 @@ CACHES = {
     }
 }
 
+# --- Audit: the chain's key and its checkpoints (docs/audit.md, "Tamper evidence") -------------
+
+# The HMAC key of the audit chain, kept outside the database: whoever holds only the database
+# cannot forge or re-hash rows. Required in production; the local profile derives one from SECRET_KEY.
+if PRODUCTION:
+    WLPANEL_AUDIT_KEY = env.str("WLPANEL_AUDIT_KEY")
+else:
+    WLPANEL_AUDIT_KEY = env.str(
+        "WLPANEL_AUDIT_KEY", default=hashlib.sha256(f"wlpanel-audit-chain:{SECRET_KEY}".encode()).hexdigest()
+    )
+# Append-only file of checkpoints of the chain's head, outside the database (one JSON line each).
+WLPANEL_AUDIT_CHECKPOINT_FILE = Path(
+    env.str("WLPANEL_AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl"))
+)
+WLPANEL_AUDIT_CHECKPOINT_SECONDS = env.int("WLPANEL_AUDIT_CHECKPOINT_SECONDS", default=300)
+# Also to S3 with Object Lock when a bucket is named (created with Object Lock enabled).
+WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET", default="")
+WLPANEL_AUDIT_CHECKPOINT_S3_PREFIX = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_PREFIX", default="audit-checkpoints/")
+WLPANEL_AUDIT_CHECKPOINT_S3_REGION = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_REGION", default="us-east-1")
+WLPANEL_AUDIT_CHECKPOINT_S3_RETENTION_DAYS = env.int("WLPANEL_AUDIT_CHECKPOINT_S3_RETENTION_DAYS", default=400)
+
 # --- Celery: at-least-once delivery; PostgreSQL decides what actually happens ---------------------
 
 CELERY_TASK_ACKS_LATE = True
@@ -204,6 +226,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire": {"task": "environments.expire", "schedule": timedelta(minutes=1)},
     "drift-refresh": {"task": "environments.refresh_all", "schedule": timedelta(minutes=10)},
     "zones-refresh": {"task": "environments.zones_refresh", "schedule": timedelta(hours=6)},
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": timedelta(seconds=WLPANEL_AUDIT_CHECKPOINT_SECONDS)},
 }
 
 # --- AWS ------------------------------------------------------------------------------------------
@@ -245,6 +268,8 @@ AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0)
 
+# API tokens expire this many days after they are issued.
+WLPANEL_API_TOKEN_DAYS = env.int("WLPANEL_API_TOKEN_DAYS", default=90)
 SESSION_COOKIE_AGE = env.int("WLPANEL_SESSION_MAX_AGE", default=12 * 3600)
 WLPANEL_SESSION_IDLE_SECONDS = env.int("WLPANEL_SESSION_IDLE_SECONDS", default=30 * 60)
 # Sensitive page actions (approve, destroy, opt-in) ask for the password again past this age.

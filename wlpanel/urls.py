@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("audit/", include("audit.urls")),
+    path("account/", include("accounts.urls")),
     path("", include("checks.urls")),
     path("", include("environments.urls")),
 ]

@@ -31,33 +31,11 @@ def login(client, user) -> None:
 @pytest.fixture
 def log(bob, mallory):
     return [
-        record(
-            actor=bob,
-            action="request.approved",
-            target=None,
-            source=Source.WEB,
-            team_slug="demo",
-            before={"state": "pending"},
-            after={"state": "approved"},
-            details={"comment": "ok, ship it"},
-        ),
-        record(
-            actor=mallory,
-            action="request.created",
-            target=None,
-            source=Source.API,
-            team_slug="other",
-            details={"purpose": '=HYPERLINK("http://evil")'},
-            user_agent="=cmd|' /C calc'!A0",
-        ),
-        record(
-            actor=bob,
-            action="environment.destroyed",
-            target=None,
-            source=Source.WEB,
-            team_slug="demo",
-            environment_id=3,
-        ),
+        record(actor=bob, action="request.approved", target=None, source=Source.WEB, team_slug="demo",
+               before={"state": "pending"}, after={"state": "approved"}, details={"comment": "ok, ship it"}),
+        record(actor=mallory, action="request.created", target=None, source=Source.API, team_slug="other",
+               details={"purpose": "=HYPERLINK(\"http://evil\")"}, user_agent="=cmd|' /C calc'!A0"),
+        record(actor=bob, action="environment.destroyed", target=None, source=Source.WEB, team_slug="demo", environment_id=3),
     ]
 
 
@@ -78,14 +56,8 @@ def test_csv_export_streams_the_filtered_rows_oldest_first_with_hashes(client, c
     assert [int(row["id"]) for row in rows] == [log[0].pk, log[2].pk]
     first = rows[0]
     assert (first["actor_username"], first["action"], first["hash"], first["prev_hash"]) == (
-        "bob",
-        "request.approved",
-        log[0].hash,
-        log[0].prev_hash,
-    )
-    assert json.loads(first["details"]) == {"comment": "ok, ship it"} and json.loads(first["after"]) == {
-        "state": "approved"
-    }
+        "bob", "request.approved", log[0].hash, log[0].prev_hash)
+    assert json.loads(first["details"]) == {"comment": "ok, ship it"} and json.loads(first["after"]) == {"state": "approved"}
     assert rows[1]["environment_id"] == "3" and rows[1]["before"] == ""
 
 
@@ -105,12 +77,11 @@ def test_jsonl_rows_reverify_offline(client, carol, log):
     lines = [json.loads(line) for line in body(response).splitlines()]
     assert [line["id"] for line in lines] == [event.pk for event in log]
     for line in lines:
-        # What an auditor would do with the file alone: recompute each row's hash.
-        fields = {name: line[name] for name in HASHED_FIELDS} | {
-            "created_at": parse_datetime(line["created_at"])
-        }
-        assert event_hash(fields, line["prev_hash"]) == line["hash"]
-    assert lines[1]["details"] == {"purpose": '=HYPERLINK("http://evil")'}  # verbatim in JSON Lines
+        # What an auditor would do with the file and the audit key: recompute each row's hash.
+        fields = {name: line[name] for name in HASHED_FIELDS} | {"created_at": parse_datetime(line["created_at"])}
+        assert line["chain_scheme"] == 2
+        assert event_hash(fields, line["prev_hash"], line["chain_scheme"]) == line["hash"]
+    assert lines[1]["details"] == {"purpose": "=HYPERLINK(\"http://evil\")"}  # verbatim in JSON Lines
     assert lines[0]["prev_hash"] == log[0].prev_hash and lines[1]["prev_hash"] == lines[0]["hash"]
 
 
@@ -124,9 +95,7 @@ def test_export_uses_the_same_filters_as_the_page(client, carol, log):
 @pytest.mark.django_db
 def test_export_is_audited_and_stops_at_the_rows_that_existed_when_it_began(client, carol, log):
     login(client, carol)
-    response = client.get(
-        EXPORT, {"format": "csv", "actor": "bob", "since": "2020-01-01"}, REMOTE_ADDR="10.1.2.3"
-    )
+    response = client.get(EXPORT, {"format": "csv", "actor": "bob", "since": "2020-01-01"}, REMOTE_ADDR="10.1.2.3")
     exported_ids = [int(row["id"]) for row in csv.DictReader(io.StringIO(body(response)))]
 
     exported = AuditEvent.objects.get(action="audit.exported")
@@ -179,28 +148,9 @@ def test_the_portable_writers_match_what_postgresql_formats(log, bob):
     from audit.export import _pg_csv_chunks, _pg_jsonl_chunks, python_csv_chunks, python_jsonl_chunks
 
     with written_at_whole_second():
-        log.append(
-            record(
-                actor=bob, action="thing.on_the_second", target=None, source=Source.WEB, ip_address="10.0.0.9"
-            )
-        )
-    awkward = {
-        "path": "C:\\temp\\new",
-        "quote": 'say "hi"',
-        "lines": "one\ntwo\r\n",
-        "ctl": "\x01\x02\t",
-        "nested": {"ü": ["ß", None, 1.5]},
-    }
-    log.append(
-        record(
-            actor=bob,
-            action="thing.awkward",
-            target=None,
-            source=Source.WEB,
-            details=awkward,
-            target_repr='a,b;"c"',
-        )
-    )
+        log.append(record(actor=bob, action="thing.on_the_second", target=None, source=Source.WEB, ip_address="10.0.0.9"))
+    awkward = {"path": "C:\\temp\\new", "quote": 'say "hi"', "lines": "one\ntwo\r\n", "ctl": "\x01\x02\t", "nested": {"ü": ["ß", None, 1.5]}}
+    log.append(record(actor=bob, action="thing.awkward", target=None, source=Source.WEB, details=awkward, target_repr="a,b;\"c\""))
     events = AuditEvent.objects.all()
 
     def text(chunks) -> str:
@@ -219,8 +169,6 @@ def written_at_whole_second():
     """A row stamped on a whole second: isoformat() then leaves the microseconds out."""
     from django.utils import timezone
 
-    from audit import services
+    from audit import chain
 
-    return mock.patch.object(
-        services.timezone, "now", return_value=timezone.now().replace(second=0, microsecond=0)
-    )
+    return mock.patch.object(chain.timezone, "now", return_value=timezone.now().replace(second=0, microsecond=0))

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audit import services
+from audit import chain
 from audit.choices import Source
 from audit.models import AuditEvent
 from audit.selectors import SEARCH_TEXT_SQL, audit_diff, environment_timeline
@@ -28,7 +28,7 @@ def fast_password_hashing(settings):
 @contextmanager
 def written_at(moment: dt.datetime):
     """Rows recorded inside are stamped `moment` (the writer takes its time from timezone.now)."""
-    with mock.patch.object(services.timezone, "now", return_value=moment):
+    with mock.patch.object(chain.timezone, "now", return_value=moment):
         yield
 
 
@@ -51,15 +51,9 @@ def shown_ids(response) -> list[int]:
 def mixed_log(alice, bob, mallory, carol):
     """Rows of two teams, a team-less login of alice's and one of mallory's."""
     return {
-        "demo_request": event(
-            bob, "request.approved", team_slug="demo", environment_id=7, target_repr="edge-sfo"
-        ),
-        "demo_build": event(
-            None, "environment.ready", team_slug="demo", environment_id=7, source=Source.WORKER
-        ),
-        "other_request": event(
-            mallory, "request.created", team_slug="other", environment_id=9, target_repr="edge-nyc"
-        ),
+        "demo_request": event(bob, "request.approved", team_slug="demo", environment_id=7, target_repr="edge-sfo"),
+        "demo_build": event(None, "environment.ready", team_slug="demo", environment_id=7, source=Source.WORKER),
+        "other_request": event(mallory, "request.created", team_slug="other", environment_id=9, target_repr="edge-nyc"),
         "alice_login": event(alice, "user.logged_in"),
         "mallory_login": event(mallory, "user.logged_in"),
         "audit_export": event(carol, "audit.exported", source=Source.API, details={"format": "csv"}),
@@ -101,9 +95,7 @@ def test_a_row_outside_the_members_teams_is_404(client, alice, mixed_log):
     assert detail.status_code == 200
     # Neighbour links stay among the rows she may see: past mallory's rows to her own login.
     assert (detail.context["previous_id"], detail.context["next_id"]) == (
-        mixed_log["demo_request"].pk,
-        mixed_log["alice_login"].pk,
-    )
+        mixed_log["demo_request"].pk, mixed_log["alice_login"].pk)
 
 
 # --- Filters -----------------------------------------------------------------------------------------
@@ -160,9 +152,7 @@ def test_bad_filters_are_shown_not_run(client, carol, mixed_log):
 def test_free_text_search_uses_the_trigram_index(carol, mixed_log):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(
-            f"EXPLAIN SELECT id FROM audit_auditevent WHERE {SEARCH_TEXT_SQL} ILIKE %s", ["%edge%"]
-        )
+        cursor.execute(f"EXPLAIN SELECT id FROM audit_auditevent WHERE {SEARCH_TEXT_SQL} ILIKE %s", ["%edge%"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "audit_search_trgm_idx" in plan
 
@@ -226,11 +216,7 @@ def test_htmx_requests_get_only_the_results(client, carol, mixed_log):
     login(client, carol)
     response = client.get(LIST, {"team": "demo"}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
-    assert (
-        'id="audit-results"' in body
-        and "<html" not in body
-        and '<form class="card audit-filters"' not in body
-    )
+    assert 'id="audit-results"' in body and "<html" not in body and "<form class=\"card audit-filters\"" not in body
     full = client.get(LIST, {"team": "demo"}).content.decode()
     assert "<html" in full and 'id="audit-results"' in full and 'name="q"' in full
 
@@ -264,28 +250,15 @@ def test_detail_shows_the_diff_the_aws_calls_and_the_hashes(client, bob, carol):
         after={"state": "approved", "plan_hash": "abc"},
         correlation_id="corr-1",
     )
-    aws_call_record(
-        region="us-west-2", operation="CreateVpc", outcome="ok", duration_ms=12, cause_event_id=row.pk
-    )
-    aws_call_record(
-        region="us-west-2",
-        operation="CreateSubnet",
-        outcome="InvalidVpcID.NotFound",
-        duration_ms=8,
-        correlation_id="corr-1",
-    )
-    aws_call_record(
-        region="us-west-2", operation="DeleteVpc", outcome="ok", duration_ms=9, correlation_id="someone-else"
-    )
+    aws_call_record(region="us-west-2", operation="CreateVpc", outcome="ok", duration_ms=12, cause_event_id=row.pk)
+    aws_call_record(region="us-west-2", operation="CreateSubnet", outcome="InvalidVpcID.NotFound", duration_ms=8, correlation_id="corr-1")
+    aws_call_record(region="us-west-2", operation="DeleteVpc", outcome="ok", duration_ms=9, correlation_id="someone-else")
     login(client, carol)
 
     response = client.get(reverse("audit:event_detail", args=[row.pk]))
     body = response.content.decode()
     assert response.status_code == 200
-    assert [(c.field, c.change) for c in response.context["changes"]] == [
-        ("plan_hash", "added"),
-        ("state", "changed"),
-    ]
+    assert [(c.field, c.change) for c in response.context["changes"]] == [("plan_hash", "added"), ("state", "changed")]
     assert [c.operation for c in response.context["aws_calls"]] == ["CreateVpc", "CreateSubnet"]
     assert "InvalidVpcID.NotFound" in body and "DeleteVpc" not in body
     assert row.hash in body and row.prev_hash in body and 'data-testid="hash-ok"' in body
@@ -293,42 +266,17 @@ def test_detail_shows_the_diff_the_aws_calls_and_the_hashes(client, bob, carol):
 
 @pytest.mark.django_db
 def test_environment_timeline_carries_each_rows_aws_calls(bob):
-    started = record(
-        actor=bob,
-        action="environment.provision_started",
-        target=None,
-        source=Source.WEB,
-        environment_id=5,
-        correlation_id="c5",
-    )
-    ready = record(
-        actor=None, action="environment.ready", target=None, source=Source.WORKER, environment_id=5
-    )
+    started = record(actor=bob, action="environment.provision_started", target=None, source=Source.WEB, environment_id=5, correlation_id="c5")
+    ready = record(actor=None, action="environment.ready", target=None, source=Source.WORKER, environment_id=5)
     record(actor=None, action="environment.ready", target=None, source=Source.WORKER, environment_id=6)
-    aws_call_record(
-        region="us-west-2",
-        operation="CreateVpc",
-        outcome="ok",
-        duration_ms=5,
-        environment_id=5,
-        cause_event_id=started.pk,
-    )
-    aws_call_record(
-        region="us-west-2",
-        operation="CreateSubnet",
-        outcome="ok",
-        duration_ms=5,
-        environment_id=5,
-        correlation_id="c5",
-    )
+    aws_call_record(region="us-west-2", operation="CreateVpc", outcome="ok", duration_ms=5, environment_id=5, cause_event_id=started.pk)
+    aws_call_record(region="us-west-2", operation="CreateSubnet", outcome="ok", duration_ms=5, environment_id=5, correlation_id="c5")
 
     with CaptureQueriesContext(connection) as queries:
         timeline = environment_timeline(5)
     assert len(queries.captured_queries) == 2
     assert [e.pk for e in timeline] == [ready.pk, started.pk]
-    assert [c.operation for c in timeline[1].aws_calls] == ["CreateVpc", "CreateSubnet"] and timeline[
-        0
-    ].aws_calls == []
+    assert [c.operation for c in timeline[1].aws_calls] == ["CreateVpc", "CreateSubnet"] and timeline[0].aws_calls == []
 
     from django.template.loader import render_to_string
 
@@ -353,9 +301,6 @@ def test_admin_shows_audit_rows_but_cannot_change_them(client, admin_user, mixed
     assert client.get(reverse("admin:audit_auditevent_changelist")).status_code == 200
     assert client.get(reverse("admin:audit_auditevent_change", args=[row.pk])).status_code == 200  # view only
     assert client.get(reverse("admin:audit_auditevent_add")).status_code == 403
-    assert (
-        client.post(reverse("admin:audit_auditevent_delete", args=[row.pk]), {"post": "yes"}).status_code
-        == 403
-    )
+    assert client.post(reverse("admin:audit_auditevent_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
     assert client.get(reverse("admin:audit_awscall_changelist")).status_code == 200
     assert AuditEvent.objects.filter(pk=row.pk, action="request.approved").exists()

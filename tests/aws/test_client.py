@@ -22,20 +22,10 @@ def test_every_call_is_logged_with_its_context_and_mutating_calls_are_audited(sa
         ec2.describe_vpcs(VpcIds=["vpc-00000000000000000"])
 
     create, describe, missing = AwsCall.objects.order_by("id")
-    assert (create.operation, create.outcome, create.mutating, create.http_status) == (
-        "CreateVpc",
-        "ok",
-        True,
-        200,
-    )
+    assert (create.operation, create.outcome, create.mutating, create.http_status) == ("CreateVpc", "ok", True, 200)
     assert create.params == {"CidrBlock": "10.9.0.0/16"}
     assert create.request_id and create.duration_ms >= 0 and create.region == "us-west-2"
-    assert (create.environment_id, create.resource_key, create.correlation_id, create.cause_event_id) == (
-        42,
-        "vpc",
-        "corr-1",
-        7,
-    )
+    assert (create.environment_id, create.resource_key, create.correlation_id, create.cause_event_id) == (42, "vpc", "corr-1", 7)
     assert (describe.operation, describe.mutating) == ("DescribeVpcs", False)
     assert (missing.outcome, missing.http_status) == ("InvalidVpcID.NotFound", 400)
     audited = AuditEvent.objects.get(action="aws.CreateVpc")

@@ -8,11 +8,7 @@ from aws.errors import Action, classify, created_nothing
 
 def client_error(code: str, status: int = 400) -> ClientError:
     return ClientError(
-        {
-            "Error": {"Code": code, "Message": f"{code} happened"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        "Op",
+        {"Error": {"Code": code, "Message": f"{code} happened"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op"
     )
 
 

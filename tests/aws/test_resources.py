@@ -48,27 +48,19 @@ def test_security_group_rules_are_added_once(ec2, vpc_id):
 
 
 def test_routes_associations_and_attachments_act_once(ec2, vpc_id):
-    subnet_id = aws.subnet_create(
-        ec2, vpc_id=vpc_id, cidr="10.0.1.0/24", zone="us-west-2a", tags=tags("subnet")
-    )
+    subnet_id = aws.subnet_create(ec2, vpc_id=vpc_id, cidr="10.0.1.0/24", zone="us-west-2a", tags=tags("subnet"))
     gateway_id = aws.internet_gateway_create(ec2, tags=tags("igw"))
     assert aws.internet_gateway_attach(ec2, {"InternetGatewayId": gateway_id}, vpc_id)
     assert not aws.internet_gateway_attach(ec2, aws.describe(ec2, "internet_gateway", gateway_id), vpc_id)
     table_id = aws.route_table_create(ec2, vpc_id=vpc_id, token="token-rt-1", tags=tags("rt"))
     assert aws.route_table_create(ec2, vpc_id=vpc_id, token="token-rt-1", tags=tags("rt")) == table_id
     fresh = {"RouteTableId": table_id, "Routes": [], "Associations": []}
-    assert aws.route_ensure(
-        ec2, fresh, destination="0.0.0.0/0", target_kind="internet_gateway", target_id=gateway_id
-    )
-    assert not aws.route_ensure(
-        ec2, fresh, destination="0.0.0.0/0", target_kind="internet_gateway", target_id=gateway_id
-    )
+    assert aws.route_ensure(ec2, fresh, destination="0.0.0.0/0", target_kind="internet_gateway", target_id=gateway_id)
+    assert not aws.route_ensure(ec2, fresh, destination="0.0.0.0/0", target_kind="internet_gateway", target_id=gateway_id)
     association = aws.route_table_associate(ec2, fresh, subnet_id)
     table = aws.describe(ec2, "route_table", table_id)
     assert aws.route_table_associate(ec2, table, subnet_id) == association
-    assert not aws.route_ensure(
-        ec2, table, destination="0.0.0.0/0", target_kind="internet_gateway", target_id=gateway_id
-    )
+    assert not aws.route_ensure(ec2, table, destination="0.0.0.0/0", target_kind="internet_gateway", target_id=gateway_id)
 
 
 def test_instance_token_and_carrier_ip_lifecycle(ec2, vpc_id):

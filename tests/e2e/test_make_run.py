@@ -35,9 +35,7 @@ def fresh_database():
 
 
 def descendants(pid: int) -> set[int]:
-    result = subprocess.run(
-        ["ps", "-e", "-o", "pid=,ppid=,pgid="], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,pgid="], capture_output=True, text=True, check=True)
     rows = [tuple(map(int, line.split())) for line in result.stdout.splitlines() if line.strip()]
     found, frontier = set(), {pid}
     while frontier:
@@ -71,9 +69,7 @@ def test_make_run_serves_the_panel_and_stops_every_child(fresh_database, tmp_pat
     }
     env.pop("WLPANEL_AWS_ENDPOINT", None)
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
-    run = subprocess.Popen(
-        [sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    run = subprocess.Popen([sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     children: set[int] = set()
     try:
@@ -94,32 +90,20 @@ def test_make_run_serves_the_panel_and_stops_every_child(fresh_database, tmp_pat
         browser = requests.Session()
         page = browser.get(f"{base}/login/", timeout=5)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        browser.post(
-            f"{base}/login/",
-            data={"username": "alice", "password": "wrong", "csrfmiddlewaretoken": token},
-            headers={"Referer": f"{base}/login/"},
-            timeout=10,
-        )
+        browser.post(f"{base}/login/", data={"username": "alice", "password": "wrong", "csrfmiddlewaretoken": token},
+                     headers={"Referer": f"{base}/login/"}, timeout=10)
         page = browser.get(f"{base}/login/", timeout=5)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        home = browser.post(
-            f"{base}/login/",
-            data={"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": token},
-            headers={"Referer": f"{base}/login/"},
-            timeout=10,
-        )
+        home = browser.post(f"{base}/login/", data={"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": token},
+                            headers={"Referer": f"{base}/login/"}, timeout=10)
         assert 'data-testid="logged-in-as">alice<' in home.text
 
         with psycopg.connect(fresh_database.replace("postgres://", "postgresql://")) as conn:
             actions = [row[0] for row in conn.execute("SELECT action FROM audit_auditevent ORDER BY id")]
-            zones = conn.execute(
-                "SELECT count(*) FROM environments_zone WHERE opt_in_status = 'opted-in'"
-            ).fetchone()[0]
+            zones = conn.execute("SELECT count(*) FROM environments_zone WHERE opt_in_status = 'opted-in'").fetchone()[0]
         assert actions[-2:] == ["user.login_failed", "user.logged_in"]
         assert zones >= 1, "the demo setup opts the seed's zone group in on the embedded sandbox"
-        verify = subprocess.run(
-            [sys.executable, "manage.py", "audit_verify"], cwd=ROOT, env=env, capture_output=True, text=True
-        )
+        verify = subprocess.run([sys.executable, "manage.py", "audit_verify"], cwd=ROOT, env=env, capture_output=True, text=True)
         assert verify.returncode == 0, verify.stdout + verify.stderr
 
         children = descendants(run.pid)

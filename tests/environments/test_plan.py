@@ -43,9 +43,7 @@ def test_the_seed_plan_has_every_resource_of_the_walk_through():
 
 def test_without_a_bastion_the_public_side_is_left_out():
     plan = build_plan(PlanSpec(**{**SEED.__dict__, "bastion": False}))
-    assert not {"public_subnet", "internet_gateway", "public_route_table", "bastion_sg", "bastion"} & set(
-        keys(plan)
-    )
+    assert not {"public_subnet", "internet_gateway", "public_route_table", "bastion_sg", "bastion"} & set(keys(plan))
 
 
 def test_the_bastion_branch_does_not_wait_for_the_carrier_gateway():
@@ -74,22 +72,12 @@ def test_default_security_groups_follow_the_design():
     assert steps["bastion_sg"].params["Ingress"] == [
         {"protocol": "all", "ports": None, "source": "10.0.0.0/16", "description": "all from the VPC"}
     ]
-    narrowed = PlanSpec(
-        **{
-            **SEED.__dict__,
-            "bastion_ssh_cidr": "203.0.113.7/32",
-            "wavelength_ingress": (IngressRule("tcp", "80,443"),),
-        }
-    )
+    narrowed = PlanSpec(**{**SEED.__dict__, "bastion_ssh_cidr": "203.0.113.7/32",
+                           "wavelength_ingress": (IngressRule("tcp", "80,443"),)})
     steps = {step.key: step for step in build_plan(narrowed)}
-    assert {"protocol": "tcp", "ports": "22", "source": "203.0.113.7/32", "description": "SSH"} in steps[
-        "bastion_sg"
-    ].params["Ingress"]
+    assert {"protocol": "tcp", "ports": "22", "source": "203.0.113.7/32", "description": "SSH"} in steps["bastion_sg"].params["Ingress"]
     assert steps["wavelength_sg"].params["Ingress"][1] == {
-        "protocol": "tcp",
-        "ports": "80,443",
-        "source": "0.0.0.0/0",
-        "description": "from outside the VPC",
+        "protocol": "tcp", "ports": "80,443", "source": "0.0.0.0/0", "description": "from outside the VPC"
     }
 
 
@@ -120,8 +108,4 @@ def test_tokens_and_tags_are_deterministic():
     assert client_token(7, "wavelength_instance") == client_token(7, "wavelength_instance")
     assert client_token(7, "wavelength_instance") != client_token(7, "wavelength_instance", generation=2)
     assert len(client_token(7, "vpc")) <= 64
-    assert resource_tags(7, "edge", "vpc") == {
-        "wlpanel:environment": "7",
-        "wlpanel:resource": "vpc",
-        "Name": "edge-vpc",
-    }
+    assert resource_tags(7, "edge", "vpc") == {"wlpanel:environment": "7", "wlpanel:resource": "vpc", "Name": "edge-vpc"}

@@ -1,11 +1,6 @@
 from environments.validation import ingress_errors, network_errors, port_ranges
 
-DEFAULTS = {
-    "vpc_cidr": "10.0.0.0/16",
-    "public_subnet_cidr": "10.0.1.0/24",
-    "wavelength_subnet_cidr": "10.0.0.0/24",
-    "bastion": True,
-}
+DEFAULTS = {"vpc_cidr": "10.0.0.0/16", "public_subnet_cidr": "10.0.1.0/24", "wavelength_subnet_cidr": "10.0.0.0/24", "bastion": True}
 
 
 def errors(**changes):
@@ -17,9 +12,7 @@ def test_the_defaults_are_valid():
 
 
 def test_subnet_outside_the_vpc():
-    assert (
-        "not inside the VPC" in errors(wavelength_subnet_cidr="192.168.0.0/24")["wavelength_subnet_cidr"][0]
-    )
+    assert "not inside the VPC" in errors(wavelength_subnet_cidr="192.168.0.0/24")["wavelength_subnet_cidr"][0]
 
 
 def test_overlapping_subnets():
@@ -42,18 +35,14 @@ def test_public_subnet_ignored_without_a_bastion_but_ssh_range_needs_one():
 
 
 def test_ingress_rules():
-    assert (
-        ingress_errors([{"protocol": "all", "ports": None}, {"protocol": "tcp", "ports": "22,80-90"}]) == {}
-    )
-    messages = ingress_errors(
-        [
-            {"protocol": "sctp", "ports": None},
-            {"protocol": "icmp", "ports": "80"},
-            {"protocol": "tcp", "ports": "90-80"},
-            {"protocol": "udp", "ports": "http"},
-            {"protocol": "tcp", "ports": "70000"},
-        ]
-    )["wavelength_ingress"]
+    assert ingress_errors([{"protocol": "all", "ports": None}, {"protocol": "tcp", "ports": "22,80-90"}]) == {}
+    messages = ingress_errors([
+        {"protocol": "sctp", "ports": None},
+        {"protocol": "icmp", "ports": "80"},
+        {"protocol": "tcp", "ports": "90-80"},
+        {"protocol": "udp", "ports": "http"},
+        {"protocol": "tcp", "ports": "70000"},
+    ])["wavelength_ingress"]
     assert len(messages) == 5
     assert ingress_errors("all") == {"wavelength_ingress": ["Must be a list of {protocol, ports} rules."]}
 

@@ -12,9 +12,7 @@ from tests.conftest import origin_of
 def published_tasks(monkeypatch):
     """Record what the services publish for the engine instead of sending it to a broker."""
     sent = []
-    monkeypatch.setattr(
-        "environments.services.current_app.send_task", lambda name, args=None, **kw: sent.append((name, args))
-    )
+    monkeypatch.setattr("environments.services.current_app.send_task", lambda name, args=None, **kw: sent.append((name, args)))
     return sent
 
 
@@ -25,11 +23,7 @@ def make_request(team, zone):
     def make(user, *, name="edge-1", source=Source.WEB, **fields):
         fields.setdefault("instance_type", "t3.medium")
         return services.environment_request_create(
-            origin=origin_of(user, source),
-            team=fields.pop("team", team),
-            zone=fields.pop("zone", zone),
-            name=name,
-            **fields,
+            origin=origin_of(user, source), team=fields.pop("team", team), zone=fields.pop("zone", zone), name=name, **fields
         )
 
     return make
@@ -67,32 +61,17 @@ def describe_route_tables(environment):
             resources[key].aws_id = aws_id
             resources[key].state = "ready"
             resources[key].save()
-    for key, target in (
-        ("public_route_table", {"GatewayId": "igw-0abc"}),
-        ("wavelength_route_table", {"CarrierGatewayId": "cagw-0abc"}),
-    ):
+    for key, target in (("public_route_table", {"GatewayId": "igw-0abc"}), ("wavelength_route_table", {"CarrierGatewayId": "cagw-0abc"})):
         subnet = "subnet-0public" if key.startswith("public") else "subnet-0wavelength"
         resource = resources[key]
         resource.described = {
             "RouteTableId": ids[key],
             "VpcId": "vpc-0a1b2c3d",
             "Routes": [
-                {
-                    "DestinationCidrBlock": "10.0.0.0/16",
-                    "GatewayId": "local",
-                    "State": "active",
-                    "Origin": "CreateRouteTable",
-                },
+                {"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local", "State": "active", "Origin": "CreateRouteTable"},
                 {"DestinationCidrBlock": "0.0.0.0/0", "State": "active", "Origin": "CreateRoute", **target},
             ],
-            "Associations": [
-                {
-                    "RouteTableAssociationId": f"rtbassoc-{key}",
-                    "RouteTableId": ids[key],
-                    "SubnetId": subnet,
-                    "Main": False,
-                }
-            ],
+            "Associations": [{"RouteTableAssociationId": f"rtbassoc-{key}", "RouteTableId": ids[key], "SubnetId": subnet, "Main": False}],
         }
         resource.described_at = now
         resource.save()
@@ -102,22 +81,9 @@ def describe_instances(environment):
     """What DescribeInstances/DescribeAddresses would have said about the instances and the Carrier IP."""
     now = timezone.now()
     items = {
-        "bastion": {
-            "InstanceId": "i-0bastion",
-            "PrivateIpAddress": "10.0.1.10",
-            "PublicIpAddress": "203.0.113.10",
-            "State": {"Name": "running"},
-        },
-        "wavelength_instance": {
-            "InstanceId": "i-0wavelength",
-            "PrivateIpAddress": "10.0.0.20",
-            "State": {"Name": "running"},
-        },
-        "carrier_ip": {
-            "AllocationId": "eipalloc-0abc",
-            "CarrierIp": "155.146.1.2",
-            "NetworkBorderGroup": environment.zone.name,
-        },
+        "bastion": {"InstanceId": "i-0bastion", "PrivateIpAddress": "10.0.1.10", "PublicIpAddress": "203.0.113.10", "State": {"Name": "running"}},
+        "wavelength_instance": {"InstanceId": "i-0wavelength", "PrivateIpAddress": "10.0.0.20", "State": {"Name": "running"}},
+        "carrier_ip": {"AllocationId": "eipalloc-0abc", "CarrierIp": "155.146.1.2", "NetworkBorderGroup": environment.zone.name},
     }
     for key, item in items.items():
         environment.resources.filter(key=key).update(described=item, described_at=now, state="ready")

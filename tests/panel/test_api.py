@@ -83,9 +83,7 @@ def test_session_auth_needs_csrf_on_writes(alice, zone):
     response = client.post("/api/requests", BODY, content_type="application/json")
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
     token = client.get("/requests/new/").context["csrf_token"]
-    response = client.post(
-        "/api/requests", BODY, content_type="application/json", HTTP_X_CSRFTOKEN=str(token)
-    )
+    response = client.post("/api/requests", BODY, content_type="application/json", HTTP_X_CSRFTOKEN=str(token))
     assert response.status_code == 201
 
 
@@ -107,21 +105,9 @@ def test_zones_shape(api, alice, zone):
     assert body["count"] == 1 and body["next"] is None
     item = body["items"][0]
     assert set(item) == {
-        "name",
-        "group",
-        "region",
-        "parent_zone",
-        "carrier",
-        "metro",
-        "opt_in_status",
-        "instance_types",
-        "described_at",
+        "name", "group", "region", "parent_zone", "carrier", "metro", "opt_in_status", "instance_types", "described_at",
     }
-    assert (
-        item["group"] == "us-west-2-wl1"
-        and item["parent_zone"] == "us-west-2a"
-        and item["opt_in_status"] == "opted-in"
-    )
+    assert item["group"] == "us-west-2-wl1" and item["parent_zone"] == "us-west-2a" and item["opt_in_status"] == "opted-in"
 
 
 def test_zone_opt_in_is_for_admins(api, alice, zone):
@@ -134,7 +120,7 @@ def test_zone_opt_in_calls_the_engine_and_returns_the_groups_zones(api, admin_us
     response = api(admin_user).post("/zone-groups/us-west-2-wl1/opt-in")
     assert response.status_code == 200
     assert [item["opt_in_status"] for item in response.json()["items"]] == ["opted-in"]
-    ((origin, group),) = fake_opt_in
+    (origin, group), = fake_opt_in
     assert group == "us-west-2-wl1" and origin.user == admin_user and origin.source == "api"
 
 
@@ -147,15 +133,8 @@ def test_create_a_request_with_defaults(api, alice, zone):
     body = response.json()
     assert body["state"] == "pending" and body["requester"] == "alice" and body["team"] == "demo"
     assert body["vpc_cidr"] == "10.0.0.0/16" and body["public_subnet_cidr"] == "10.0.1.0/24"
-    assert (
-        body["wavelength_subnet_cidr"] == "10.0.0.0/24"
-        and body["bastion"] is True
-        and body["ttl_hours"] == 72
-    )
-    assert (
-        body["wavelength_ingress"] == [{"protocol": "all", "ports": None}]
-        and body["bastion_ssh_cidr"] is None
-    )
+    assert body["wavelength_subnet_cidr"] == "10.0.0.0/24" and body["bastion"] is True and body["ttl_hours"] == 72
+    assert body["wavelength_ingress"] == [{"protocol": "all", "ports": None}] and body["bastion_ssh_cidr"] is None
     assert len(body["plan_hash"]) == 64 and body["plan"]["steps"][0]["calls"] == ["CreateVpc"]
     assert AuditEvent.objects.get(action="request.created").source == "api"
 
@@ -168,11 +147,7 @@ def test_create_a_request_with_defaults(api, alice, zone):
         ({"vpc_cidr": "10.0.0.0/12"}, "vpc_cidr", "/16 to /28"),
         ({"instance_type": "x9.huge"}, "instance_type", "does not offer x9.huge"),
         ({"ttl_hours": 721}, "ttl_hours", "between 1 and 720"),
-        (
-            {"wavelength_ingress": [{"protocol": "icmp", "ports": "80"}]},
-            "wavelength_ingress",
-            "ports apply only to tcp and udp",
-        ),
+        ({"wavelength_ingress": [{"protocol": "icmp", "ports": "80"}]}, "wavelength_ingress", "ports apply only to tcp and udp"),
         ({"zone": "atlantis-wlz-1"}, "zone", "No Wavelength Zone named atlantis-wlz-1"),
         ({"ttl_hours": "soon"}, "ttl_hours", ""),
     ],
@@ -201,22 +176,14 @@ def test_auditors_may_not_request(api, carol, zone, team):
     assert api(carol).post("/requests", BODY).status_code == 403
 
 
-def test_approve_returns_the_environment_id(
-    api, alice, bob, make_request, published_tasks, django_capture_on_commit_callbacks
-):
+def test_approve_returns_the_environment_id(api, alice, bob, make_request, published_tasks, django_capture_on_commit_callbacks):
     request = make_request(alice)
     with django_capture_on_commit_callbacks(execute=True):
-        response = api(bob).post(
-            f"/requests/{request.pk}/approve", {"comment": "go", "plan_hash": request.plan_hash}
-        )
+        response = api(bob).post(f"/requests/{request.pk}/approve", {"comment": "go", "plan_hash": request.plan_hash})
     assert response.status_code == 200
     body = response.json()
     environment = Environment.objects.get()
-    assert (
-        body["environment_id"] == environment.pk
-        and body["state"] == "approved"
-        and body["decided_by"] == "bob"
-    )
+    assert body["environment_id"] == environment.pk and body["state"] == "approved" and body["decided_by"] == "bob"
     assert published_tasks == [("environments.advance", [environment.pk])]
     assert api(bob).get(f"/requests/{request.pk}").json()["environment_id"] == environment.pk
     # A second decision is a conflict.
@@ -261,14 +228,8 @@ def test_reject_and_cancel(api, alice, bob, make_request):
 
 def test_other_teams_requests_are_404(api, alice, mallory, make_request):
     request = make_request(alice)
-    for path in (
-        f"/requests/{request.pk}",
-        f"/requests/{request.pk}/approve",
-        f"/requests/{request.pk}/cancel",
-    ):
-        response = (
-            api(mallory).get(path) if "/" not in path.removeprefix("/requests/") else api(mallory).post(path)
-        )
+    for path in (f"/requests/{request.pk}", f"/requests/{request.pk}/approve", f"/requests/{request.pk}/cancel"):
+        response = api(mallory).get(path) if "/" not in path.removeprefix("/requests/") else api(mallory).post(path)
         assert response.status_code == 404, path
     assert api(mallory).get("/requests").json() == {"items": [], "count": 0, "next": None}
 
@@ -304,9 +265,7 @@ def test_two_approvers_at_once_start_exactly_one_build(alice, bob, erin, make_re
 
         barrier.wait()
         try:
-            statuses.append(
-                caller.post(f"/requests/{request.pk}/approve", {"plan_hash": request.plan_hash}).status_code
-            )
+            statuses.append(caller.post(f"/requests/{request.pk}/approve", {"plan_hash": request.plan_hash}).status_code)
         finally:
             connection.close()
 
@@ -330,9 +289,7 @@ def test_environment_list_filters_and_includes_destroyed(api, alice, make_enviro
     caller = api(alice)
     everything = caller.get("/environments").json()
     assert [item["name"] for item in everything["items"]] == ["beta", "alpha"] and everything["count"] == 2
-    assert [i["id"] for i in caller.get("/environments", {"state": "destroyed"}).json()["items"]] == [
-        alpha.pk
-    ]
+    assert [i["id"] for i in caller.get("/environments", {"state": "destroyed"}).json()["items"]] == [alpha.pk]
     assert [i["id"] for i in caller.get("/environments", {"name": "bet"}).json()["items"]] == [beta.pk]
     assert caller.get("/environments", {"zone": "elsewhere"}).json()["count"] == 0
     assert caller.get("/environments", {"team": "demo"}).json()["count"] == 2
@@ -353,9 +310,7 @@ def test_environment_detail_has_steps_resources_and_route_tables(api, alice, mak
         ("0.0.0.0/0", "carrier gateway", "cagw-0abc"),
     }
     assert tables["public_route_table"]["routes"][1]["target_kind"] == "internet gateway"
-    assert tables["wavelength_route_table"]["subnets"] == [
-        {"label": "wavelength subnet", "aws_id": "subnet-0wavelength"}
-    ]
+    assert tables["wavelength_route_table"]["subnets"] == [{"label": "wavelength subnet", "aws_id": "subnet-0wavelength"}]
 
 
 def test_environment_actions(api, alice, bob, make_user, team, make_environment):
@@ -363,10 +318,7 @@ def test_environment_actions(api, alice, bob, make_user, team, make_environment)
     dave = make_user("dave", team=team, role=TeamRole.MEMBER)
     owner = api(alice)
     extended = owner.post(f"/environments/{environment.pk}/extend", {"hours": 2})
-    assert (
-        extended.status_code == 200
-        and extended.json()["expires_at"] > environment.expires_at.isoformat()[:19]
-    )
+    assert extended.status_code == 200 and extended.json()["expires_at"] > environment.expires_at.isoformat()[:19]
     assert owner.post(f"/environments/{environment.pk}/extend", {"hours": 0}).json()["errors"]["hours"]
     assert owner.post(f"/environments/{environment.pk}/extend", {}).status_code == 400
     assert owner.post(f"/environments/{environment.pk}/refresh").status_code == 202
@@ -402,14 +354,8 @@ def test_traffic_endpoint(api, alice, make_environment):
 def test_openapi_lists_the_endpoints(client):
     paths = client.get("/api/openapi.json").json()["paths"]
     for path in (
-        "/api/teams",
-        "/api/zones",
-        "/api/zone-groups/{group}/opt-in",
-        "/api/requests",
-        "/api/requests/{request_id}",
-        "/api/requests/{request_id}/approve",
-        "/api/environments",
-        "/api/environments/{environment_id}",
+        "/api/teams", "/api/zones", "/api/zone-groups/{group}/opt-in", "/api/requests", "/api/requests/{request_id}",
+        "/api/requests/{request_id}/approve", "/api/environments", "/api/environments/{environment_id}",
         "/api/environments/{environment_id}/traffic",
     ):
         assert path in paths, path
@@ -428,9 +374,7 @@ def test_auditors_read_everything_and_change_nothing(api, carol, alice, make_req
     assert auditor.post(f"/environments/{environment.pk}/extend", {"hours": 1}).status_code == 403
 
 
-def test_session_callers_confirm_their_password_for_sensitive_actions_tokens_do_not(
-    alice, bob, make_request, settings
-):
+def test_session_callers_confirm_their_password_for_sensitive_actions_tokens_do_not(alice, bob, make_request, settings):
     import time
 
     request = make_request(alice)

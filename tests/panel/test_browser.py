@@ -45,9 +45,7 @@ def page_as(django_db_setup, browser, live_server):  # the server stops before t
         client = Client()
         client.force_login(user)
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-        )
+        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
         page = context.new_page()
         page.set_default_timeout(10_000)
         return page
@@ -67,14 +65,8 @@ def settle(environment):
 
 def test_instance_types_follow_the_zone_and_the_plan_previews(page_as, live_server, alice, zone):
     Zone.objects.create(
-        name="us-east-1-wl1-bos-wlz-1",
-        group_name="us-east-1-wl1",
-        region="us-east-1",
-        parent_zone_name="us-east-1a",
-        carrier="Verizon",
-        metro="Boston",
-        instance_types=["c5.2xlarge"],
-        opt_in_status="opted-in",
+        name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1", parent_zone_name="us-east-1a",
+        carrier="Verizon", metro="Boston", instance_types=["c5.2xlarge"], opt_in_status="opted-in",
     )
     page = page_as(alice)
     page.goto(f"{live_server.url}/requests/new/")

@@ -14,9 +14,7 @@ pytestmark = pytest.mark.django_db
 def test_nobody_approves_their_own_request(alice, make_request):
     request = make_request(alice)
     with pytest.raises(PermissionDenied):
-        services.environment_request_approve(
-            origin=origin_of(alice), request_id=request.pk, plan_hash=request.plan_hash
-        )
+        services.environment_request_approve(origin=origin_of(alice), request_id=request.pk, plan_hash=request.plan_hash)
 
 
 def test_members_and_other_teams_cannot_decide(alice, make_user, team, mallory, make_request):
@@ -32,9 +30,7 @@ def test_approval_binds_to_the_plan_hash_and_happens_once(alice, bob, erin, make
     request = make_request(alice)
     with pytest.raises(Conflict):
         services.environment_request_approve(origin=origin_of(bob), request_id=request.pk, plan_hash="0" * 64)
-    environment = services.environment_request_approve(
-        origin=origin_of(bob), request_id=request.pk, plan_hash=request.plan_hash
-    )
+    environment = services.environment_request_approve(origin=origin_of(bob), request_id=request.pk, plan_hash=request.plan_hash)
     assert environment.state == "provisioning" and environment.resources.count() == len(request.plan["steps"])
     with pytest.raises(Conflict):
         services.environment_request_approve(origin=origin_of(erin), request_id=request.pk)
@@ -44,10 +40,7 @@ def test_only_the_requester_cancels(alice, bob, make_request):
     request = make_request(alice)
     with pytest.raises(PermissionDenied):
         services.environment_request_cancel(origin=origin_of(bob), request_id=request.pk)
-    assert (
-        services.environment_request_cancel(origin=origin_of(alice), request_id=request.pk).state
-        == "cancelled"
-    )
+    assert services.environment_request_cancel(origin=origin_of(alice), request_id=request.pk).state == "cancelled"
 
 
 def test_destroy_and_extend_rules(alice, bob, make_user, team, make_environment):
@@ -77,13 +70,7 @@ def test_request_errors_cover_every_field_rule(alice, team, zone, make_request):
     )
     errors = services.request_errors(team=team, zone=zone, fields=fields)
     assert set(errors) == {
-        "name",
-        "instance_type",
-        "vpc_cidr",
-        "public_subnet_cidr",
-        "wavelength_subnet_cidr",
-        "ttl_hours",
-        "wavelength_ingress",
+        "name", "instance_type", "vpc_cidr", "public_subnet_cidr", "wavelength_subnet_cidr", "ttl_hours", "wavelength_ingress",
     }
     zone.opt_in_status = "not-opted-in"
     assert "zone" in services.request_errors(team=team, zone=zone, fields=fields)

@@ -48,17 +48,7 @@ def htmx(**extra):
 
 
 @pytest.mark.parametrize(
-    "url",
-    [
-        "/",
-        "/requests/",
-        "/requests/new/",
-        "/approvals/",
-        "/environments/",
-        "/zones/",
-        "/requests/1/",
-        "/environments/1/",
-    ],
+    "url", ["/", "/requests/", "/requests/new/", "/approvals/", "/environments/", "/zones/", "/requests/1/", "/environments/1/"]
 )
 def test_pages_require_login(client, url):
     response = client.get(url)
@@ -68,13 +58,8 @@ def test_pages_require_login(client, url):
 def test_an_htmx_poll_after_the_session_ended_sends_the_page_to_login(client, alice, make_environment):
     environment = make_environment(alice)
     page = f"/environments/{environment.pk}/"
-    response = client.get(
-        f"{page}progress/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{page}"
-    )
-    assert (
-        response.status_code == 200
-        and response["HX-Redirect"] == f"/login/?next=/environments/{environment.pk}/"
-    )
+    response = client.get(f"{page}progress/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=f"http://testserver{page}")
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/login/?next=/environments/{environment.pk}/"
 
 
 def test_objects_of_other_teams_are_404(client, alice, mallory, make_environment):
@@ -91,9 +76,7 @@ def test_objects_of_other_teams_are_404(client, alice, mallory, make_environment
     assert b"edge-1" not in client.get("/environments/").content
 
 
-def test_auditor_reads_everything_and_is_offered_no_action(
-    client, carol, alice, make_environment, make_request
-):
+def test_auditor_reads_everything_and_is_offered_no_action(client, carol, alice, make_environment, make_request):
     environment = make_environment(alice)
     pending = make_request(alice, name="edge-2")
     logged_in(client, carol)
@@ -102,9 +85,7 @@ def test_auditor_reads_everything_and_is_offered_no_action(
     assert b"Destroy" not in page.content and b"Extend" not in page.content
     detail = client.get(f"/requests/{pending.pk}/")
     assert detail.status_code == 200 and b'data-testid="decision"' not in detail.content
-    assert (
-        client.post(f"/requests/{pending.pk}/approve/", {"plan_hash": pending.plan_hash}).status_code == 403
-    )
+    assert client.post(f"/requests/{pending.pk}/approve/", {"plan_hash": pending.plan_hash}).status_code == 403
 
 
 # --- Home -----------------------------------------------------------------------------------------
@@ -154,15 +135,7 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
     response = client.get("/requests/new/", REMOTE_ADDR="198.51.100.7")
     content = response.content.decode()
     assert response.status_code == 200
-    for text in (
-        "10.0.0.0/16",
-        "10.0.1.0/24",
-        "10.0.0.0/24",
-        "Verizon",
-        "San Francisco Bay Area",
-        "us-west-2",
-        "opted in",
-    ):
+    for text in ("10.0.0.0/16", "10.0.1.0/24", "10.0.0.0/24", "Verizon", "San Francisco Bay Area", "us-west-2", "opted in"):
         assert text in content, text
     assert 'data-testid="suggested-ssh">198.51.100.7/32<' in content
     assert '<datalist id="ssh-suggestions"><option value="198.51.100.7/32">' in content
@@ -182,13 +155,8 @@ def test_people_outside_every_team_are_told_why_they_cannot_request(client, caro
 
 def test_instance_type_select_follows_the_zone(client, alice, zone):
     Zone.objects.create(
-        name="us-east-1-wl1-bos-wlz-1",
-        group_name="us-east-1-wl1",
-        region="us-east-1",
-        instance_types=["c5.2xlarge"],
-        carrier="Verizon",
-        metro="Boston",
-        opt_in_status="not-opted-in",
+        name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1", instance_types=["c5.2xlarge"],
+        carrier="Verizon", metro="Boston", opt_in_status="not-opted-in",
     )
     logged_in(client, alice)
     response = client.get("/requests/new/instance-types/", {"zone": "us-east-1-wl1-bos-wlz-1"}, **htmx())
@@ -200,16 +168,11 @@ def test_instance_type_select_follows_the_zone(client, alice, zone):
 
 def test_submitting_a_valid_request(client, alice, bob, zone):
     logged_in(client, alice)
-    response = client.post(
-        "/requests/new/", {**FORM, "ingress_mode": "custom", "ingress_tcp": "22,443", "ingress_udp": ""}
-    )
+    response = client.post("/requests/new/", {**FORM, "ingress_mode": "custom", "ingress_tcp": "22,443", "ingress_udp": ""})
     request = EnvironmentRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/requests/{request.pk}/"
     assert request.requester == alice and request.state == "pending"
-    assert request.wavelength_ingress == [
-        {"protocol": "tcp", "ports": "22,443"},
-        {"protocol": "icmp", "ports": None},
-    ]
+    assert request.wavelength_ingress == [{"protocol": "tcp", "ports": "22,443"}, {"protocol": "icmp", "ports": None}]
     assert Notification.objects.filter(user=bob, verb="request.waiting").exists()
 
 
@@ -226,9 +189,7 @@ def test_submitting_a_valid_request(client, alice, bob, zone):
         ({"ingress_mode": "custom", "ingress_tcp": "80,99999"}, "ingress_mode", "not a range of ports"),
     ],
 )
-def test_validation_messages_sit_next_to_their_fields_and_nothing_is_lost(
-    client, alice, zone, changes, field, message
-):
+def test_validation_messages_sit_next_to_their_fields_and_nothing_is_lost(client, alice, zone, changes, field, message):
     logged_in(client, alice)
     response = client.post("/requests/new/", {**FORM, **changes})
     assert response.status_code == 200
@@ -265,13 +226,7 @@ def test_plan_preview_lists_every_resource_and_call(client, alice, zone):
     response = client.post("/requests/new/preview/", FORM, **htmx())
     content = response.content.decode()
     assert content.lstrip().startswith('<div id="plan-preview"')
-    for call in (
-        "CreateVpc",
-        "CreateCarrierGateway",
-        "AllocateAddress",
-        "RunInstances",
-        "AssociateRouteTable",
-    ):
+    for call in ("CreateVpc", "CreateCarrierGateway", "AllocateAddress", "RunInstances", "AssociateRouteTable"):
         assert call in content
     assert 'data-testid="plan-hash"' in content
     assert not EnvironmentRequest.objects.exists()
@@ -298,10 +253,7 @@ def test_new_request_from_a_failed_one_is_prefilled(client, alice, make_environm
     assert "AWS had no capacity for <code>r5.2xlarge</code>" in response.content.decode()
     assert form.initial["name"] == "edge-1-2"  # the failed environment still holds its name
     assert b"InsufficientInstanceCapacity" in response.content
-    posted = client.post(
-        "/requests/new/",
-        {**FORM, "name": "edge-1-2", "instance_type": "t3.xlarge", "from": environment.request_id},
-    )
+    posted = client.post("/requests/new/", {**FORM, "name": "edge-1-2", "instance_type": "t3.xlarge", "from": environment.request_id})
     assert posted.status_code == 302
     assert EnvironmentRequest.objects.get(name="edge-1-2").prefilled_from_id == environment.request_id
 
@@ -315,9 +267,7 @@ def test_approver_sees_the_plan_and_approves_its_hash(client, alice, bob, make_r
     page = client.get(f"/requests/{request.pk}/").content.decode()
     assert f'name="plan_hash" value="{request.plan_hash}"' in page
     assert "CreateCarrierGateway" in page
-    response = client.post(
-        f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash, "comment": "ok"}
-    )
+    response = client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash, "comment": "ok"})
     environment = Environment.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/environments/{environment.pk}/"
     request.refresh_from_db()
@@ -338,9 +288,7 @@ def test_an_admin_who_requested_cannot_approve_it_either(client, admin_user, tea
     team.memberships.create(user=admin_user, role=TeamRole.APPROVER)
     request = make_request(admin_user)
     logged_in(client, admin_user)
-    assert (
-        client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash}).status_code == 403
-    )
+    assert client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash}).status_code == 403
     assert not Environment.objects.exists()
 
 
@@ -421,15 +369,11 @@ def test_an_old_login_must_confirm_the_password_before_approving(client, alice, 
 
     back = client.post("/reauth/", {"password": PASSWORD, "next": f"/requests/{request.pk}/"})
     assert back.status_code == 302 and back["Location"] == f"/requests/{request.pk}/"
-    assert (
-        client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash}).status_code == 302
-    )
+    assert client.post(f"/requests/{request.pk}/approve/", {"plan_hash": request.plan_hash}).status_code == 302
     assert Environment.objects.count() == 1
 
 
-def test_an_old_login_must_confirm_before_destroying_and_opting_in(
-    client, alice, admin_user, make_environment, settings
-):
+def test_an_old_login_must_confirm_before_destroying_and_opting_in(client, alice, admin_user, make_environment, settings):
     environment = make_environment(alice)
     logged_in(client, alice)
     age_login(client, settings.WLPANEL_REAUTH_SECONDS + 60)
@@ -466,11 +410,7 @@ def test_environment_page_polls_while_provisioning_and_shows_route_tables(client
         assert step in content
     # The colleagues' traffic matrix and topology, inside the polled part.
     live = content.split('id="environment-live"')[1]
-    assert (
-        'id="traffic-matrix"' in live
-        and "<svg" in live
-        and "Carrier network (same metro &amp; carrier)" in live
-    )
+    assert 'id="traffic-matrix"' in live and "<svg" in live and "Carrier network (same metro &amp; carrier)" in live
     # The audit review's timeline, below the live part.
     timeline = content.split('data-testid="audit-timeline"')[1]
     assert "request.approved" in timeline and "environment.created" in timeline
@@ -487,10 +427,7 @@ def test_progress_partial_stops_polling_at_a_settled_state(client, alice, make_e
     assert settled.status_code == 286 and b"hx-trigger" not in settled.content
     assert settled["HX-Refresh"] == "true"  # one reload, so the header and the actions follow the state
     assert b'data-state="ready"' in settled.content
-    assert (
-        b"hx-trigger"
-        not in client.get(f"/environments/{environment.pk}/").content.split(b"environment-live")[1][:200]
-    )
+    assert b"hx-trigger" not in client.get(f"/environments/{environment.pk}/").content.split(b"environment-live")[1][:200]
 
 
 def test_a_poll_resends_the_described_part_only_when_it_changed(client, alice, make_environment, monkeypatch):
@@ -511,9 +448,7 @@ def test_a_poll_resends_the_described_part_only_when_it_changed(client, alice, m
     next_url = html.unescape(re.search(r'id="environment-live" hx-get="([^"]+)"', changed).group(1))
     assert next_url != poll_url  # the next poll names the description the page now shows
     assert 'id="environment-described"' not in client.get(next_url, **htmx()).content.decode()
-    monkeypatch.setattr(
-        "environments.presenters.current_minute", lambda: 1
-    )  # "described 3 minutes ago" moves
+    monkeypatch.setattr("environments.presenters.current_minute", lambda: 1)  # "described 3 minutes ago" moves
     assert 'id="environment-described"' in client.get(next_url, **htmx()).content.decode()
 
 
@@ -538,20 +473,14 @@ def test_the_audit_trail_on_the_detail_page_follows_new_rows(client, alice, make
     logged_in(client, alice)
     assert "environment.extended" not in client.get(f"/environments/{environment.pk}/").content.decode()
     client.post(f"/environments/{environment.pk}/extend/", {"hours": 1})
-    trail = (
-        client.get(f"/environments/{environment.pk}/")
-        .content.decode()
-        .split('data-testid="audit-timeline"')[1]
-    )
+    trail = client.get(f"/environments/{environment.pk}/").content.decode().split('data-testid="audit-timeline"')[1]
     assert "environment.extended" in trail
 
 
 def test_failed_environment_shows_reason_hint_and_retry(client, alice, make_environment, published_tasks):
     environment = make_environment(alice)
     Environment.objects.filter(pk=environment.pk).update(
-        state="failed",
-        failure_reason="InsufficientInstanceCapacity for r5.2xlarge",
-        failure_hint="Try t3.xlarge.",
+        state="failed", failure_reason="InsufficientInstanceCapacity for r5.2xlarge", failure_hint="Try t3.xlarge.",
         failure_code="InsufficientInstanceCapacity",
     )
     logged_in(client, alice)
@@ -598,9 +527,7 @@ def test_an_environment_about_to_expire_says_so(client, alice, make_environment)
     assert b'data-testid="expires-soon"' in client.get(f"/environments/{environment.pk}/").content
 
 
-def test_extend_and_refresh(
-    client, alice, make_environment, published_tasks, django_capture_on_commit_callbacks
-):
+def test_extend_and_refresh(client, alice, make_environment, published_tasks, django_capture_on_commit_callbacks):
     environment = make_environment(alice)
     before = environment.expires_at
     logged_in(client, alice)
@@ -614,9 +541,7 @@ def test_extend_and_refresh(
     assert published_tasks[-1][0] == "environments.refresh" and published_tasks[-1][1][0] == environment.pk
 
 
-def test_requests_page_filters_by_team_for_people_in_several_teams(
-    client, alice, mallory, make_request, other_team
-):
+def test_requests_page_filters_by_team_for_people_in_several_teams(client, alice, mallory, make_request, other_team):
     from accounts.choices import TeamRole
 
     other_team.memberships.create(user=alice, role=TeamRole.MEMBER)
@@ -648,11 +573,7 @@ def test_environment_list_filters(client, alice, make_environment, zone):
     content = client.get("/environments/", {"state": "ready"}).content.decode()
     assert "beta" in content and ">alpha<" not in content
     partial = client.get("/environments/", {"name": "alp"}, **htmx()).content.decode()
-    assert (
-        partial.lstrip().startswith('<div id="environment-table">')
-        and "alpha" in partial
-        and ">beta<" not in partial
-    )
+    assert partial.lstrip().startswith('<div id="environment-table">') and "alpha" in partial and ">beta<" not in partial
 
 
 def test_environment_list_rows_follow_their_environment(client, alice, make_environment):
@@ -665,9 +586,7 @@ def test_environment_list_rows_follow_their_environment(client, alice, make_envi
         return content.split(f'href="/environments/{environment.pk}/"')[1].split("</tr>")[0]
 
     assert 'data-state="provisioning"' in row() and "soon" not in row()
-    Environment.objects.filter(pk=environment.pk).update(
-        state="ready", expires_at=timezone.now() + timedelta(hours=3, minutes=5)
-    )
+    Environment.objects.filter(pk=environment.pk).update(state="ready", expires_at=timezone.now() + timedelta(hours=3, minutes=5))
     assert 'data-state="ready"' in row() and "soon" in row() and "3\xa0hours from now" in row()
 
 
@@ -690,9 +609,7 @@ def _query_counts(client, environment_id) -> dict[str, int]:
     return counts
 
 
-def test_query_counts_do_not_grow_with_the_number_of_environments(
-    client, alice, make_environment, django_assert_max_num_queries
-):
+def test_query_counts_do_not_grow_with_the_number_of_environments(client, alice, make_environment, django_assert_max_num_queries):
     for number in range(3):
         make_environment(alice, name=f"env-{number}")
     last = Environment.objects.order_by("-id").first()

@@ -48,11 +48,7 @@ class SandboxControl:
 
     def ec2(self, region: str = "us-west-2"):
         return boto3.client(
-            "ec2",
-            region_name=region,
-            endpoint_url=self.url,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            "ec2", region_name=region, endpoint_url=self.url, aws_access_key_id="test", aws_secret_access_key="test"
         )
 
 
@@ -103,9 +99,7 @@ def wait_for_state(environment, *states: str, timeout: float = 60, reconcile: bo
         environment.refresh_from_db()
         return environment.state in states
 
-    wait_for(
-        reached, timeout=timeout, interval=0.5 if reconcile else 0.2, message=f"{environment} to be {states}"
-    )
+    wait_for(reached, timeout=timeout, interval=0.5 if reconcile else 0.2, message=f"{environment} to be {states}")
     return environment
 
 

@@ -31,10 +31,7 @@ def test_build_matches_the_plan_then_teardown_leaves_nothing(engine_worker, make
     # The Carrier IP is associated with the Wavelength instance's network interface.
     address = resources["carrier_ip"].described
     assert address["AssociationId"] and address.get("CarrierIp")
-    assert (
-        address["NetworkInterfaceId"]
-        == resources["wavelength_instance"].described["NetworkInterfaces"][0]["NetworkInterfaceId"]
-    )
+    assert address["NetworkInterfaceId"] == resources["wavelength_instance"].described["NetworkInterfaces"][0]["NetworkInterfaceId"]
     assert resources["carrier_ip"].progress["association_id"] == address["AssociationId"]
     # The VPC's description carries its network ACLs for the traffic matrix.
     assert resources["vpc"].described["NetworkAcls"]
@@ -46,14 +43,10 @@ def test_build_matches_the_plan_then_teardown_leaves_nothing(engine_worker, make
     assert calls.filter(operation="RunInstances", outcome="ok").count() == 2
     tokens = {call.params["ClientToken"] for call in calls.filter(operation="RunInstances")}
     assert tokens == {resources["bastion"].client_token, resources["wavelength_instance"].client_token}
-    assert AuditEvent.objects.filter(
-        environment_id=environment.pk, action="aws.CreateVpc", source="worker"
-    ).exists()
+    assert AuditEvent.objects.filter(environment_id=environment.pk, action="aws.CreateVpc", source="worker").exists()
     ready = AuditEvent.objects.get(environment_id=environment.pk, action="environment.ready")
     assert ready.source == "worker" and ready.correlation_id == environment.correlation_id
-    assert Notification.objects.filter(
-        user=alice, verb="environment.ready", link=f"/environments/{environment.pk}/"
-    ).exists()
+    assert Notification.objects.filter(user=alice, verb="environment.ready", link=f"/environments/{environment.pk}/").exists()
 
     from environments.services import environment_destroy
     from tests.conftest import origin_of

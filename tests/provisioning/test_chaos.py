@@ -32,9 +32,7 @@ def _in_flight(control, action: str) -> bool:
         "AllocateAddress",  # no token: found again by its tags
     ],
 )
-def test_worker_killed_between_the_aws_create_and_the_db_commit(
-    action, engine_worker, make_environment, control
-):
+def test_worker_killed_between_the_aws_create_and_the_db_commit(action, engine_worker, make_environment, control):
     # The sandbox sleeps before moto runs the call, so the create still happens after the kill.
     control.post("latency", {"action": action, "ms": 2500})
     worker = engine_worker()
@@ -97,17 +95,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -173,9 +161,7 @@ def test_a_worker_waiting_on_brpop_with_a_task_running_keeps_consuming_after_a_b
     control.post("latency", {"action": "DescribeAvailabilityZones", "ms": 3000})
     worker = engine_worker(CELERY_BROKER_URL=private_broker.url, WLPANEL_WORKER_HEARTBEAT_SECONDS="0.5")
     current_app.send_task("environments.zones_refresh")
-    wait_for(
-        lambda: _in_flight(control, "DescribeAvailabilityZones"), timeout=30, message="the task to be running"
-    )
+    wait_for(lambda: _in_flight(control, "DescribeAvailabilityZones"), timeout=30, message="the task to be running")
     private_broker.kill()
     time.sleep(1)
     private_broker.start()
@@ -185,11 +171,7 @@ def test_a_worker_waiting_on_brpop_with_a_task_running_keeps_consuming_after_a_b
     for _ in range(3):
         current_app.send_task("environments.reconcile")
     queue = redis.Redis(port=private_broker.port)
-    wait_for(
-        lambda: queue.llen(celery_queue) == 0,
-        timeout=30,
-        message="the messages sent after the restart to be taken",
-    )
+    wait_for(lambda: queue.llen(celery_queue) == 0, timeout=30, message="the messages sent after the restart to be taken")
     wait_for(
         lambda: WorkerHeartbeat.objects.filter(pid=worker.process.pid, received_at__gt=restarted_at).exists(),
         timeout=10,

@@ -15,9 +15,7 @@ from .conftest import assert_matches_inventory, wait_for_state
 def sent(monkeypatch):
     """Messages the engine would publish, captured instead of sent."""
     messages = []
-    monkeypatch.setattr(
-        current_app, "send_task", lambda name, args=None, **options: messages.append((name, args))
-    )
+    monkeypatch.setattr(current_app, "send_task", lambda name, args=None, **options: messages.append((name, args)))
     return messages
 
 
@@ -38,14 +36,7 @@ def test_steps_become_ready_in_dependency_order_and_teardown_in_reverse(make_env
     assert ready == ["vpc"]
     resources["vpc"].state = ResourceState.READY
     ready = sorted(key for key, r in resources.items() if engine.is_ready(r, resources, engine.BUILD))
-    assert ready == [
-        "bastion_sg",
-        "carrier_gateway",
-        "internet_gateway",
-        "public_subnet",
-        "wavelength_sg",
-        "wavelength_subnet",
-    ]
+    assert ready == ["bastion_sg", "carrier_gateway", "internet_gateway", "public_subnet", "wavelength_sg", "wavelength_subnet"]
     for resource in resources.values():
         resource.state = ResourceState.READY
     ready = sorted(key for key, r in resources.items() if engine.is_ready(r, resources, engine.TEARDOWN))
@@ -64,9 +55,7 @@ def test_poison_guard_fails_a_step_that_never_finishes(make_environment, sent, s
     assert vpc.state == ResourceState.FAILED and vpc.last_error_code == "TooManyAttempts"
     engine.advance(environment.pk)
     environment.refresh_from_db()
-    assert environment.state == "failed" and environment.failure_reason.startswith(
-        "VPC: Gave up after 3 attempts"
-    )
+    assert environment.state == "failed" and environment.failure_reason.startswith("VPC: Gave up after 3 attempts")
 
 
 @pytest.mark.workers

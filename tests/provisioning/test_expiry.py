@@ -36,11 +36,7 @@ def test_expiring_environment_is_warned_once_then_destroyed(engine_worker, make_
     assert environments_expire(origin=Origin.system()) == 1
     assert environments_expire(origin=Origin.system()) == 0  # already destroying: not twice
     requested = AuditEvent.objects.get(environment_id=environment.pk, action="environment.destroy_requested")
-    assert (
-        requested.source == "beat"
-        and requested.actor_id is None
-        and requested.details == {"reason": "expired"}
-    )
+    assert requested.source == "beat" and requested.actor_id is None and requested.details == {"reason": "expired"}
     wait_for_state(environment, "destroyed", "destroy_failed")
     assert environment.state == "destroyed"
     assert control.inventory(environment.pk) == []

@@ -26,9 +26,7 @@ def test_throttling_and_eventual_consistency_still_build_everything(engine_worke
     assert "RequestLimitExceeded" in codes and any(code and code.endswith(".NotFound") for code in codes)
 
 
-def test_no_capacity_fails_with_a_hint_and_teardown_leaves_nothing(
-    engine_worker, make_environment, control, alice
-):
+def test_no_capacity_fails_with_a_hint_and_teardown_leaves_nothing(engine_worker, make_environment, control, alice):
     control.post("faults", {"preset": "capacity", "zone": SFO})
     engine_worker()
     environment = make_environment("full-zone", bastion=False)

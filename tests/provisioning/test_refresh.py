@@ -20,9 +20,7 @@ def test_refresh_finds_missing_changed_and_orphaned_resources(engine_worker, mak
     ec2 = control.ec2()
     address = resources["carrier_ip"].described
     ec2.disassociate_address(AssociationId=address["AssociationId"])
-    ec2.release_address(
-        AllocationId=address["AllocationId"], NetworkBorderGroup=address["NetworkBorderGroup"]
-    )
+    ec2.release_address(AllocationId=address["AllocationId"], NetworkBorderGroup=address["NetworkBorderGroup"])
     table = resources["wavelength_route_table"]
     ec2.delete_route(RouteTableId=table.aws_id, DestinationCidrBlock="0.0.0.0/0")
     stray = ec2.create_security_group(
@@ -30,10 +28,7 @@ def test_refresh_finds_missing_changed_and_orphaned_resources(engine_worker, mak
         Description="made by hand",
         VpcId=resources["vpc"].aws_id,
         TagSpecifications=[
-            {
-                "ResourceType": "security-group",
-                "Tags": [{"Key": "wlpanel:environment", "Value": str(environment.pk)}],
-            }
+            {"ResourceType": "security-group", "Tags": [{"Key": "wlpanel:environment", "Value": str(environment.pk)}]}
         ],
     )["GroupId"]
 
@@ -43,9 +38,7 @@ def test_refresh_finds_missing_changed_and_orphaned_resources(engine_worker, mak
     assert drift["carrier_ip"] == "missing"
     assert drift["wavelength_route_table"] == "changed"
     assert drift["vpc"] == drift["wavelength_instance"] == drift["wavelength_sg"] == ""
-    assert environment.orphans == [
-        {"type": "security_group", "id": stray, "tags": {"wlpanel:environment": str(environment.pk)}}
-    ]
+    assert environment.orphans == [{"type": "security_group", "id": stray, "tags": {"wlpanel:environment": str(environment.pk)}}]
     assert environment.described_at is not None
     assert environment.resources.get(key="carrier_ip").described is None
     event = AuditEvent.objects.get(environment_id=environment.pk, action="environment.refreshed")
@@ -66,5 +59,4 @@ def test_refresh_task_runs_on_a_worker(engine_worker, make_environment, alice):
     def described():
         environment.refresh_from_db()
         return environment.described_at
-
     wait_for(described, timeout=30, message="the refresh to run")

@@ -39,20 +39,14 @@ def test_opt_in_is_audited_and_returns_once_the_cache_shows_it(sandbox, admin_us
     zones = zone_group_opt_in(origin=origin_of(admin_user), group="us-west-2-wl1")
     assert zones and all(zone.opted_in for zone in zones)
     assert Zone.objects.get(name=SFO).opt_in_status == "opted-in"
-    actions = list(
-        AuditEvent.objects.filter(action__startswith="zone_group.")
-        .order_by("id")
-        .values_list("action", flat=True)
-    )
+    actions = list(AuditEvent.objects.filter(action__startswith="zone_group.").order_by("id").values_list("action", flat=True))
     assert actions == ["zone_group.opt_in_requested", "zone_group.opted_in"]
     call = AwsCall.objects.get(operation="ModifyAvailabilityZoneGroup")
     assert call.outcome == "ok" and call.params == {"GroupName": "us-west-2-wl1", "OptInStatus": "opted-in"}
     assert AuditEvent.objects.filter(action="aws.ModifyAvailabilityZoneGroup").exists()
 
 
-def test_demo_zones_opts_in_the_seed_group_on_the_embedded_sandbox(
-    sandbox, admin_user, monkeypatch, settings
-):
+def test_demo_zones_opts_in_the_seed_group_on_the_embedded_sandbox(sandbox, admin_user, monkeypatch, settings):
     settings.WLPANEL_AWS_REGIONS = ["us-west-2"]
     monkeypatch.setenv("WLPANEL_SANDBOX_EMBEDDED", "1")
     call_command("demo_zones")

@@ -60,39 +60,14 @@ def oidc_provider(live_server, tmp_path_factory):
     panel_callback = f"{live_server.url}/sso/callback/"
     common = {"grant_types": ["authorization_code"], "response_types": ["code"], "require_auth_time": True}
     clients = [
-        {
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "redirect_uris": [panel_callback],
-            "post_logout_redirect_uris": [f"{live_server.url}/login/"],
-            **common,
-        },
-        {
-            "client_id": OTHER_CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "redirect_uris": [OUTSIDE_REDIRECT],
-            **common,
-        },
-        {
-            "client_id": SHORT_CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "redirect_uris": [OUTSIDE_REDIRECT],
-            **common,
-        },
+        {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [panel_callback],
+         "post_logout_redirect_uris": [f"{live_server.url}/login/"], **common},
+        {"client_id": OTHER_CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [OUTSIDE_REDIRECT], **common},
+        {"client_id": SHORT_CLIENT_ID, "client_secret": CLIENT_SECRET, "redirect_uris": [OUTSIDE_REDIRECT], **common},
     ]
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "CLIENTS_JSON": json.dumps(clients),
-        "ACCOUNTS_FILE": str(accounts_file),
-    }
+    env = {**os.environ, "PORT": str(port), "CLIENTS_JSON": json.dumps(clients), "ACCOUNTS_FILE": str(accounts_file)}
     process = subprocess.Popen(
-        ["node", "server.mjs"],
-        cwd=PROVIDER_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        ["node", "server.mjs"], cwd=PROVIDER_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     issuer = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -135,9 +110,7 @@ def provider_sign_in(session: requests.Session, page: requests.Response, login: 
     return session.post(form_action(page), data={"prompt": "login", "login": login, "password": "any"})
 
 
-def panel_login(
-    live_server, login: str, *, next_url: str = "/"
-) -> tuple[requests.Session, requests.Response]:
+def panel_login(live_server, login: str, *, next_url: str = "/") -> tuple[requests.Session, requests.Response]:
     session = requests.Session()
     page = session.get(f"{live_server.url}/sso/login/", params={"next": next_url})
     return session, provider_sign_in(session, page, login)
@@ -154,31 +127,19 @@ def outside_client_tokens(provider, client_id: str, login: str) -> dict:
     session = requests.Session()
     page = session.get(
         f"{provider.issuer}/auth",
-        params={
-            "client_id": client_id,
-            "redirect_uri": OUTSIDE_REDIRECT,
-            "response_type": "code",
-            "scope": "openid email groups",
-            "nonce": "n-123",
-            "state": "s-123",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
+        params={"client_id": client_id, "redirect_uri": OUTSIDE_REDIRECT, "response_type": "code",
+                "scope": "openid email groups", "nonce": "n-123", "state": "s-123",
+                "code_challenge": challenge, "code_challenge_method": "S256"},
     )
-    response = session.post(
-        form_action(page), data={"prompt": "login", "login": login, "password": "any"}, allow_redirects=False
-    )
+    response = session.post(form_action(page), data={"prompt": "login", "login": login, "password": "any"},
+                            allow_redirects=False)
     while not response.headers["Location"].startswith(OUTSIDE_REDIRECT):
         response = session.get(urljoin(response.url, response.headers["Location"]), allow_redirects=False)
     code = parse_qs(urlparse(response.headers["Location"]).query)["code"][0]
     tokens = requests.post(
         f"{provider.issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": OUTSIDE_REDIRECT,
-            "code_verifier": verifier,
-        },
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": OUTSIDE_REDIRECT,
+              "code_verifier": verifier},
         auth=(client_id, CLIENT_SECRET),
         timeout=10,
     )

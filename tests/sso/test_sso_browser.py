@@ -20,9 +20,7 @@ def test_log_in_through_the_providers_page(live_server, sso, team, monkeypatch):
     from playwright.sync_api import expect, sync_playwright
 
     if not CHROMIUM.exists():
-        pytest.fail(
-            "The browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)."
-        )
+        pytest.fail("The browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium).")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # ORM reads beside Playwright's loop
     GroupRule.objects.create(group="wl-demo-approvers", team=team, team_role=TeamRole.APPROVER)
     sso.set_account("kim", groups=["wl-demo-approvers"])
