@@ -28,6 +28,7 @@ def check_panel_context(environment, user) -> dict:
                 "label": VERDICT_LABELS[cell["verdict"]],
                 "badge": VERDICT_BADGES[cell["verdict"]],
                 "why": cell["why"],
+                "predicted": "allowed" if any(p["expected"] for p in probes) else "denied",
                 "probes": probes,
             }
         rows = [
