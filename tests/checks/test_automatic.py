@@ -33,3 +33,10 @@ def test_switched_off(make_environment, alice, settings):  # noqa: F811
     environment = make_environment(alice)
     become_ready(environment)
     assert not CheckRun.objects.exists()
+
+
+def test_the_openapi_document_has_the_checks_paths():
+    from wlpanel.api import api
+
+    paths = api.get_openapi_schema()["paths"]
+    assert set(paths["/api/environments/{environment_id}/checks"]) == {"get", "post"}

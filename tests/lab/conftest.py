@@ -1,4 +1,5 @@
-"""One product-shaped environment and its lab for the lab tests (built once per module)."""
+"""One product-shaped environment and its lab for all the lab tests (built once for the package;
+test_teardown.py, last by name, ends with the sandbox's reset)."""
 
 import subprocess
 
@@ -7,14 +8,14 @@ import pytest
 from tests.lab.labkit import Control, build_environment
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def control(sandbox_server) -> Control:
     return Control(sandbox_server.url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def environment(control):
-    """A fresh sandbox with one environment and its lab; the lab is torn down afterwards."""
+    """A fresh sandbox with one environment and its lab, shared by tests/lab; torn down afterwards."""
     control.ok("POST", "reset")
     control.ok("POST", "pending", {"seconds": 0})
     built = build_environment(control.url)
