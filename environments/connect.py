@@ -8,7 +8,7 @@ missing and how to fix it. Nothing here calls AWS.
 
 import ipaddress
 
-from django.conf import settings
+from audit.client_ip import client_ip
 
 SSH_USER = "ec2-user"  # Amazon Linux, the default image
 # Addresses that never reach AWS as they are (RFC 1918, loopback, link-local, carrier-grade NAT):
@@ -20,17 +20,9 @@ PRIVATE = [
 
 
 def client_address(request) -> str:
-    """The requester's address as the panel sees it: REMOTE_ADDR, or behind a trusted proxy
-    (WLPANEL_TRUSTED_PROXIES, CIDRs) the nearest X-Forwarded-For hop that is not one of them."""
-    remote = request.META.get("REMOTE_ADDR", "")
-    trusted = [ipaddress.ip_network(cidr, strict=False) for cidr in settings.WLPANEL_TRUSTED_PROXIES]
-    if not trusted or not _within(remote, trusted):
-        return remote
-    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-    for hop in reversed(hops):
-        if not _within(hop, trusted):
-            return hop if _parse(hop) else remote
-    return remote
+    """The requester's address as the panel sees it: REMOTE_ADDR, or behind the trusted proxies
+    (WLPANEL_TRUSTED_PROXIES) the address they saw (`audit.client_ip`, as the audit log records it)."""
+    return client_ip(request) or ""
 
 
 def suggested_ssh_cidr(address: str) -> str:
