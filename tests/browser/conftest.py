@@ -196,7 +196,12 @@ def viewport(request) -> dict:
 
 
 @pytest.fixture
-def log_in(browser, live_server, viewport):
+def log_in(browser, live_server, request):
+    # The `viewport` fixture where the test's module sees it (other folders import log_in alone).
+    try:
+        viewport = request.getfixturevalue("viewport")
+    except pytest.FixtureLookupError:
+        viewport = DESKTOP
     people: list[Person] = []
 
     def open_as(username: str) -> Person:
