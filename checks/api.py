@@ -1,4 +1,4 @@
-"""`/api/environments/{id}/checks`: start a run (202 {"run_id"}) and read the latest (DESIGN section 6)."""
+"""`/api/environments/{id}/checks`: start a run (202 {"run_id"}) and read the latest (docs/api.md)."""
 
 from datetime import datetime
 

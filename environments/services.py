@@ -127,7 +127,7 @@ def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, 
 
 
 def request_fields(**given) -> dict:
-    """The request's fields with DESIGN section 6 defaults filled in."""
+    """The request's fields with docs/api.md defaults filled in."""
     return {
         "name": (given.get("name") or "").strip(),
         "purpose": (given.get("purpose") or "").strip(),

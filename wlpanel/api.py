@@ -1,4 +1,4 @@
-"""The JSON API (DESIGN section 6): one NinjaAPI, routers from each app, one error shape.
+"""The JSON API (docs/api.md): one NinjaAPI, routers from each app, one error shape.
 
 Auth: `Authorization: Bearer <token>` (resolved by accounts.middleware.BearerTokenMiddleware) or
 the session, which keeps CSRF on for unsafe methods. Errors: {"detail": ..., "errors": {field: [..]}}.

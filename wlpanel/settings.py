@@ -2,7 +2,7 @@
 
 WLPANEL_ENV selects the profile: "local" (default: plain http on loopback) or "production".
 PostgreSQL and Redis default to the local servers when they answer; when one is neither
-configured nor answering, an embedded stand-in is used and named in the log (DESIGN section 6).
+configured nor answering, an embedded stand-in is used and named in the log (docs/api.md).
 """
 
 import hashlib

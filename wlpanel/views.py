@@ -40,7 +40,7 @@ def _workers_state() -> dict:
 def healthz(request):
     """Database and broker state; no login, no AWS call. 200 when both answer, else 503.
 
-    Anyone sees only that (and which embedded stand-in answers, DESIGN section 6). Staff sessions
+    Anyone sees only that (and which embedded stand-in answers, docs/api.md). Staff sessions
     also get `workers`, whose host names and pids are nobody else's business; it never changes
     the status code.
     """
