@@ -12,6 +12,7 @@ from sandbox.awsquery import status_line
 from sandbox.faults import ConfigError, LatencyRule
 from sandbox.inventory import inventory
 from sandbox.runtime import SandboxRuntime
+from sandbox.wavelength.availability_zones import opt_in_delay
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -98,6 +99,11 @@ def set_pending(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -
     return 200, {"pending_seconds": wavelength.pending_time.seconds}
 
 
+def set_opt_in(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
+    opt_in_delay.set(float(_required(body, "seconds")))
+    return 200, {"opt_in_seconds": opt_in_delay.seconds}
+
+
 def calls(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
     return 200, runtime.calls.snapshot(action=query.get("action"))
 
@@ -128,6 +134,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "consistency"): set_consistency,
     ("DELETE", "consistency"): clear_consistency,
     ("POST", "pending"): set_pending,
+    ("POST", "opt-in"): set_opt_in,
     ("GET", "calls"): calls,
     ("DELETE", "calls"): clear_calls,
     ("GET", "inventory"): tagged_inventory,

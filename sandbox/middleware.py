@@ -22,6 +22,8 @@ log = logging.getLogger("sandbox")
 
 ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
 Answer = tuple[int, list[tuple[str, str]], bytes]
+DRY_RUN_CODE = "DryRunOperation"
+DRY_RUN_STATUS = 412
 
 
 class SandboxMiddleware:
@@ -81,7 +83,11 @@ class SandboxMiddleware:
                 log.exception("moto failed on %s", environ.get("PATH_INFO"))
                 return _error_answer(AwsError("InternalError", f"The sandbox failed: {error}", 500))
         headers = captured["headers"] + [("Content-Length", str(len(body)))]
-        return captured["status"], headers, body
+        status = captured["status"]
+        if status == 400 and _error_code(status, body) == DRY_RUN_CODE:
+            # moto answers every EC2 error with 400; EC2 answers a successful dry run with 412.
+            status = DRY_RUN_STATUS
+        return status, headers, body
 
     def _injected_fault(self, call: AwsCall) -> AwsError | None:
         return self.runtime.faults.error_for(call, zone_of=self._launch_zone)

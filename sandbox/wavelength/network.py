@@ -17,7 +17,7 @@ from moto.ec2.models.subnets import Subnet
 from moto.ec2.responses import EC2Response
 from moto.ec2.utils import add_tag_specification, generic_filter
 
-from .availability_zones import WavelengthZone, any_group_opted_in, is_opted_in, wavelength_zone
+from .availability_zones import WavelengthZone, any_group_opted_in, opt_in_check, wavelength_zone
 from .errors import (
     carrier_gateway_not_found,
     invalid_parameter_combination,
@@ -62,10 +62,7 @@ def _check_wavelength_subnet(backend: Any, zone: WavelengthZone, arguments: dict
             f"Value ({zone.name}) for parameter availabilityZone is invalid. "
             f"The zone belongs to region {zone.region_name}, not {backend.region_name}."
         )
-    if not is_opted_in(backend, zone.group_name):
-        raise opt_in_required(
-            f"You must opt in to the zone group {zone.group_name} before you can create a subnet in {zone.name}."
-        )
+    opt_in_check(backend, zone)
     if arguments.get("ipv6_cidr_block") or arguments.get("ipv6_native"):
         raise invalid_parameter_combination(f"IPv6 is not supported in the Wavelength Zone {zone.name}.")
 
