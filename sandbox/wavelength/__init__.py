@@ -9,7 +9,7 @@ calls) and tags.
 
 import threading
 
-from . import addresses, availability_zones, dryrun, idempotency, instances, network, tags
+from . import addresses, availability_zones, dependencies, dryrun, idempotency, instances, network, tags
 from .instances import pending_time
 
 __all__ = ["apply", "pending_time"]
@@ -24,7 +24,7 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        for module in (availability_zones, network, addresses, instances, tags):
+        for module in (availability_zones, network, addresses, instances, tags, dependencies):
             module.install()
         # Last: they wrap the handlers the modules above have installed; a dry run is answered
         # before any of them acts.
