@@ -9,7 +9,18 @@ calls) and tags.
 
 import threading
 
-from . import addresses, availability_zones, dependencies, dryrun, idempotency, instances, network, tags
+from . import (
+    addresses,
+    availability_zones,
+    carrier_gateways,
+    dependencies,
+    dryrun,
+    idempotency,
+    instances,
+    network,
+    routes,
+    tags,
+)
 from .instances import pending_time
 
 __all__ = ["apply", "pending_time"]
@@ -24,7 +35,7 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        for module in (availability_zones, network, addresses, instances, tags, dependencies):
+        for module in (availability_zones, network, carrier_gateways, routes, addresses, instances, tags, dependencies):
             module.install()
         # Last: they wrap the handlers the modules above have installed; a dry run is answered
         # before any of them acts.

@@ -25,6 +25,7 @@ from moto.core.responses import ActionResult
 from moto.ec2.exceptions import EC2ClientError, InvalidSecurityGroupNotFoundError
 from moto.ec2.responses import EC2Response
 
+from .addresses import CarrierAddress
 from .errors import dependency_violation, has_dependencies
 from .patching import wrap
 
@@ -93,7 +94,8 @@ def _delete_security_group(stock: Callable) -> Callable:
             raise InvalidSecurityGroupNotFoundError(key)
         if group.name == "default" and group.vpc_id:
             raise EC2ClientError(
-                "CannotDelete", f'the specified group: "{group.id}" name: "default" cannot be deleted by a user'
+                "CannotDelete",
+                f'the specified group: "{group.id}" name: "default" cannot be deleted by a user',
             )
         if group_in_use(backend, group):
             raise dependency_violation(f"resource {group.id} has a dependent object")
@@ -116,7 +118,9 @@ def vpc_dependencies(backend: Any, vpc_id: str) -> list[str]:
         if table.vpc_id == vpc_id and table.main_association_id is None
     ]
     found += [
-        f"network-acl {acl.id}" for acl in backend.network_acls.values() if acl.vpc_id == vpc_id and not acl.default
+        f"network-acl {acl.id}"
+        for acl in backend.network_acls.values()
+        if acl.vpc_id == vpc_id and not acl.default
     ]
     found += [
         f"internet-gateway {gateway.id}"
@@ -166,9 +170,6 @@ def _delete_route_table(stock: Callable) -> Callable:
 
 def mapped_public_addresses(backend: Any, vpc_id: str) -> list[str]:
     """Public IPv4 addresses reached through the VPC's internet gateway (not Carrier IPs)."""
-    # Imported here: addresses.py imports this package's zone helpers at load time.
-    from .addresses import CarrierAddress
-
     mapped = [
         address.public_ip
         for address in backend.addresses
@@ -177,7 +178,11 @@ def mapped_public_addresses(backend: Any, vpc_id: str) -> list[str]:
         and not isinstance(address, CarrierAddress)
     ]
     for instance in live_instances(backend):
-        if instance.vpc_id == vpc_id and instance.public_ip_address and instance.public_ip_address not in mapped:
+        if (
+            instance.vpc_id == vpc_id
+            and instance.public_ip_address
+            and instance.public_ip_address not in mapped
+        ):
             mapped.append(instance.public_ip_address)
     return mapped
 

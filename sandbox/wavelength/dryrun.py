@@ -21,13 +21,15 @@ from moto.ec2.exceptions import (
     DryRunClientError,
     EC2ClientError,
     InvalidAssociationIdError,
-    InvalidCarrierGatewayID,
     InvalidSecurityGroupNotFoundError,
 )
 from moto.ec2.responses import EC2Response
 
-from .availability_zones import any_group_opted_in, opt_in_check, wavelength_zone
+from .addresses import check_release
+from .availability_zones import any_group_opted_in, check_opt_in_request, opt_in_check, wavelength_zone
+from .carrier_gateways import live_carrier_gateway
 from .errors import invalid_parameter_value, missing_parameter, opt_in_required
+from .network import CARRIER_GATEWAY_OPT_IN_MESSAGE
 
 Check = Callable[[EC2Response], None]
 
@@ -59,10 +61,7 @@ def _network_acl(response: EC2Response) -> None:
 
 
 def _carrier_gateway(response: EC2Response) -> None:
-    gateway_id = _required(response, "CarrierGatewayId")
-    gateway = response.ec2_backend.carrier_gateways.get(gateway_id)
-    if gateway is None or gateway.state == "deleted":
-        raise InvalidCarrierGatewayID(gateway_id)
+    live_carrier_gateway(response.ec2_backend, _required(response, "CarrierGatewayId"))
 
 
 def _instances(response: EC2Response) -> None:
@@ -100,7 +99,9 @@ def _create_vpc(response: EC2Response) -> None:
 def _create_subnet(response: EC2Response) -> None:
     _vpc(response)
     _required(response, "CidrBlock")
-    zone = wavelength_zone(response._get_param("AvailabilityZone") or response._get_param("AvailabilityZoneId"))
+    zone = wavelength_zone(
+        response._get_param("AvailabilityZone") or response._get_param("AvailabilityZoneId")
+    )
     if zone is not None:
         opt_in_check(response.ec2_backend, zone)
 
@@ -137,9 +138,6 @@ def _create_security_group(response: EC2Response) -> None:
 
 
 def _create_carrier_gateway(response: EC2Response) -> None:
-    # Imported here: network.py wraps handlers this module guards.
-    from .network import CARRIER_GATEWAY_OPT_IN_MESSAGE
-
     _vpc(response)
     if not any_group_opted_in(response.ec2_backend):
         raise opt_in_required(CARRIER_GATEWAY_OPT_IN_MESSAGE)
@@ -186,7 +184,9 @@ def _allocate_address(response: EC2Response) -> None:
             raise invalid_parameter_value(f"Invalid value '{border_group}' for NetworkBorderGroup.")
         return
     if zone.region_name != response.region:
-        raise invalid_parameter_value(f"Invalid value '{zone.name}' for NetworkBorderGroup in {response.region}.")
+        raise invalid_parameter_value(
+            f"Invalid value '{zone.name}' for NetworkBorderGroup in {response.region}."
+        )
     opt_in_check(response.ec2_backend, zone, what="allocate a Carrier IP")
 
 
@@ -207,15 +207,13 @@ def _disassociate_address(response: EC2Response) -> None:
 
 def _release_address(response: EC2Response) -> None:
     # addresses.py owns the border-group rule; it is checked the same way as for a real call.
-    from .addresses import check_release
-
     check_release(response)
 
 
 def _modify_availability_zone_group(response: EC2Response) -> None:
-    from .availability_zones import check_opt_in_request
-
-    check_opt_in_request(response.ec2_backend, _required(response, "GroupName"), _required(response, "OptInStatus"))
+    check_opt_in_request(
+        response.ec2_backend, _required(response, "GroupName"), _required(response, "OptInStatus")
+    )
 
 
 def _required(response: EC2Response, name: str) -> Any:

@@ -36,12 +36,6 @@ def address_not_found(address: str) -> EC2ClientError:
     return EC2ClientError("InvalidAddressID.NotFound", f"The address '{address}' does not exist.")
 
 
-def carrier_gateway_not_found(gateway_id: str) -> EC2ClientError:
-    return EC2ClientError(
-        "InvalidCarrierGatewayID.NotFound", f"The CarrierGateway ID '{gateway_id}' does not exist."
-    )
-
-
 def missing_parameter(name: str) -> EC2ClientError:
     return EC2ClientError("MissingParameter", f"The request must contain the parameter {name}")
 

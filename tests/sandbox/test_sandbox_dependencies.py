@@ -17,7 +17,9 @@ def vpc(ec2):
 
 @pytest.fixture
 def subnet(ec2, vpc):
-    return ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-west-2a")["Subnet"]["SubnetId"]
+    return ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-west-2a")["Subnet"][
+        "SubnetId"
+    ]
 
 
 def launch(ec2, image_id, subnet, **extra):
@@ -96,7 +98,10 @@ def test_vpc_holding_anything_but_its_defaults_is_refused(opted_in, holder):
 
     error = refused(ec2.delete_vpc, VpcId=vpc)
 
-    assert error == {"Code": "DependencyViolation", "Message": f"The vpc '{vpc}' has dependencies and cannot be deleted."}
+    assert error == {
+        "Code": "DependencyViolation",
+        "Message": f"The vpc '{vpc}' has dependencies and cannot be deleted.",
+    }
     steps.remove()
     ec2.delete_vpc(VpcId=vpc)
     assert ec2.describe_vpcs(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Vpcs"] == []

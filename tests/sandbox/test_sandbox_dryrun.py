@@ -106,7 +106,10 @@ def calls(b: dict) -> list[tuple[str, dict]]:
         ("delete_route_table", {"RouteTableId": b["rtb"]}),
         ("associate_route_table", {"RouteTableId": b["rtb"], "SubnetId": b["public_subnet"]}),
         ("disassociate_route_table", {"AssociationId": b["association"]}),
-        ("create_route", {"RouteTableId": b["rtb"], "DestinationCidrBlock": "10.9.0.0/16", "GatewayId": b["igw"]}),
+        (
+            "create_route",
+            {"RouteTableId": b["rtb"], "DestinationCidrBlock": "10.9.0.0/16", "GatewayId": b["igw"]},
+        ),
         (
             "replace_route",
             {"RouteTableId": b["rtb"], "DestinationCidrBlock": "0.0.0.0/0", "CarrierGatewayId": b["cagw"]},
@@ -166,7 +169,10 @@ def test_every_product_action_answers_dry_run_operation_and_changes_nothing(buil
     answered = {}
     for action, params in calls(built):
         error = dry_run(getattr(ec2, action), **params)
-        answered[action] = (error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"])
+        answered[action] = (
+            error.response["Error"]["Code"],
+            error.response["ResponseMetadata"]["HTTPStatusCode"],
+        )
 
     assert answered == {action: ("DryRunOperation", 412) for action, _ in calls(built)}
     assert snapshot(ec2) == before
@@ -178,7 +184,11 @@ def test_a_dry_run_names_an_unknown_id_as_a_real_call_would(opted_in):
         ("delete_vpc", {"VpcId": "vpc-0123456789abcdef0"}, "InvalidVpcID.NotFound"),
         ("delete_subnet", {"SubnetId": "subnet-0123456789abcdef0"}, "InvalidSubnetID.NotFound"),
         ("create_route_table", {"VpcId": "vpc-0123456789abcdef0"}, "InvalidVpcID.NotFound"),
-        ("delete_carrier_gateway", {"CarrierGatewayId": "cagw-0123456789abcdef0"}, "InvalidCarrierGatewayID.NotFound"),
+        (
+            "delete_carrier_gateway",
+            {"CarrierGatewayId": "cagw-0123456789abcdef0"},
+            "InvalidCarrierGatewayID.NotFound",
+        ),
         ("delete_security_group", {"GroupId": "sg-0123456789abcdef0"}, "InvalidGroup.NotFound"),
         ("terminate_instances", {"InstanceIds": ["i-0123456789abcdef0"]}, "InvalidInstanceID.NotFound"),
         ("create_vpc", {"CidrBlock": "10.0.0.0/8"}, "InvalidVpc.Range"),
@@ -216,7 +226,7 @@ def test_a_dry_run_teardown_deletes_nothing(built):
 
     instance = ec2.describe_instances(InstanceIds=[built["instance"]])["Reservations"][0]["Instances"][0]
     assert instance["State"]["Name"] == "running"
-    assert ec2.describe_carrier_gateways(CarrierGatewayIds=[built["cagw"]])["CarrierGateways"][0]["State"] == (
-        "available"
-    )
+    assert ec2.describe_carrier_gateways(CarrierGatewayIds=[built["cagw"]])["CarrierGateways"][0][
+        "State"
+    ] == ("available")
     assert ec2.describe_vpcs(VpcIds=[built["vpc"]])["Vpcs"]
