@@ -52,6 +52,10 @@ def _live_resources(backend: Any) -> Iterator[tuple[str, str, str | None]]:
     for instance in backend.all_instances():
         if instance.state != TERMINATED:
             yield "instance", instance.id, instance.state
+    for volume in backend.volumes.values():
+        yield "volume", volume.id, volume.status
+    for interface in backend.enis.values():
+        yield "network-interface", interface.id, interface.status
     for address in backend.addresses:
         if address.allocation_id:
             yield "elastic-ip", address.allocation_id, "associated" if address.association_id else "allocated"

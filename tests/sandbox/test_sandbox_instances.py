@@ -89,10 +89,12 @@ def test_a_pending_instance_can_be_terminated(control, ec2, image_id):
     control.post("pending", {"seconds": 30})
     instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
 
-    ec2.terminate_instances(InstanceIds=[instance_id])
+    terminating = ec2.terminate_instances(InstanceIds=[instance_id])["TerminatingInstances"][0]
 
     state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]
-    assert state["Name"] == "terminated"
+    assert terminating["PreviousState"]["Name"] == "pending"
+    # Shutting down takes the pending time too (30 s here); it never becomes running.
+    assert state["Name"] == "shutting-down"
 
 
 def test_pending_time_is_bounded(control):
