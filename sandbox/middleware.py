@@ -14,13 +14,14 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 
 from sandbox import control
-from sandbox.awsquery import AwsCall, AwsError, status_line
+from sandbox.awsquery import JSON_PROTOCOL, AwsCall, AwsError, status_line
 from sandbox.faults import created_ids
 from sandbox.runtime import SandboxRuntime
 
 log = logging.getLogger("sandbox")
 
 ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
+JSON_ERROR_TYPE = re.compile(rb'"__type"\s*:\s*"([^"]+)"')
 Answer = tuple[int, list[tuple[str, str]], bytes]
 DRY_RUN_CODE = "DryRunOperation"
 DRY_RUN_STATUS = 412
@@ -39,7 +40,7 @@ class SandboxMiddleware:
             return control.wsgi_response(status, payload, start_response)
         call = AwsCall.from_environ(environ)
         if call.action is None:
-            status, headers, body = self._moto(environ)
+            status, headers, body = self._moto(environ, call.protocol)
         else:
             pending = self.runtime.calls.arrived(call)
             status, headers, body = self._answer(call, environ)
@@ -50,17 +51,17 @@ class SandboxMiddleware:
     def _answer(self, call: AwsCall, environ: dict) -> Answer:
         injected = self.runtime.throttle.error_for(call) or self._injected_fault(call)
         if injected is not None:
-            return _error_answer(injected)
+            return _error_answer(injected, call.protocol)
         time.sleep(self.runtime.latency.delay_for(call.action))
         inconsistent = self.runtime.consistency.error_for(call)
         if inconsistent is not None:
-            return _error_answer(inconsistent)
-        status, headers, body = self._moto(environ)
+            return _error_answer(inconsistent, call.protocol)
+        status, headers, body = self._moto(environ, call.protocol)
         if status == 200:
             self.runtime.consistency.record_created(created_ids(call.action, body))
         return status, headers, body
 
-    def _moto(self, environ: dict) -> Answer:
+    def _moto(self, environ: dict, protocol: str) -> Answer:
         """Run moto on the request; its exceptions become AWS-style errors, never HTML pages."""
         captured: dict = {}
 
@@ -78,10 +79,10 @@ class SandboxMiddleware:
                 finally:
                     getattr(chunks, "close", lambda: None)()
             except NotImplementedError as error:
-                return _error_answer(_not_implemented(error))
+                return _error_answer(_not_implemented(error, protocol), protocol)
             except Exception as error:
                 log.exception("moto failed on %s", environ.get("PATH_INFO"))
-                return _error_answer(AwsError("InternalError", f"The sandbox failed: {error}", 500))
+                return _error_answer(AwsError("InternalError", f"The sandbox failed: {error}", 500), protocol)
         headers = captured["headers"] + [("Content-Length", str(len(body)))]
         status = captured["status"]
         if status == 400 and _error_code(status, body) == DRY_RUN_CODE:
@@ -106,20 +107,21 @@ class SandboxMiddleware:
                 return None
 
 
-def _not_implemented(error: NotImplementedError) -> AwsError:
+def _not_implemented(error: NotImplementedError, protocol: str) -> AwsError:
     message = str(error) or "not implemented"
     if "filter" in message.lower():
         return AwsError("InvalidParameterValue", f"The sandbox does not support this filter: {message}")
-    return AwsError("InvalidAction", f"The sandbox does not implement this action: {message}")
+    code = "UnknownOperationException" if protocol == JSON_PROTOCOL else "InvalidAction"
+    return AwsError(code, f"The sandbox does not implement this action: {message}")
 
 
-def _error_answer(error: AwsError) -> Answer:
-    body = error.body()
-    return error.status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
+def _error_answer(error: AwsError, protocol: str) -> Answer:
+    body = error.body(protocol)
+    return error.status, [*error.headers(protocol), ("Content-Length", str(len(body)))], body
 
 
 def _error_code(status: int, body: bytes) -> str | None:
     if status < 400:
         return None
-    match = ERROR_CODE.search(body)
-    return match.group(1).decode() if match else None
+    match = ERROR_CODE.search(body) or JSON_ERROR_TYPE.search(body)
+    return match.group(1).decode().rpartition("#")[2] if match else None

@@ -9,6 +9,7 @@ from sandbox import wavelength
 from sandbox.calllog import CallLog
 from sandbox.faults import Consistency, Faults, Latency, Throttle
 from sandbox.wavelength.availability_zones import opt_in_delay, opted_in_groups, requested_groups
+from sandbox.wavelength.quotas import quota_settings
 
 
 class SandboxRuntime:
@@ -50,6 +51,7 @@ class SandboxRuntime:
         self.calls.clear()
         wavelength.pending_time.set(self.start_pending_seconds)
         opt_in_delay.set(self.start_opt_in_seconds)
+        quota_settings.reset()
 
     def opted_in_groups(self, requested: bool = False) -> list[dict]:
         """Opted-in groups, or with ``requested`` those whose opt-in has not taken effect yet."""
@@ -72,4 +74,5 @@ class SandboxRuntime:
             "consistency": self.consistency.describe(),
             "opted_in_groups": self.opted_in_groups(),
             "opt_in_requested_groups": self.opted_in_groups(requested=True),
+            "quotas": quota_settings.describe(),
         }

@@ -18,7 +18,9 @@ from . import (
     idempotency,
     instances,
     network,
+    quotas,
     routes,
+    service_quotas,
     tags,
 )
 from .instances import pending_time
@@ -35,7 +37,18 @@ def apply() -> None:
     with _lock:
         if _applied:
             return
-        for module in (availability_zones, network, carrier_gateways, routes, addresses, instances, tags, dependencies):
+        for module in (
+            availability_zones,
+            network,
+            carrier_gateways,
+            routes,
+            addresses,
+            instances,
+            tags,
+            dependencies,
+            quotas,
+            service_quotas,
+        ):
             module.install()
         # Last: they wrap the handlers the modules above have installed; a dry run is answered
         # before any of them acts.

@@ -32,6 +32,7 @@ from .addresses import allocate_carrier_address
 from .availability_zones import WavelengthZone, wavelength_zone
 from .errors import invalid_parameter_combination, unsupported
 from .patching import call_arguments, wrap
+from .quotas import check_vcpus
 
 DEFAULT_PENDING_SECONDS = 5.0
 ROOT_VOLUME_GIB = 8
@@ -175,6 +176,7 @@ def _run_instances(original: Callable) -> Callable:
             raise invalid_parameter_combination(
                 "AssociateCarrierIpAddress needs a subnet in a Wavelength Zone."
             )
+        check_vcpus(self, arguments.get("instance_type") or "m1.small", int(arguments.get("count") or 1))
         reservation = original(self, *args, **kwargs)
         running_at = time.monotonic() + pending_time.seconds
         for instance in reservation.instances:

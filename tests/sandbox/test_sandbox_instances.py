@@ -54,7 +54,8 @@ def test_only_gp2_volumes_launch_in_a_wavelength_subnet(wavelength_vpc, image_id
     assert launch("gp2")["Instances"][0]["InstanceType"] == "t3.medium"
 
 
-def test_regional_subnet_keeps_any_instance_type(opted_in, image_id):
+def test_regional_subnet_keeps_any_instance_type(control, opted_in, image_id):
+    control.post("quotas", {"quota_code": "L-1216C47A", "value": 96})  # m5.24xlarge: 96 vCPUs
     vpc_id = opted_in.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet_id = opted_in.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24", AvailabilityZone=PARENT_ZONE)[
         "Subnet"
