@@ -10,6 +10,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from ninja import Query, Router, Schema
 
+from wlpanel.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+
 from .choices import Source
 from .export import FORMATS, audit_export_response, audit_export_start
 from .forms import AuditFilterForm, filter_errors
@@ -22,11 +24,7 @@ from .selectors import (
     audit_events_visible_to,
 )
 
-# Defined before importing wlpanel.api, which mounts this router when it is first imported: so
-# either module may be imported first.
 router = Router(tags=["audit"])
-
-from wlpanel.api import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor  # noqa: E402
 
 COUNT_LIMIT = 10_000
 

@@ -3,18 +3,9 @@ log), never through an admin form. Admins manage teams and users in `accounts.ad
 
 from django.contrib import admin
 
-from .models import Environment, EnvironmentRequest, Notification, Resource, Zone
+from wlpanel.admin_base import ReadOnlyAdmin
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from .models import Environment, EnvironmentRequest, Resource, Zone
 
 
 @admin.register(Zone)
@@ -57,10 +48,3 @@ class EnvironmentAdmin(ReadOnlyAdmin):
     search_fields = ("name", "owner__username")
     list_select_related = ("team", "owner", "zone")
     inlines = [ResourceInline]
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("user", "verb", "message", "created_at", "read_at")
-    list_filter = ("verb",)
-    list_select_related = ("user",)

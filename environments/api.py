@@ -1,7 +1,7 @@
 """/api/ endpoints for teams, zones, requests and environments (DESIGN section 6).
 
 Thin, like the pages: parse the body, call the same services, serialize. Errors become
-{"detail", "errors"} with 400/403/404/409 through the handlers in `wlpanel.api`.
+{"detail", "errors"} with 400/403/404/409 through the handlers of the API root (`wlpanel.api`, which mounts this router).
 """
 
 from datetime import datetime
@@ -14,9 +14,9 @@ from accounts.models import Membership
 from accounts.selectors import teams_visible_to
 from audit.choices import Source
 from audit.context import Origin
-from wlpanel.api import keyset_page
+from wlpanel.pagination import keyset_page
 
-from . import queries, services
+from . import presenters, queries, services
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
@@ -301,7 +301,7 @@ def environment_data(environment: Environment) -> dict:
 
 def environment_detail_data(environment: Environment) -> dict:
     resources = queries.environment_resources(environment)
-    steps = queries.environment_steps(environment, resources)
+    steps = presenters.environment_steps(environment, resources)
     return {
         **environment_data(environment),
         "steps": [
@@ -335,8 +335,8 @@ def environment_detail_data(environment: Environment) -> dict:
             }
             for r in resources
         ],
-        "route_tables": queries.route_tables(resources, environment.plan),
-        "addresses": queries.environment_addresses(resources),
+        "route_tables": presenters.route_tables(resources, environment.plan),
+        "addresses": presenters.environment_addresses(resources),
         "orphans": environment.orphans,
         "described_at": environment.described_at,
         "plan": environment.plan,
@@ -508,5 +508,5 @@ def environment_refresh(request, environment_id: int):
 @router.get("/environments/{environment_id}/traffic", response=TrafficOut)
 def environment_traffic(request, environment_id: int):
     environment = environment_get_visible(request.user, environment_id)
-    traffic = queries.environment_traffic(environment, queries.environment_resources(environment))
+    traffic = presenters.environment_traffic(environment, queries.environment_resources(environment))
     return {"items": traffic["items"], "described_at": traffic["described_at"]}

@@ -6,9 +6,9 @@ from django import forms
 from django.utils.timesince import timesince
 
 from accounts.selectors import teams_requestable_by
+from aws.errors import CAPACITY_CODES
 
 from . import services
-from .aws.errors import CAPACITY_CODES
 from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Zone
 

@@ -1,25 +1,16 @@
-"""Reads the panel and the API need beyond `selectors`: filtered lists, step progress, route tables,
-the traffic matrix of an environment. Pure functions of rows already loaded, where possible, so a
-page's query count does not depend on how many resources or environments there are.
+"""Reads the panel and the API need beyond `selectors`: filtered lists, rows, notifications, an
+environment's resources and audit trail. What the environment page makes of those rows (steps,
+route tables, addresses, traffic matrix and topology) is `presenters`.
 """
 
-import hashlib
-from dataclasses import dataclass
-from datetime import timedelta
-
-from django.core.cache import cache
 from django.db.models import F, QuerySet
-from django.utils import timezone
 
 from accounts.selectors import teams_visible_to
 from audit.selectors import environment_timeline as audit_timeline
 
-from .choices import EnvironmentState, RequestState, ResourceState
-from .models import Environment, EnvironmentRequest, Notification, Resource
-from .network import network_from_described
+from .choices import EnvironmentState, RequestState
+from .models import Environment, EnvironmentRequest, Resource
 from .selectors import environments_visible_to, requests_visible_to
-from .topology import topology_svg
-from .traffic import matrix_as_dicts, traffic_matrix
 
 # --- Lists ---------------------------------------------------------------------------------------
 
@@ -76,10 +67,6 @@ def teams_for_filters(user):
     return teams_visible_to(user).order_by("slug")
 
 
-def notifications_unread(user, limit: int = 20) -> list[Notification]:
-    return list(Notification.objects.filter(user=user, read_at__isnull=True).order_by("-id")[:limit])
-
-
 def environments_of(user, limit: int = 10) -> list[Environment]:
     """The user's own environments that still exist (home page)."""
     return list(
@@ -99,270 +86,8 @@ def request_to_prefill(user, request_id) -> EnvironmentRequest | None:
         return None
 
 
-# --- Steps -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    resource: Resource
-    title: str
-    calls: tuple[str, ...]
-    duration: timedelta | None
-
-    @property
-    def key(self) -> str:
-        return self.resource.key
-
-
 def environment_resources(environment: Environment) -> list[Resource]:
     return list(environment.resources.order_by("id"))
-
-
-def environment_steps(environment: Environment, resources: list[Resource]) -> list[Step]:
-    """Resources in plan order with their title, AWS calls and how long their work took (so far)."""
-    planned = {step["key"]: step for step in environment.plan.get("steps", [])}
-    order = {key: index for index, key in enumerate(planned)}
-    now = timezone.now()
-    steps = []
-    for resource in sorted(resources, key=lambda r: (order.get(r.key, len(order)), r.id)):
-        plan_step = planned.get(resource.key, {})
-        # started_at marks the current operation (build, retry or teardown); create_started_at is the engine's own.
-        started = resource.started_at or resource.create_started_at
-        duration = None
-        if started is not None:
-            duration = (resource.finished_at or now) - started
-        steps.append(
-            Step(
-                resource=resource,
-                title=plan_step.get("title", resource.key),
-                calls=tuple(plan_step.get("calls", ())),
-                duration=duration,
-            )
-        )
-    return steps
-
-
-def steps_fingerprint(environment: Environment, steps: list[Step]) -> str:
-    """What the steps table shows, so it can be cached; empty while a step runs (its duration grows
-    with every poll). The minute covers "next attempt in N minutes"."""
-    if any(step.duration is not None and step.resource.finished_at is None for step in steps):
-        return ""
-    shown = [
-        (r.key, r.state, r.drift, r.aws_id, r.attempts, r.started_at, r.create_started_at, r.finished_at,
-         r.last_error, r.last_error_code, r.next_attempt_at)
-        for r in (step.resource for step in steps)
-    ]  # fmt: skip
-    return hashlib.sha256(repr((environment.plan_hash, shown, current_minute())).encode()).hexdigest()[:16]
-
-
-TEARDOWN_STATES = frozenset({EnvironmentState.DESTROYING, EnvironmentState.DESTROYED, EnvironmentState.DESTROY_FAILED})
-
-
-def steps_summary(environment: Environment, steps: list[Step]) -> dict:
-    """Progress of the operation in flight: resources created while building, removed while tearing down."""
-    teardown = environment.state in TEARDOWN_STATES
-    finished = ResourceState.DELETED if teardown else ResourceState.READY
-    done = sum(1 for step in steps if step.resource.state == finished)
-    failed = sum(1 for step in steps if step.resource.state == ResourceState.FAILED)
-    total = len(steps)
-    return {
-        "done": done,
-        "failed": failed,
-        "total": total,
-        "percent": int(100 * done / total) if total else 0,
-        "label": "resources removed" if teardown else "steps done",
-    }
-
-
-# --- Route tables --------------------------------------------------------------------------------
-
-ROUTE_TARGETS = (
-    # (boto3 route key, label); GatewayId "local" and "igw-…" are told apart below.
-    ("CarrierGatewayId", "carrier gateway"),
-    ("NatGatewayId", "NAT gateway"),
-    ("TransitGatewayId", "transit gateway"),
-    ("VpcPeeringConnectionId", "VPC peering"),
-    ("NetworkInterfaceId", "network interface"),
-    ("InstanceId", "instance"),
-    ("LocalGatewayId", "local gateway"),
-    ("EgressOnlyInternetGatewayId", "egress-only internet gateway"),
-)
-
-
-def route_target(route: dict) -> tuple[str, str]:
-    """(kind label, AWS id) of one boto3 `Routes` item's target."""
-    gateway = route.get("GatewayId", "")
-    if gateway == "local":
-        return "local", "local"
-    if gateway.startswith("igw-"):
-        return "internet gateway", gateway
-    for field, label in ROUTE_TARGETS:
-        if route.get(field):
-            return label, route[field]
-    if gateway:
-        return "gateway", gateway
-    return "unknown", ""
-
-
-def route_tables(resources: list[Resource], plan: dict) -> list[dict]:
-    """Each route table with the subnets it serves and every route, as AWS last described it.
-
-    A table not described yet shows the route the plan will create, marked as planned.
-    """
-    planned = {step["key"]: step.get("params", {}) for step in plan.get("steps", [])}
-    subnets_by_id = {r.aws_id: r for r in resources if r.kind == "subnet" and r.aws_id}
-    subnets_by_key = {r.key: r for r in resources if r.kind == "subnet"}
-    tables = []
-    for resource in resources:
-        if resource.kind != "route_table":
-            continue
-        described = resource.described or {}
-        routes = [
-            {
-                "destination": route.get("DestinationCidrBlock")
-                or route.get("DestinationIpv6CidrBlock")
-                or route.get("DestinationPrefixListId", ""),
-                "target_kind": route_target(route)[0],
-                "target_id": route_target(route)[1],
-                "state": route.get("State", ""),
-                "planned": False,
-            }
-            for route in described.get("Routes", [])
-        ]
-        subnets = []
-        for association in described.get("Associations", []):
-            subnet = subnets_by_id.get(association.get("SubnetId", ""))
-            if association.get("Main"):
-                subnets.append({"label": "main (VPC default)", "aws_id": ""})
-            elif association.get("SubnetId"):
-                label = subnet.key.replace("_", " ") if subnet else "subnet"
-                subnets.append({"label": label, "aws_id": association["SubnetId"]})
-        if not described:
-            params = planned.get(resource.key)
-            if params:
-                routes = [
-                    {"destination": plan.get("spec", {}).get("vpc_cidr", "VPC"), "target_kind": "local", "target_id": "local", "state": "", "planned": True},
-                    {
-                        "destination": params.get("DestinationCidrBlock", ""),
-                        "target_kind": params.get("Target", "").replace("_", " "),
-                        "target_id": "",
-                        "state": "",
-                        "planned": True,
-                    },
-                ]
-                subnet = subnets_by_key.get(params.get("Subnet", ""))
-                subnets = [{"label": params.get("Subnet", "").replace("_", " "), "aws_id": subnet.aws_id if subnet else ""}]
-        tables.append(
-            {
-                "key": resource.key,
-                "aws_id": described.get("RouteTableId") or resource.aws_id,
-                "subnets": subnets,
-                "routes": routes,
-                "described_at": resource.described_at,
-                "drift": resource.drift,
-            }
-        )
-    return tables
-
-
-def environment_addresses(resources: list[Resource]) -> dict:
-    """How to reach the environment, from the cached descriptions (DescribeInstances/DescribeAddresses items)."""
-    described = {r.key: r.described or {} for r in resources}
-    bastion, instance, carrier_ip = described.get("bastion", {}), described.get("wavelength_instance", {}), described.get("carrier_ip", {})
-    addresses = {
-        "bastion_public_ip": bastion.get("PublicIpAddress", ""),
-        "bastion_private_ip": bastion.get("PrivateIpAddress", ""),
-        "instance_private_ip": instance.get("PrivateIpAddress", ""),
-        "instance_state": (instance.get("State") or {}).get("Name", ""),
-        "carrier_ip": carrier_ip.get("CarrierIp", ""),
-    }
-    # The seed's path: SSH to the bastion, then over the VPC's local route to the Wavelength instance.
-    if addresses["bastion_public_ip"] and addresses["instance_private_ip"]:
-        addresses["ssh"] = f"ssh -J ec2-user@{addresses['bastion_public_ip']} ec2-user@{addresses['instance_private_ip']}"
-    return addresses if any(addresses.values()) else {}
-
-
-def drifted(resources: list[Resource]) -> list[Resource]:
-    return [r for r in resources if r.drift]
-
-
-# --- Traffic matrix and topology (pure functions of the cached descriptions) ----------------------
-
-
-def zone_as_dict(zone) -> dict:
-    return {
-        "name": zone.name,
-        "region": zone.region,
-        "group_name": zone.group_name,
-        "parent_zone_name": zone.parent_zone_name,
-        "carrier": zone.carrier,
-        "metro": zone.metro,
-        "zone_type": "wavelength-zone",
-    }
-
-
-def environment_traffic(environment: Environment, resources: list[Resource]) -> dict:
-    """{"items", "pairs", "pending", "described_at", "svg", "fingerprint"} from the resources as last
-    described: never a call to AWS.
-
-    Pure in what was described, so it is memoised by a fingerprint of that: the live page polls
-    every 2 s and the answer only changes when a resource is described again.
-    """
-    zone = zone_as_dict(environment.zone)
-    fingerprint = hashlib.sha256(
-        repr((sorted(zone.items()), [(r.key, r.kind, r.aws_id, r.described_at) for r in resources])).encode()
-    ).hexdigest()
-    return cache.get_or_set(
-        f"wlpanel:traffic:{environment.pk}:{fingerprint}",
-        lambda: _environment_traffic(zone, resources) | {"fingerprint": fingerprint},
-        timeout=TRAFFIC_CACHE_SECONDS,
-    )
-
-
-TRAFFIC_CACHE_SECONDS = 3600
-
-
-def _environment_traffic(zone: dict, resources: list[Resource]) -> dict:
-    network = network_from_described(
-        zone,
-        [{"key": r.key, "kind": r.kind, "aws_id": r.aws_id, "described": r.described} for r in resources],
-    )
-    matrix = traffic_matrix(network)
-    described_times = [r.described_at for r in resources if r.described_at]
-    items = matrix_as_dicts(matrix)
-    return {
-        "items": items,
-        # Resources not described yet (a build in progress): a "denied" may only mean "not yet".
-        "pending": sorted(network.pending),
-        "pairs": traffic_pairs(items),
-        "described_at": max(described_times) if described_times else None,
-        "svg": topology_svg(network, matrix=matrix),
-    }
-
-
-def current_minute() -> int:
-    return int(timezone.now().timestamp() // 60)
-
-
-def described_fingerprint(environment: Environment, resources: list[Resource], traffic: dict) -> str:
-    """Changes when what the detail page shows from AWS descriptions may have: a resource described,
-    created or drifted, the orphans, the traffic matrix (whose fingerprint covers the zone), or the
-    minute (the part says "described 3 minutes ago")."""
-    shown = [(r.key, r.state, r.aws_id, r.described_at, r.drift) for r in resources]
-    parts = (environment.plan_hash, environment.described_at, environment.orphans, traffic["fingerprint"], shown)
-    return hashlib.sha256(repr((parts, current_minute())).encode()).hexdigest()[:16]
-
-
-def traffic_pairs(items: list[dict]) -> list[dict]:
-    """The matrix as the seed's table: one row per (source, destination), one cell per protocol."""
-    pairs: dict[tuple[str, str], dict] = {}
-    for item in items:
-        pair = pairs.setdefault(
-            (item["source"], item["destination"]),
-            {"source": item["source"], "destination": item["destination"], "cells": []},
-        )
-        pair["cells"].append(item)
-    return list(pairs.values())
 
 
 def environment_timeline(environment: Environment) -> list:

@@ -15,8 +15,9 @@ from accounts.choices import TeamRole
 from accounts.models import Membership, Team
 from accounts.selectors import is_team_approver
 from audit.context import Origin
+from notify import services as notifications
 
-from . import notifications, permissions
+from . import permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Resource, Zone

@@ -13,8 +13,8 @@ from django.db import OperationalError
 
 from audit.choices import Source
 from audit.context import Origin
+from aws import client as aws_client
 
-from .aws import client as aws_client
 from .provisioning import engine, expiry, refresh, zones
 
 log = logging.getLogger(__name__)

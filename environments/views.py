@@ -27,8 +27,10 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from audit.context import Origin
 from audit.selectors import audit_head
+from notify import selectors as notification_selectors
+from notify import services as notifications
 
-from . import notifications, permissions, queries, services
+from . import permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -121,7 +123,7 @@ def reauth(request):
 @login_required
 def home(request):
     context = {
-        "notifications": queries.notifications_unread(request.user),
+        "notifications": notification_selectors.notifications_unread(request.user),
         "approval_count": approval_queue(request.user).count(),
         "my_environments": queries.environments_of(request.user),
         "my_requests": queries.requests_pending_of(request.user),
@@ -135,7 +137,7 @@ def notification_read(request, notification_id=None):
     notifications.notifications_mark_read(user=request.user, notification_id=notification_id)
     if request.htmx:
         return render(
-            request, "home.html#notifications", {"notifications": queries.notifications_unread(request.user)}
+            request, "home.html#notifications", {"notifications": notification_selectors.notifications_unread(request.user)}
         )
     return redirect("home")
 
@@ -329,7 +331,7 @@ def environment_list(request):
         "page": page,
         "filter_form": filter_form,
         "query": query.urlencode(),
-        "minute": queries.current_minute(),  # rows are cached per minute (their "N minutes ago")
+        "minute": presenters.current_minute(),  # rows are cached per minute (their "N minutes ago")
     }
     template = "environments/environment_list.html#environment-table" if request.htmx else "environments/environment_list.html"
     return render(request, template, context)
@@ -339,19 +341,19 @@ def _live_context(environment) -> dict:
     """What the detail page's live parts show: steps (polled), and what AWS last described (route
     tables, addresses, drift, traffic), re-sent by a poll only when its fingerprint moved."""
     resources = queries.environment_resources(environment)
-    steps = queries.environment_steps(environment, resources)
-    traffic = queries.environment_traffic(environment, resources)
+    steps = presenters.environment_steps(environment, resources)
+    traffic = presenters.environment_traffic(environment, resources)
     return {
         "environment": environment,
         "resources": resources,
         "steps": steps,
-        "summary": queries.steps_summary(environment, steps),
-        "steps_fingerprint": queries.steps_fingerprint(environment, steps),
-        "route_tables": queries.route_tables(resources, environment.plan),
-        "drifted": queries.drifted(resources),
-        "addresses": queries.environment_addresses(resources),
+        "summary": presenters.steps_summary(environment, steps),
+        "steps_fingerprint": presenters.steps_fingerprint(environment, steps),
+        "route_tables": presenters.route_tables(resources, environment.plan),
+        "drifted": presenters.drifted(resources),
+        "addresses": presenters.environment_addresses(resources),
         "traffic": traffic,
-        "described_fingerprint": queries.described_fingerprint(environment, resources, traffic),
+        "described_fingerprint": presenters.described_fingerprint(environment, resources, traffic),
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
 

@@ -51,8 +51,13 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "environments",
-    "sandbox",
+    "notify",
 ]
+# The embedded AWS is an app only where it is served (`manage.py sandbox`): in the local profile,
+# or where WLPANEL_SERVE_SANDBOX says so (docker-compose's sandbox service). The panel never imports it.
+WLPANEL_SERVE_SANDBOX = env.bool("WLPANEL_SERVE_SANDBOX", default=not PRODUCTION)
+if WLPANEL_SERVE_SANDBOX:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -11,6 +11,7 @@
   broker restarts only delay work.
 
 Duplicate messages are harmless: a claim needs the step to be due, unleased and unfinished.
+How an operation ends (state, audit row, notification) is written by `outcomes`, not here.
 A poison guard (`WLPANEL_STEP_MAX_ATTEMPTS` claims) fails a step that never finishes.
 """
 
@@ -28,16 +29,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.choices import Source
-from audit.services import record
-from environments import notifications
-from environments.aws import client as aws_client
-from environments.aws.errors import CAPACITY_HINT, Action, Verdict, classify
+from aws import client as aws_client
+from aws.errors import CAPACITY_HINT, Action, Verdict, classify
 from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
-from environments.services import environment_transition
 
-from . import steps
+from . import outcomes, steps
 
 log = logging.getLogger(__name__)
 
@@ -178,81 +175,10 @@ def _settle_environment(environment: Environment, resources: list[Resource], mod
         if mode_of(locked) != mode:
             return True  # someone settled it (or the user changed course) meanwhile
         if blocked:
-            _environment_failed(locked, blocked[0], mode)
+            outcomes.environment_failed(locked, blocked[0], building=mode == BUILD)
         else:
-            _environment_finished(locked, mode)
+            outcomes.environment_finished(locked, building=mode == BUILD)
     return True
-
-
-def _step_title(environment: Environment, key: str) -> str:
-    titles = {step["key"]: step["title"] for step in environment.plan.get("steps", [])}
-    return titles.get(key, key)
-
-
-def _environment_finished(environment: Environment, mode: str) -> None:
-    now = timezone.now()
-    target = EnvironmentState.READY if mode == BUILD else EnvironmentState.DESTROYED
-    previous = environment_transition(environment, target)
-    if mode == BUILD:
-        environment.ready_at = now
-        message = f"{environment} is ready."
-    else:
-        environment.destroyed_at = now
-        message = f"{environment} is destroyed; nothing of it is left in AWS."
-    environment.save()
-    _record_environment(environment, f"environment.{target}", previous)
-    notifications.notify(
-        users=[environment.owner],
-        verb=f"environment.{target}",
-        message=message,
-        link=f"/environments/{environment.pk}/",
-    )
-
-
-def _environment_failed(environment: Environment, resource: Resource, mode: str) -> None:
-    target = EnvironmentState.FAILED if mode == BUILD else EnvironmentState.DESTROY_FAILED
-    previous = environment_transition(environment, target)
-    environment.failure_reason = f"{_step_title(environment, resource.key)}: {resource.last_error}"
-    environment.failure_code = resource.last_error_code
-    environment.failure_hint = resource.progress.get("hint") or (
-        "Retry, or destroy the environment."
-        if mode == BUILD
-        else "Retry the teardown; if it keeps failing, ask an admin."
-    )
-    environment.save()
-    _record_environment(
-        environment,
-        f"environment.{target}",
-        previous,
-        details={
-            "step": resource.key,
-            "code": resource.last_error_code,
-            "reason": environment.failure_reason,
-        },
-    )
-    notifications.notify(
-        users=[environment.owner],
-        verb=f"environment.{target}",
-        message=f"{environment} {'failed' if mode == BUILD else 'could not be destroyed'}: {environment.failure_reason}"[
-            :500
-        ],
-        link=f"/environments/{environment.pk}/",
-    )
-
-
-def _record_environment(
-    environment: Environment, action: str, previous: str, details: dict | None = None
-) -> None:
-    record(
-        actor=None,
-        action=action,
-        target=environment,
-        source=Source.WORKER,
-        before={"state": previous},
-        after={"state": environment.state},
-        correlation_id=environment.correlation_id,
-        details={"cause_event_id": environment.cause_event_id, **(details or {})},
-    )
 
 
 # --- run_step ---------------------------------------------------------------------------------------

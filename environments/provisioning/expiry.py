@@ -10,10 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.context import Origin
-from environments import notifications
 from environments.choices import EnvironmentState
 from environments.models import Environment
 from environments.services import environment_destroy
+from notify import services as notifications
 
 from .engine import engine_setting
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from audit.choices import Source
 from audit.services import record
-from environments.aws import client as aws_client
-from environments.aws import resources as aws
+from aws import client as aws_client
+from aws import resources as aws
 from environments.choices import Drift, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from environments.aws import resources as aws
-from environments.aws.errors import created_nothing
+from aws import resources as aws
+from aws.errors import created_nothing
 from environments.models import Environment, Resource
 
 from .plan import TOKEN_KINDS

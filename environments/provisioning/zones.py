@@ -13,11 +13,12 @@ from django.utils import timezone
 
 from audit.choices import Source
 from audit.context import Origin
-from environments.aws import client as aws_client
-from environments.aws import zones as aws_zones
-from environments.aws.errors import error_code, error_message
+from aws import client as aws_client
+from aws import zones as aws_zones
+from aws.errors import error_code, error_message
 from environments.exceptions import Conflict, PermissionDenied, ValidationError
 from environments.models import Zone
+from netmodel.zones import zones_by_name
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,7 @@ OPT_IN_WAIT_SECONDS = 30
 
 
 def curated_zones() -> dict[str, dict]:
-    """The curated zone data (carrier, metro, group, region) keyed by zone name; {} without it."""
-    try:
-        from sandbox.zones import zones_by_name
-    except ImportError:
-        return {}
+    """The reference zone data (carrier, metro, group, region) keyed by zone name."""
     return zones_by_name()
 
 

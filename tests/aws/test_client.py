@@ -5,8 +5,8 @@ import time
 import pytest
 
 from audit.models import AuditEvent, AwsCall
-from environments.aws import client
-from environments.aws.client import CallContext, ec2_client, public_params
+from aws import client
+from aws.client import CallContext, ec2_client, public_params
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from environments.aws.errors import Action, classify, created_nothing
+from aws.errors import Action, classify, created_nothing
 
 
 def client_error(code: str, status: int = 400) -> ClientError:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from environments.aws import resources as aws
-from environments.aws.client import CallContext, ec2_client, ssm_client
+from aws import resources as aws
+from aws.client import CallContext, ec2_client, ssm_client
 from tests.conftest import SFO
 
 pytestmark = pytest.mark.django_db(transaction=True)

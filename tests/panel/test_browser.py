@@ -111,7 +111,7 @@ def test_a_poll_brings_new_route_tables_without_a_reload(page_as, live_server, a
 
 
 def test_asking_for_an_opt_in_stays_on_the_form(page_as, live_server, alice, admin_user, zone):
-    from environments.models import Notification
+    from notify.models import Notification
 
     Zone.objects.filter(pk=zone.pk).update(opt_in_status="not-opted-in")
     page = page_as(alice)

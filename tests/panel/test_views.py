@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.choices import TeamRole
-from environments.models import Environment, EnvironmentRequest, Notification, Zone
+from environments.models import Environment, EnvironmentRequest, Zone
+from notify.models import Notification
 
 from .conftest import describe_instances, describe_route_tables
 
@@ -430,7 +431,7 @@ def test_progress_partial_stops_polling_at_a_settled_state(client, alice, make_e
 
 
 def test_a_poll_resends_the_described_part_only_when_it_changed(client, alice, make_environment, monkeypatch):
-    monkeypatch.setattr("environments.queries.current_minute", lambda: 0)  # no minute boundary mid-test
+    monkeypatch.setattr("environments.presenters.current_minute", lambda: 0)  # no minute boundary mid-test
     environment = make_environment(alice)
     logged_in(client, alice)
     page = client.get(f"/environments/{environment.pk}/").content.decode()
@@ -447,7 +448,7 @@ def test_a_poll_resends_the_described_part_only_when_it_changed(client, alice, m
     next_url = html.unescape(re.search(r'id="environment-live" hx-get="([^"]+)"', changed).group(1))
     assert next_url != poll_url  # the next poll names the description the page now shows
     assert 'id="environment-described"' not in client.get(next_url, **htmx()).content.decode()
-    monkeypatch.setattr("environments.queries.current_minute", lambda: 1)  # "described 3 minutes ago" moves
+    monkeypatch.setattr("environments.presenters.current_minute", lambda: 1)  # "described 3 minutes ago" moves
     assert 'id="environment-described"' in client.get(next_url, **htmx()).content.decode()
 
 

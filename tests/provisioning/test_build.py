@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import AuditEvent, AwsCall
-from environments.models import Notification
+from notify.models import Notification
 
 from .conftest import assert_matches_inventory, wait_for_state
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from audit.context import Origin
 from audit.models import AuditEvent
-from environments.models import Notification
 from environments.provisioning.expiry import environments_expire
+from notify.models import Notification
 
 from .conftest import wait_for_state
 

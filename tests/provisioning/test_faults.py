@@ -3,7 +3,7 @@
 import pytest
 
 from audit.models import AuditEvent
-from environments.aws.errors import CAPACITY_HINT
+from aws.errors import CAPACITY_HINT
 from environments.services import environment_destroy
 from tests.conftest import SFO, origin_of
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from environments.network import (
+from netmodel.network import (
     AclEntry,
     CarrierIp,
     Gateway,
@@ -25,7 +25,7 @@ from environments.network import (
     Zone,
     network_from_described,
 )
-from environments.traffic import (
+from netmodel.traffic import (
     CARRIER_METRO,
     CARRIER_OTHER,
     INTERNET,

@@ -3,9 +3,9 @@
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 
-from environments.network import Subnet
-from environments.topology import topology_summary, topology_svg
-from environments.traffic import traffic_matrix
+from netmodel.network import Subnet
+from netmodel.topology import topology_summary, topology_svg
+from netmodel.traffic import traffic_matrix
 
 from .test_traffic import SFO, seed_network
 

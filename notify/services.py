@@ -1,4 +1,4 @@
-"""In-panel notifications, also sent by email (console backend under `make run`)."""
+"""Notify people: in the panel, and by email (console backend under `make run`)."""
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
