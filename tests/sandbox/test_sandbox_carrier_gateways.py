@@ -18,7 +18,7 @@ def gateway_state(ec2, gateway_id: str) -> str:
     return ec2.describe_carrier_gateways(CarrierGatewayIds=[gateway_id])["CarrierGateways"][0]["State"]
 
 
-def wait_for_state(ec2, gateway_id: str, state: str, timeout: float = 5.0) -> None:
+def wait_for_state(ec2, gateway_id: str, state: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while gateway_state(ec2, gateway_id) != state:
         assert time.monotonic() < deadline, f"{gateway_id} never became {state}"
@@ -32,7 +32,7 @@ def default_route(ec2, table_id: str) -> dict:
 
 def test_carrier_gateway_is_pending_then_available_and_deleting_then_deleted(control, wavelength_vpc):
     ec2, vpc_id, _ = wavelength_vpc
-    control.post("pending", {"seconds": 1})
+    control.post("pending", {"seconds": 3})
 
     created = ec2.create_carrier_gateway(VpcId=vpc_id)["CarrierGateway"]
     assert created["State"] == "pending"

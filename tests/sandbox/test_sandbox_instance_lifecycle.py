@@ -82,7 +82,7 @@ def test_a_mapping_without_the_root_device_still_gets_a_root_volume(ec2, image_i
 
 def test_terminated_instance_is_shutting_down_first_and_holds_its_subnet(control, ec2, image_id, subnet):
     instance_id = launch(ec2, image_id, subnet)["InstanceId"]
-    control.post("pending", {"seconds": 1})
+    control.post("pending", {"seconds": 3})
 
     answered = ec2.terminate_instances(InstanceIds=[instance_id])["TerminatingInstances"][0]
     again = ec2.terminate_instances(InstanceIds=[instance_id])["TerminatingInstances"][0]
@@ -95,8 +95,12 @@ def test_terminated_instance_is_shutting_down_first_and_holds_its_subnet(control
     )
     assert again["CurrentState"]["Name"] == "shutting-down"
     assert held.value.response["Error"]["Code"] == "DependencyViolation"
-    time.sleep(1.1)
-    state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]
+    deadline = time.monotonic() + 20
+    while (state := ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"])[
+        "Name"
+    ] == "shutting-down":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
     assert state == {"Code": 48, "Name": "terminated"}
     ec2.delete_subnet(SubnetId=subnet)
 
