@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import PASSWORD, ROOT
+from tests.conftest import PASSWORD, ROOT, opt_in_and_wait
 
 # The browser reaches the live server on IPv4 loopback, an address ALLOWED_HOSTS already knows.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
@@ -175,7 +175,7 @@ def sandbox_zone(zone, sandbox):
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
-    ec2.modify_availability_zone_group(GroupName=SEED_GROUP, OptInStatus="opted-in")
+    opt_in_and_wait(ec2, SEED_GROUP)
     return zone
 
 
