@@ -182,3 +182,19 @@ def test_opt_in_time_is_a_control_setting_restored_by_reset(control):
     assert control.post("opt-in", {"seconds": 7})["opt_in_seconds"] == 7
     control.post("reset")
     assert control.get("state")["opt_in_seconds"] == 0
+
+
+@pytest.mark.parametrize(
+    ("region", "zone_name", "metro"),
+    [("eu-west-3", "eu-west-3-wl1-dkr-wlz-1", "Dakar"), ("us-east-1", "us-east-1-wl1-mci-wlz-1", "Kansas")],
+)
+def test_the_2025_zones_are_listed_and_marked_unconfirmed(make_client, region, zone_name, metro):
+    ec2 = make_client(region=region)
+
+    zones = zone_names(ec2.describe_availability_zones(AllAvailabilityZones=True))
+    data = {zone["name"]: zone for zone in load_zones()}[zone_name]
+
+    assert zone_name in zones
+    assert data["metro"] == metro
+    assert {"name", "region", "carrier"} <= set(data["unconfirmed"])
+    assert any("doc-history" in source for source in data["sources"])
