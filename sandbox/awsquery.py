@@ -21,6 +21,8 @@ DEFAULT_REGION = "us-east-1"
 EC2_PROTOCOL = "ec2"  # <Response><Errors><Error>
 QUERY_PROTOCOL = "query"  # <ErrorResponse><Error> (IAM, STS, ...)
 JSON_PROTOCOL = "json"  # {"__type": ...} (X-Amz-Target services: Service Quotas, Pricing, ...)
+REST_XML_PROTOCOL = "rest-xml"  # <Error><Code> (S3)
+REST_XML_SERVICES = frozenset({"s3", "route53", "cloudfront"})
 
 
 def status_line(status: int) -> str:
@@ -44,6 +46,12 @@ class AwsError:
         request_id = uuid.uuid4()
         if protocol == JSON_PROTOCOL:
             return json.dumps({"__type": self.code, "message": self.message}).encode()
+        if protocol == REST_XML_PROTOCOL:
+            return (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<Error><Code>{escape(self.code)}</Code><Message>{escape(self.message)}</Message>"
+                f"<RequestId>{request_id}</RequestId></Error>"
+            ).encode()
         if protocol == QUERY_PROTOCOL:
             return (
                 '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -111,11 +119,13 @@ class AwsCall:
 def _protocol(service: str | None, target: str, params: dict[str, str]) -> str:
     if target:
         return JSON_PROTOCOL
+    if service in REST_XML_SERVICES:
+        return REST_XML_PROTOCOL
     if "Action" in params and service not in (None, "ec2"):
         return QUERY_PROTOCOL
     if "Action" in params or service == "ec2":
         return EC2_PROTOCOL
-    return JSON_PROTOCOL  # REST-JSON services read __type as well
+    return JSON_PROTOCOL  # REST-JSON services read __type (and x-amzn-ErrorType) as well
 
 
 def _rebuffered_form_body(environ: dict) -> str:
