@@ -7,7 +7,8 @@ own worker processes, then builds batches of environments through the real servi
 - wall time per batch, and each environment's own build time;
 - the critical-path lower bound from the latencies observed in the run (`plan.critical_path` with
   per-step durations: median observed latency of each call the step needs, plus the pending time
-  for instances), and the ratio;
+  for instances and the carrier gateway, which the strict sandbox keeps `pending` that long, as
+  AWS does), and the ratio;
 - the bound the throttle model sets (per token bucket: calls beyond the burst / refill rate);
 - AWS calls per environment against the minimum the build needs;
 - a baseline: the seed's steps as a plain sequential boto3 script with waiters polling at the
@@ -291,7 +292,7 @@ def critical_path_bound(environment_id: int, latency: dict[str, float], pending:
         mutating = [op for op in operations if not is_read(op)]
         reads = list(dict.fromkeys(op for op in operations if is_read(op)))  # polling counted once
         durations[resource.key] = sum(latency.get(op, 0.0) for op in mutating + reads)
-        if resource.kind == "instance":
+        if resource.kind in ("instance", "carrier_gateway"):  # both pending for the pending time
             durations[resource.key] += pending
     return critical_path(environment.plan["steps"], durations)
 
