@@ -126,10 +126,12 @@ class Sandbox:
             "L-CARRIER-IPS": environments,  # Carrier IPs per border group (sandbox setting)
             "L-1216C47A": environments * ENVIRONMENT_VCPUS,  # standard vCPUs (bastion + workload)
         }
-        for code, value in needed.items():
-            self.control("POST", "quotas", {"quota_code": code, "value": value, "region": "us-west-2"})
-        raised = ", ".join(f"{code}={value}" for code, value in needed.items())
-        print(f"quotas raised through the sandbox control path (as one asks AWS) for {environments} environments: {raised}")
+        applied = {quota["quota_code"]: quota["applied"] for quota in self.control("GET", "quotas")["quotas"]}
+        raised = {code: value for code, value in needed.items() if value > applied.get(code, 0)}
+        for code, value in raised.items():
+            self.control("POST", "quotas", {"quota_code": code, "value": value})
+        listed = ", ".join(f"{code} {applied.get(code, 0):g} -> {value}" for code, value in raised.items()) or "none needed"
+        print(f"quotas raised through the sandbox control path (as one asks AWS) for {environments} environments: {listed}")
 
     def aws_model(self, *, throttle: bool) -> None:
         """Fresh token buckets and the AWS latency model."""
