@@ -7,7 +7,7 @@ from audit.context import Origin
 from audit.models import AuditEvent, AwsCall
 from environments.exceptions import PermissionDenied
 from environments.models import Zone
-from environments.provisioning.zones import zone_group_opt_in, zones_refresh
+from environments.provisioning.zones import zone_group_opt_in, zone_group_opted_in_wait, zones_refresh
 from tests.conftest import SFO, origin_of, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,5 +71,8 @@ def test_the_members_who_asked_are_told_when_the_group_is_opted_in(sandbox, admi
     origin_of(alice).record(action="zone_group.opt_in_asked", target=None, target_repr="us-west-2-wl1", details={})
     origin_of(bob).record(action="zone_group.opt_in_asked", target=None, target_repr="us-east-1-wl1", details={})
     zone_group_opt_in(origin=origin_of(admin_user), group="us-west-2-wl1")
+    # AWS has accepted, not yet opted in: nobody is told before a refresh sees it.
+    assert not Notification.objects.filter(verb="zone_group.opted_in").exists()
+    zone_group_opted_in_wait(group="us-west-2-wl1", origin=Origin.system())
     told = list(Notification.objects.filter(verb="zone_group.opted_in").values_list("user__username", "message"))
-    assert told == [("alice", "admin opted in the zone group us-west-2-wl1 you asked for: its zones can be requested now.")]
+    assert told == [("alice", "The zone group us-west-2-wl1 you asked for is opted in: its zones can be requested now.")]
