@@ -25,6 +25,32 @@ CAPACITY_HINT = (
     "or destroy the environment."
 )
 
+# EC2's quota errors, and the Service Quotas code a user raises (console or
+# `aws service-quotas request-service-quota-increase --service-code … --quota-code …`).
+QUOTA_ERRORS = {
+    "VpcLimitExceeded": ("vpc", "L-F678F1CE", "VPCs per Region"),
+    "InternetGatewayLimitExceeded": ("vpc", "L-A4707A72", "Internet gateways per Region"),
+    "AddressLimitExceeded": ("ec2", "L-0263D0A3", "EC2-VPC Elastic IPs (Carrier IPs have their own limit per border group)"),
+    "VcpuLimitExceeded": (
+        "ec2",
+        "L-1216C47A",
+        "Running On-Demand Standard instances, in vCPUs (G and VT instances: L-DB2E81BA)",
+    ),
+}
+
+
+def quota_hint(code: str) -> str:
+    """What to tell the user when AWS refused a create over a quota; "" for other errors."""
+    if code not in QUOTA_ERRORS:
+        return ""
+    service, quota_code, name = QUOTA_ERRORS[code]
+    return (
+        f"The account has reached its AWS quota “{name}” in this Region (Service Quotas: {service} {quota_code}). "
+        "Destroy environments you no longer need, or ask AWS to raise the quota (Service Quotas console, or "
+        f"`aws service-quotas request-service-quota-increase --service-code {service} --quota-code {quota_code} "
+        "--desired-value N`), then retry."
+    )
+
 
 class Action(enum.StrEnum):
     RETRY = "retry"  # throttled, 5xx, no answer: soon, with backoff

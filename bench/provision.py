@@ -7,7 +7,8 @@ own worker processes, then builds batches of environments through the real servi
 - wall time per batch, and each environment's own build time;
 - the critical-path lower bound from the latencies observed in the run (`plan.critical_path` with
   per-step durations: median observed latency of each call the step needs, plus the pending time
-  for instances), and the ratio;
+  for instances and the carrier gateway, which the strict sandbox keeps `pending` that long, as
+  AWS does), and the ratio;
 - the bound the throttle model sets (per token bucket: calls beyond the burst / refill rate);
 - AWS calls per environment against the minimum the build needs;
 - a baseline: the seed's steps as a plain sequential boto3 script with waiters polling at the
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 SFO = "us-west-2-wl1-sfo-wlz-1"
 GROUP = "us-west-2-wl1"
+ENVIRONMENT_VCPUS = 4  # the bastion (t3.micro, 2 vCPUs) and the workload (t3.medium, 2 vCPUs)
 # A queue of this run's own: workers left over from an interrupted run can never take its work.
 QUEUE = f"wlpanel-bench-{os.getpid()}"
 # The mutating calls one build needs at least (the seed's build, with a bastion).
@@ -114,6 +116,24 @@ class Sandbox:
         answer.raise_for_status()
         return answer.json()
 
+    def raise_quotas(self, environments: int) -> None:
+        """Raise the quotas a run of `environments` needs through the control path, as a user asks
+        AWS Support: the sandbox enforces AWS's default quotas (5 VPCs per Region, the default VPC
+        included), which fit 4 environments. Nothing is torn down between batches."""
+        needed = {
+            "L-F678F1CE": environments + 1,  # VPCs per Region (+ the default VPC)
+            "L-A4707A72": environments + 1,  # internet gateways per Region (+ the default VPC's)
+            "L-0263D0A3": 5,  # EC2-VPC Elastic IPs: environments use Carrier IPs
+            "L-CARRIER-IPS": environments,  # Carrier IPs per border group (sandbox setting)
+            "L-1216C47A": environments * ENVIRONMENT_VCPUS,  # standard vCPUs (bastion + workload)
+        }
+        applied = {quota["quota_code"]: quota["applied"] for quota in self.control("GET", "quotas")["quotas"]}
+        raised = {code: value for code, value in needed.items() if value > applied.get(code, 0)}
+        for code, value in raised.items():
+            self.control("POST", "quotas", {"quota_code": code, "value": value})
+        listed = ", ".join(f"{code} {applied.get(code, 0):g} -> {value}" for code, value in raised.items()) or "none needed"
+        print(f"quotas raised through the sandbox control path (as one asks AWS) for {environments} environments: {listed}")
+
     def aws_model(self, *, throttle: bool) -> None:
         """Fresh token buckets and the AWS latency model."""
         self.control("POST", "latency", {"preset": "aws"})
@@ -142,6 +162,19 @@ class Workers:
         self.log.close()
 
 
+def opt_in_and_wait(ec2, timeout: float = 60.0) -> None:
+    """Opt the seed's group in and wait until AWS (the sandbox) reports it, as an admin would."""
+    ec2.modify_availability_zone_group(GroupName=GROUP, OptInStatus="opted-in")
+    deadline = time.monotonic() + timeout
+    while True:
+        zones = ec2.describe_availability_zones(ZoneNames=[SFO])["AvailabilityZones"]
+        if zones and zones[0]["OptInStatus"] == "opted-in":
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{GROUP} never reported opted-in")
+        time.sleep(0.5)
+
+
 def seed_people_and_zone(sandbox: Sandbox):
     from django.utils import timezone
 
@@ -154,7 +187,7 @@ def seed_people_and_zone(sandbox: Sandbox):
     bob = User.objects.create_user("bob", password="x-bench-only")
     team.memberships.create(user=alice, role=TeamRole.MEMBER)
     team.memberships.create(user=bob, role=TeamRole.APPROVER)
-    baseline_client("us-west-2", sandbox.url).modify_availability_zone_group(GroupName=GROUP, OptInStatus="opted-in")
+    opt_in_and_wait(baseline_client("us-west-2", sandbox.url))
     zone = Zone.objects.create(
         name=SFO,
         group_name=GROUP,
@@ -264,7 +297,7 @@ def critical_path_bound(environment_id: int, latency: dict[str, float], pending:
         mutating = [op for op in operations if not is_read(op)]
         reads = list(dict.fromkeys(op for op in operations if is_read(op)))  # polling counted once
         durations[resource.key] = sum(latency.get(op, 0.0) for op in mutating + reads)
-        if resource.kind == "instance":
+        if resource.kind in ("instance", "carrier_gateway"):  # both pending for the pending time
             durations[resource.key] += pending
     return critical_path(environment.plan["steps"], durations)
 
@@ -423,6 +456,11 @@ def main() -> None:
     throttle = not args.no_throttle
     began = time.monotonic()
     print(f"sandbox {sandbox.url}: AWS latency preset, throttle {'on' if throttle else 'off'}, pending {args.pending} s")
+
+    sizes = [int(value) for value in args.sizes.split(",") if value]
+    sweeps = [int(value) for value in args.sweep.split(",") if value]
+    warm_builds = sum(min(concurrency, 4) for concurrency in [args.concurrency, *sweeps])
+    sandbox.raise_quotas(1 + sum(sizes) + len(sweeps) * args.sweep_size + warm_builds)
 
     sandbox.aws_model(throttle=throttle)
     print(f"\nbaseline (sequential boto3 + waiters polling every {args.poll:g} s): {baseline_build(sandbox.url, args.poll):.1f} s")

@@ -160,13 +160,22 @@ def build_sample(*, team, zone, requester, approver, sandbox_url: str):
     from environments import services
 
     settings.WLPANEL_AWS_ENDPOINT = sandbox_url
-    boto3.client(
+    ec2 = boto3.client(
         "ec2",
         region_name=zone.region,
         endpoint_url=sandbox_url,
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
-    ).modify_availability_zone_group(GroupName=zone.group_name, OptInStatus="opted-in")
+    )
+    ec2.modify_availability_zone_group(GroupName=zone.group_name, OptInStatus="opted-in")
+    # AWS (and the strict sandbox) opts the group in a few seconds after accepting the request.
+    deadline = time.monotonic() + 60
+    while ec2.describe_availability_zones(
+        AllAvailabilityZones=True, ZoneNames=[zone.name]
+    )["AvailabilityZones"][0]["OptInStatus"] != "opted-in":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{zone.group_name} never reported opted-in")
+        time.sleep(0.5)
     worker = InProcessWorker()
     request = services.environment_request_create(
         origin=Origin(user=requester, source=Source.WEB, ip_address="127.0.0.1", user_agent="bench"),

@@ -197,14 +197,15 @@ def zone_list(request, limit: Limit | None = None, cursor: Cursor | None = None)
     return keyset_page(Zone.objects.all(), limit=limit, cursor=cursor, serialize=zone_data)
 
 
-@router.post("/zone-groups/{group}/opt-in", response=answers({200: ZonePage}, 400, 403, 404, 409))
+@router.post("/zone-groups/{group}/opt-in", response=answers({202: ZonePage}, 400, 403, 404, 409))
 def zone_group_opt_in(request, group: Path[ZoneGroup]):
-    """Admin only. Returns once the zone cache shows the group's new status."""
+    """Admin only. Answers 202 as soon as AWS accepted the opt-in: the group's zones say
+    `opt-in-requested` until AWS reports them `opted-in` (poll `GET /zones`)."""
     if not request.user.is_superuser:
         raise PermissionDenied("Only an admin may opt zone groups in (opting out again needs AWS Support).")
     _recent_login_if_session(request)
     zones.zone_group_opt_in(origin=_origin(request), group=group)
-    return keyset_page(Zone.objects.filter(group_name=group), limit=None, cursor=None, serialize=zone_data)
+    return Status(202, keyset_page(Zone.objects.filter(group_name=group), limit=None, cursor=None, serialize=zone_data))
 
 
 # --- Requests ------------------------------------------------------------------------------------

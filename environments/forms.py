@@ -49,7 +49,7 @@ class BoundedModelChoiceField(forms.ModelChoiceField):
 class ZoneChoiceField(BoundedModelChoiceField):
     def label_from_instance(self, zone: Zone) -> str:
         where = " · ".join(part for part in (zone.carrier, zone.metro) if part)
-        status = "opted in" if zone.opted_in else "not opted in"
+        status = "opted in" if zone.opted_in else ("opt-in requested" if zone.opt_in_requested else "not opted in")
         return f"{zone.name} — {where or 'carrier unknown'} ({zone.region}, {status})"
 
 

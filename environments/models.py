@@ -44,6 +44,11 @@ class Zone(models.Model):
     def opted_in(self) -> bool:
         return self.opt_in_status == "opted-in"
 
+    @property
+    def opt_in_requested(self) -> bool:
+        """Asked of AWS; AWS has not reported it yet."""
+        return self.opt_in_status == "opt-in-requested"
+
 
 class EnvironmentRequest(models.Model):
     """What a member asked for. Approval by a teammate (never the requester) creates the environment."""

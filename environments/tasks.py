@@ -72,3 +72,22 @@ def expire() -> int:
 @shared_task(name="environments.zones_refresh")
 def zones_refresh() -> int:
     return zones.zones_refresh(origin=Origin.system(source=Source.BEAT))
+
+
+# AWS opts a group in a little after accepting the request: follow it every few seconds, for up
+# to ten minutes (beat's zone refresh would also see it, later).
+OPT_IN_FOLLOW_SECONDS = 3
+OPT_IN_FOLLOW_TRIES = 200
+
+
+@shared_task(name="environments.zone_opt_in_follow", bind=True, max_retries=OPT_IN_FOLLOW_TRIES)
+def zone_opt_in_follow(self, group: str, region: str, correlation_id: str, cause_event_id: int | None = None) -> bool:
+    origin = Origin.system(source=Source.WORKER, correlation_id=correlation_id)
+    try:
+        done = zones.zone_group_opt_in_follow(group=group, region=region, origin=origin, cause_event_id=cause_event_id)
+    except aws_client.AwsError as exc:
+        log.warning("following the opt-in of %s failed: %s", group, exc)
+        done = False
+    if not done:
+        raise self.retry(countdown=OPT_IN_FOLLOW_SECONDS)
+    return True

@@ -610,7 +610,13 @@ def zone_list(request):
         groups.setdefault(zone.group_name, []).append(zone)
     context = {
         "groups": [
-            {"name": name, "zones": members, "opted_in": all(z.opted_in for z in members)} for name, members in groups.items()
+            {
+                "name": name,
+                "zones": members,
+                "opted_in": all(z.opted_in for z in members),
+                "opt_in_requested": any(z.opt_in_requested for z in members),
+            }
+            for name, members in groups.items()
         ],
         "highlight": request.GET.get("group", ""),
     }
@@ -665,7 +671,11 @@ def zone_group_opt_in(request, group):
             except Conflict as exc:
                 messages.error(request, str(exc))
             else:
-                messages.success(request, f"Zone group {group} is opted in; its zones can be requested now.")
+                messages.success(
+                    request,
+                    f"AWS accepted the opt-in of {group}; its zones show \"opt-in requested\" until AWS reports "
+                    "them opted in (usually within minutes), then they can be requested.",
+                )
             return redirect("environments:zone_list")
         error = f"Type {group} exactly to confirm."
     context = {

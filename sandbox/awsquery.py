@@ -1,6 +1,8 @@
-"""EC2 query-protocol requests and errors, as the sandbox middleware sees them."""
+"""AWS requests and errors as the sandbox middleware sees them: EC2's query protocol in detail,
+and enough of the other protocols to answer an error in each service's own shape."""
 
 import io
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -14,6 +16,13 @@ CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 NAMED_ID = re.compile(r"^(i|vpc|subnet|rtb|sg|cagw|eipalloc|igw)-[0-9a-f]{8,17}$")
 DEFAULT_REGION = "us-east-1"
+
+# How a service expects its errors (botocore reads another shape as code "400" or worse).
+EC2_PROTOCOL = "ec2"  # <Response><Errors><Error>
+QUERY_PROTOCOL = "query"  # <ErrorResponse><Error> (IAM, STS, ...)
+JSON_PROTOCOL = "json"  # {"__type": ...} (X-Amz-Target services: Service Quotas, Pricing, ...)
+REST_XML_PROTOCOL = "rest-xml"  # <Error><Code> (S3)
+REST_XML_SERVICES = frozenset({"s3", "route53", "cloudfront"})
 
 
 def status_line(status: int) -> str:
@@ -32,14 +41,35 @@ class AwsError:
     message: str
     status: int = 400
 
-    def body(self) -> bytes:
-        """The EC2 XML error document botocore parses into a ClientError."""
+    def body(self, protocol: str = EC2_PROTOCOL) -> bytes:
+        """The error document of the protocol, as botocore parses it into a ClientError."""
+        request_id = uuid.uuid4()
+        if protocol == JSON_PROTOCOL:
+            return json.dumps({"__type": self.code, "message": self.message}).encode()
+        if protocol == REST_XML_PROTOCOL:
+            return (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<Error><Code>{escape(self.code)}</Code><Message>{escape(self.message)}</Message>"
+                f"<RequestId>{request_id}</RequestId></Error>"
+            ).encode()
+        if protocol == QUERY_PROTOCOL:
+            return (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<ErrorResponse><Error><Type>{'Receiver' if self.status >= 500 else 'Sender'}</Type>"
+                f"<Code>{escape(self.code)}</Code><Message>{escape(self.message)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<Response><Errors><Error><Code>{escape(self.code)}</Code>"
             f"<Message>{escape(self.message)}</Message></Error></Errors>"
-            f"<RequestID>{uuid.uuid4()}</RequestID></Response>"
+            f"<RequestID>{request_id}</RequestID></Response>"
         ).encode()
+
+    def headers(self, protocol: str = EC2_PROTOCOL) -> list[tuple[str, str]]:
+        if protocol == JSON_PROTOCOL:
+            return [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", self.code)]
+        return [("Content-Type", "text/xml")]
 
 
 @dataclass
@@ -53,6 +83,7 @@ class AwsCall:
     region: str
     account: str
     params: dict[str, str] = field(default_factory=dict)
+    protocol: str = EC2_PROTOCOL
 
     @classmethod
     def from_environ(cls, environ: dict) -> "AwsCall":
@@ -66,6 +97,7 @@ class AwsCall:
             region=scope["region"] if scope else DEFAULT_REGION,
             account=environ.get("HTTP_X_MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID,
             params=params,
+            protocol=_protocol(scope["service"] if scope else None, target, params),
         )
 
     def named_resource_ids(self) -> list[str]:
@@ -82,6 +114,18 @@ class AwsCall:
             if name == "SubnetId" or (name.startswith("NetworkInterface.") and name.endswith(".SubnetId")):
                 return value
         return None
+
+
+def _protocol(service: str | None, target: str, params: dict[str, str]) -> str:
+    if target:
+        return JSON_PROTOCOL
+    if service in REST_XML_SERVICES:
+        return REST_XML_PROTOCOL
+    if "Action" in params and service not in (None, "ec2"):
+        return QUERY_PROTOCOL
+    if "Action" in params or service == "ec2":
+        return EC2_PROTOCOL
+    return JSON_PROTOCOL  # REST-JSON services read __type (and x-amzn-ErrorType) as well
 
 
 def _rebuffered_form_body(environ: dict) -> str:

@@ -13,6 +13,8 @@ from sandbox.faults import ConfigError, LatencyRule
 from sandbox.inventory import inventory
 from sandbox.lab import control as lab_control
 from sandbox.runtime import SandboxRuntime
+from sandbox.wavelength.availability_zones import opt_in_delay
+from sandbox.wavelength.quotas import QUOTAS, quota_settings
 
 CONTROL_PREFIX = "/_sandbox/"
 
@@ -99,6 +101,28 @@ def set_pending(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -
     return 200, {"pending_seconds": wavelength.pending_time.seconds}
 
 
+def set_opt_in(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
+    opt_in_delay.set(float(_required(body, "seconds")))
+    return 200, {"opt_in_seconds": opt_in_delay.seconds}
+
+
+def quotas(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
+    return 200, quota_settings.describe()
+
+
+def set_quota(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
+    """Raise (or lower) one quota as a user asks AWS, or start over from a profile."""
+    if "profile" in body:
+        quota_settings.use_profile(str(body["profile"]))
+    else:
+        code = str(_required(body, "quota_code"))
+        service = body.get("service_code")
+        if service is not None and code in QUOTAS and QUOTAS[code].service_code != service:
+            raise ControlError(400, f"{code} is a quota of {QUOTAS[code].service_code}, not {service}")
+        quota_settings.set(code, float(_required(body, "value")), account=body.get("account"), region=body.get("region"))
+    return 200, quota_settings.describe()
+
+
 def calls(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
     return 200, runtime.calls.snapshot(action=query.get("action"))
 
@@ -129,6 +153,9 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "consistency"): set_consistency,
     ("DELETE", "consistency"): clear_consistency,
     ("POST", "pending"): set_pending,
+    ("POST", "opt-in"): set_opt_in,
+    ("GET", "quotas"): quotas,
+    ("POST", "quotas"): set_quota,
     ("GET", "calls"): calls,
     ("DELETE", "calls"): clear_calls,
     ("GET", "inventory"): tagged_inventory,

@@ -1,7 +1,7 @@
 """Every live EC2 resource carrying a tag, across all accounts and regions of the sandbox.
 
-Tests and the teardown checks use it to prove nothing is left behind: terminated instances
-and released addresses are not live.
+Tests and the teardown checks use it to prove nothing is left behind: terminated instances,
+deleted carrier gateways and released addresses are not live.
 """
 
 from collections.abc import Iterator
@@ -42,7 +42,8 @@ def _live_resources(backend: Any) -> Iterator[tuple[str, str, str | None]]:
     for gateway in backend.internet_gateways.values():
         yield "internet-gateway", gateway.id, "attached" if gateway.vpc else "detached"
     for gateway in backend.carrier_gateways.values():
-        yield "carrier-gateway", gateway.id, gateway.state
+        if gateway.state != "deleted":
+            yield "carrier-gateway", gateway.id, gateway.state
     for route_table in backend.route_tables.values():
         yield "route-table", route_table.id, None
     for groups in backend.groups.values():
@@ -51,6 +52,10 @@ def _live_resources(backend: Any) -> Iterator[tuple[str, str, str | None]]:
     for instance in backend.all_instances():
         if instance.state != TERMINATED:
             yield "instance", instance.id, instance.state
+    for volume in backend.volumes.values():
+        yield "volume", volume.id, volume.status
+    for interface in backend.enis.values():
+        yield "network-interface", interface.id, interface.status
     for address in backend.addresses:
         if address.allocation_id:
             yield "elastic-ip", address.allocation_id, "associated" if address.association_id else "allocated"

@@ -14,14 +14,17 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 
 from sandbox import control
-from sandbox.awsquery import AwsCall, AwsError, status_line
+from sandbox.awsquery import JSON_PROTOCOL, AwsCall, AwsError, status_line
 from sandbox.faults import created_ids
 from sandbox.runtime import SandboxRuntime
 
 log = logging.getLogger("sandbox")
 
 ERROR_CODE = re.compile(rb"<Code>([^<]+)</Code>")
+JSON_ERROR_TYPE = re.compile(rb'"__type"\s*:\s*"([^"]+)"')
 Answer = tuple[int, list[tuple[str, str]], bytes]
+DRY_RUN_CODE = "DryRunOperation"
+DRY_RUN_STATUS = 412
 
 
 class SandboxMiddleware:
@@ -37,7 +40,7 @@ class SandboxMiddleware:
             return control.wsgi_response(status, payload, start_response)
         call = AwsCall.from_environ(environ)
         if call.action is None:
-            status, headers, body = self._moto(environ)
+            status, headers, body = self._moto(environ, call.protocol)
         else:
             pending = self.runtime.calls.arrived(call)
             status, headers, body = self._answer(call, environ)
@@ -50,19 +53,19 @@ class SandboxMiddleware:
     def _answer(self, call: AwsCall, environ: dict) -> Answer:
         injected = self.runtime.throttle.error_for(call) or self._injected_fault(call)
         if injected is not None:
-            return _error_answer(injected)
+            return _error_answer(injected, call.protocol)
         time.sleep(self.runtime.latency.delay_for(call.action))
         inconsistent = self.runtime.consistency.error_for(call)
         if inconsistent is not None:
-            return _error_answer(inconsistent)
+            return _error_answer(inconsistent, call.protocol)
         # SSM Run Command of the product's probe script runs in the lab (sandbox/lab/ssm.py).
         ran = self.runtime.labs.ssm.answer(call.action, call.account, call.region, environ)
-        status, headers, body = ran or self._moto(environ)
+        status, headers, body = ran or self._moto(environ, call.protocol)
         if status == 200:
             self.runtime.consistency.record_created(created_ids(call.action, body))
         return status, headers, body
 
-    def _moto(self, environ: dict) -> Answer:
+    def _moto(self, environ: dict, protocol: str) -> Answer:
         """Run moto on the request; its exceptions become AWS-style errors, never HTML pages."""
         captured: dict = {}
 
@@ -80,12 +83,16 @@ class SandboxMiddleware:
                 finally:
                     getattr(chunks, "close", lambda: None)()
             except NotImplementedError as error:
-                return _error_answer(_not_implemented(error))
+                return _error_answer(_not_implemented(error, protocol), protocol)
             except Exception as error:
                 log.exception("moto failed on %s", environ.get("PATH_INFO"))
-                return _error_answer(AwsError("InternalError", f"The sandbox failed: {error}", 500))
+                return _error_answer(AwsError("InternalError", f"The sandbox failed: {error}", 500), protocol)
         headers = captured["headers"] + [("Content-Length", str(len(body)))]
-        return captured["status"], headers, body
+        status = captured["status"]
+        if status == 400 and _error_code(status, body) == DRY_RUN_CODE:
+            # moto answers every EC2 error with 400; EC2 answers a successful dry run with 412.
+            status = DRY_RUN_STATUS
+        return status, headers, body
 
     def _injected_fault(self, call: AwsCall) -> AwsError | None:
         return self.runtime.faults.error_for(call, zone_of=self._launch_zone)
@@ -104,20 +111,21 @@ class SandboxMiddleware:
                 return None
 
 
-def _not_implemented(error: NotImplementedError) -> AwsError:
+def _not_implemented(error: NotImplementedError, protocol: str) -> AwsError:
     message = str(error) or "not implemented"
     if "filter" in message.lower():
         return AwsError("InvalidParameterValue", f"The sandbox does not support this filter: {message}")
-    return AwsError("InvalidAction", f"The sandbox does not implement this action: {message}")
+    code = "UnknownOperationException" if protocol == JSON_PROTOCOL else "InvalidAction"
+    return AwsError(code, f"The sandbox does not implement this action: {message}")
 
 
-def _error_answer(error: AwsError) -> Answer:
-    body = error.body()
-    return error.status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
+def _error_answer(error: AwsError, protocol: str) -> Answer:
+    body = error.body(protocol)
+    return error.status, [*error.headers(protocol), ("Content-Length", str(len(body)))], body
 
 
 def _error_code(status: int, body: bytes) -> str | None:
     if status < 400:
         return None
-    match = ERROR_CODE.search(body)
-    return match.group(1).decode() if match else None
+    match = ERROR_CODE.search(body) or JSON_ERROR_TYPE.search(body)
+    return match.group(1).decode().rpartition("#")[2] if match else None

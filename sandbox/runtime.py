@@ -9,7 +9,8 @@ from sandbox import wavelength
 from sandbox.calllog import CallLog
 from sandbox.faults import Consistency, Faults, Latency, Throttle
 from sandbox.lab.registry import Labs
-from sandbox.wavelength.availability_zones import opted_in_groups
+from sandbox.wavelength.availability_zones import opt_in_delay, opted_in_groups, requested_groups
+from sandbox.wavelength.quotas import quota_settings
 
 
 class SandboxRuntime:
@@ -18,10 +19,16 @@ class SandboxRuntime:
     moto's state is global to the process, so one runtime per process is the useful number.
     """
 
-    def __init__(self, pending_seconds: float = wavelength.instances.DEFAULT_PENDING_SECONDS):
+    def __init__(
+        self,
+        pending_seconds: float = wavelength.instances.DEFAULT_PENDING_SECONDS,
+        opt_in_seconds: float = wavelength.availability_zones.DEFAULT_OPT_IN_SECONDS,
+    ):
         wavelength.apply()
         wavelength.pending_time.set(pending_seconds)
+        opt_in_delay.set(opt_in_seconds)
         self.start_pending_seconds = wavelength.pending_time.seconds
+        self.start_opt_in_seconds = opt_in_delay.seconds
         # moto is not written for concurrent requests: one request inside it at a time.
         # Latency is slept outside this lock, so slow calls still overlap.
         self.moto_lock = threading.RLock()
@@ -46,22 +53,29 @@ class SandboxRuntime:
         self.consistency.clear()
         self.calls.clear()
         wavelength.pending_time.set(self.start_pending_seconds)
+        opt_in_delay.set(self.start_opt_in_seconds)
+        quota_settings.reset()
 
-    def opted_in_groups(self) -> list[dict]:
+    def opted_in_groups(self, requested: bool = False) -> list[dict]:
+        """Opted-in groups, or with ``requested`` those whose opt-in has not taken effect yet."""
+        groups_of = requested_groups if requested else opted_in_groups
         with self.moto_lock:
             return [
                 {"account": account, "region": region, "group": group}
                 for account, region, backend in ec2_backends.iter_backends()
-                for group in opted_in_groups(backend)
+                for group in groups_of(backend)
             ]
 
     def describe(self) -> dict:
         """The current settings, as ``GET /_sandbox/state`` shows them."""
         return {
             "pending_seconds": wavelength.pending_time.seconds,
+            "opt_in_seconds": opt_in_delay.seconds,
             "latency": self.latency.describe(),
             "faults": self.faults.describe(),
             "throttle": self.throttle.describe(),
             "consistency": self.consistency.describe(),
             "opted_in_groups": self.opted_in_groups(),
+            "opt_in_requested_groups": self.opted_in_groups(requested=True),
+            "quotas": quota_settings.describe(),
         }

@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox.middleware import SandboxMiddleware
 from sandbox.runtime import SandboxRuntime
+from sandbox.wavelength.availability_zones import DEFAULT_OPT_IN_SECONDS
 from sandbox.wavelength.instances import DEFAULT_PENDING_SECONDS
 
 LOOPBACK = "127.0.0.1"
@@ -35,9 +36,10 @@ class SandboxServer:
         host: str = LOOPBACK,
         port: int = 0,
         pending_seconds: float = DEFAULT_PENDING_SECONDS,
+        opt_in_seconds: float = DEFAULT_OPT_IN_SECONDS,
         log_requests: bool = False,
     ):
-        self.runtime = SandboxRuntime(pending_seconds=pending_seconds)
+        self.runtime = SandboxRuntime(pending_seconds=pending_seconds, opt_in_seconds=opt_in_seconds)
         app = SandboxMiddleware(DomainDispatcherApplication(create_backend_app), self.runtime)
         handler = MotoRequestHandler if log_requests else QuietRequestHandler
         # Binding happens here: once constructed, the server accepts connections.
@@ -75,7 +77,8 @@ class SandboxServer:
 def start(host: str = LOOPBACK, port: int = 0, **options) -> SandboxServer:
     """Start a sandbox in a background thread; ``port=0`` picks a free port (see ``.url``).
 
-    Options: ``pending_seconds`` (default 5, at most 30), ``log_requests`` (default False).
+    Options: ``pending_seconds`` (default 5, at most 30), ``opt_in_seconds`` (how long an opt-in
+    takes to show, default 5), ``log_requests`` (default False).
     moto's state is global to the process: two servers in one process share it.
     """
     return SandboxServer(host=host, port=port, **options).start()

@@ -162,9 +162,26 @@ def sandbox_server():
     """One sandbox server for the whole test session, on a free loopback port."""
     from sandbox.server import start
 
-    server = start(host="127.0.0.1", port=0, pending_seconds=1)
+    # An opt-in takes 1 s here (5 s by default): long enough that whoever opts in must wait for
+    # the zones to report it, as on AWS, short enough for hundreds of tests.
+    server = start(host="127.0.0.1", port=0, pending_seconds=1, opt_in_seconds=1)
     yield server
     server.stop()
+
+
+def opt_in_and_wait(ec2, group: str, timeout: float = 30.0) -> None:
+    """Opt the zone group in on the sandbox and wait until its zones report `opted-in`, as an
+    account that opted in earlier would be (the test's `zone` row says so already)."""
+    ec2.modify_availability_zone_group(GroupName=group, OptInStatus="opted-in")
+    deadline = time.monotonic() + timeout
+    while True:
+        zones = ec2.describe_availability_zones(
+            AllAvailabilityZones=True, Filters=[{"Name": "group-name", "Values": [group]}]
+        )["AvailabilityZones"]
+        if zones and all(zone["OptInStatus"] == "opted-in" for zone in zones):
+            return
+        assert time.monotonic() < deadline, f"{group} never reported opted-in"
+        time.sleep(0.2)
 
 
 @pytest.fixture

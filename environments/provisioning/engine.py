@@ -30,7 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from aws import client as aws_client
-from aws.errors import CAPACITY_HINT, Action, Verdict, classify
+from aws.errors import CAPACITY_HINT, Action, Verdict, classify, quota_hint
 from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 
@@ -382,6 +382,8 @@ def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
 def _retry_delay(verdict: Verdict, progress: dict) -> tuple[float, bool]:
     """(seconds until the next attempt, whether the step has failed for good)."""
     if verdict.action == Action.FATAL:
+        if quota_hint(verdict.code):
+            progress["hint"] = quota_hint(verdict.code)
         return 0, True
     if verdict.action == Action.CAPACITY:
         progress["capacity_attempts"] = progress.get("capacity_attempts", 0) + 1

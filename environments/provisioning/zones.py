@@ -2,6 +2,10 @@
 
 Pages read the `Zone` table only; beat refreshes it (and so does an opt-in). Carrier and metro
 labels come from the curated data file when AWS does not say (it never does).
+
+An opt-in answers as soon as AWS has accepted it: AWS opts the group in a little later, so its
+zones show `opt-in-requested` until a refresh sees AWS report `opted-in` (a worker task follows
+the opt-in; beat's refresh would see it too). That refresh records `zone_group.opted_in`.
 """
 
 import logging
@@ -23,6 +27,8 @@ from netmodel.zones import zones_by_name
 log = logging.getLogger(__name__)
 
 OPT_IN_WAIT_SECONDS = 30
+OPTED_IN = "opted-in"
+OPT_IN_REQUESTED = "opt-in-requested"
 
 
 def curated_zones() -> dict[str, dict]:
@@ -49,8 +55,13 @@ def zones_refresh_region(region: str, *, origin: Origin, cause_event_id: int | N
     offerings = aws_zones.instance_type_offerings(ec2, [zone["ZoneName"] for zone in described])
     curated = curated_zones()
     now = timezone.now()
+    requested = set(Zone.objects.filter(opt_in_status=OPT_IN_REQUESTED).values_list("name", flat=True))
+    requested_groups = set(Zone.objects.filter(name__in=requested).values_list("group_name", flat=True))
     for zone in described:
         labels = curated.get(zone["ZoneName"], {})
+        status = zone.get("OptInStatus", "not-opted-in")
+        if zone["ZoneName"] in requested and status != OPTED_IN:
+            status = OPT_IN_REQUESTED  # asked; AWS has not reported it yet
         Zone.objects.update_or_create(
             name=zone["ZoneName"],
             defaults={
@@ -60,13 +71,22 @@ def zones_refresh_region(region: str, *, origin: Origin, cause_event_id: int | N
                 "parent_zone_name": zone.get("ParentZoneName") or labels.get("parent_zone_name", ""),
                 "parent_zone_id": zone.get("ParentZoneId") or labels.get("parent_zone_id", ""),
                 "network_border_group": zone.get("NetworkBorderGroup") or zone["ZoneName"],
-                "opt_in_status": zone.get("OptInStatus", "not-opted-in"),
+                "opt_in_status": status,
                 "carrier": labels.get("carrier", ""),
                 "metro": labels.get("metro", ""),
                 "instance_types": offerings.get(zone["ZoneName"], []),
                 "described_at": now,
             },
         )
+    for group in sorted(requested_groups):
+        if not Zone.objects.filter(group_name=group).exclude(opt_in_status=OPTED_IN).exists():
+            opted_in = origin.record(
+                action="zone_group.opted_in",
+                target=None,
+                target_repr=group,
+                details={"group": group, "region": region},
+            )
+            _tell_who_asked(group, before_event_id=opted_in.pk, origin=origin)
     return len(described)
 
 
@@ -87,7 +107,8 @@ def _may_opt_in(origin: Origin) -> bool:
 
 
 def zone_group_opt_in(*, origin: Origin, group: str) -> list[Zone]:
-    """Admin only: opt the group in (one-way), then return once the zone cache shows it."""
+    """Admin only: ask AWS to opt the group in (one-way); answers at once with the group's zones,
+    `opt-in-requested` until AWS reports them opted in (a worker task follows the opt-in)."""
     if not _may_opt_in(origin):
         raise PermissionDenied("Only an admin may opt a zone group in (opting out again needs AWS Support).")
     region = _group_region(group)
@@ -114,15 +135,16 @@ def zone_group_opt_in(*, origin: Origin, group: str) -> list[Zone]:
             },
         )
         raise Conflict(f"AWS did not opt in {group}: {error_message(exc)}") from exc
-    opted_in = origin.record(
-        action="zone_group.opted_in",
-        target=None,
-        target_repr=group,
-        details={"group": group, "region": region},
-    )
-    zones = _wait_for_cache(group, region, origin=origin, cause_event_id=intent.pk)
-    _tell_who_asked(group, before_event_id=opted_in.pk, origin=origin)
-    return zones
+    from environments import tasks  # the tasks module imports this one
+
+    with transaction.atomic():
+        Zone.objects.filter(group_name=group).exclude(opt_in_status=OPTED_IN).update(opt_in_status=OPT_IN_REQUESTED)
+        transaction.on_commit(
+            lambda: tasks.zone_opt_in_follow.delay(
+                group=group, region=region, correlation_id=origin.correlation_id, cause_event_id=intent.pk
+            )
+        )
+    return list(Zone.objects.filter(group_name=group))
 
 
 def _tell_who_asked(group: str, *, before_event_id: int, origin: Origin) -> None:
@@ -146,21 +168,24 @@ def _tell_who_asked(group: str, *, before_event_id: int, origin: Origin) -> None
     asker_ids.discard(getattr(origin.user, "pk", None))
     if not asker_ids:
         return
-    who = origin.user.get_username() if origin.user is not None else "The system"
     notify(
         users=list(get_user_model().objects.filter(pk__in=asker_ids, is_active=True)),
         verb="zone_group.opted_in",
-        message=f"{who} opted in the zone group {group} you asked for: its zones can be requested now.",
+        message=f"The zone group {group} you asked for is opted in: its zones can be requested now.",
         link=reverse("environments:request_create"),
     )
 
 
-def _wait_for_cache(group: str, region: str, *, origin: Origin, cause_event_id: int) -> list[Zone]:
-    """Opt-in takes effect asynchronously in AWS: re-describe until the cache shows it (bounded)."""
-    deadline = time.monotonic() + OPT_IN_WAIT_SECONDS
-    while True:
-        zones_refresh_region(region, origin=origin, cause_event_id=cause_event_id)
-        zones = list(Zone.objects.filter(group_name=group))
-        if all(zone.opted_in for zone in zones) or time.monotonic() > deadline:
-            return zones
+def zone_group_opt_in_follow(*, group: str, region: str, origin: Origin, cause_event_id: int | None = None) -> bool:
+    """Re-describe the region once; True when every zone of the group is opted in (cached)."""
+    zones_refresh_region(region, origin=origin, cause_event_id=cause_event_id)
+    return not Zone.objects.filter(group_name=group).exclude(opt_in_status=OPTED_IN).exists()
+
+
+def zone_group_opted_in_wait(*, group: str, origin: Origin, timeout: float = OPT_IN_WAIT_SECONDS) -> list[Zone]:
+    """For the shell (`manage.py demo_zones`): follow an opt-in until AWS reports it, bounded."""
+    region = _group_region(group)
+    deadline = time.monotonic() + timeout
+    while not zone_group_opt_in_follow(group=group, region=region, origin=origin) and time.monotonic() < deadline:
         time.sleep(1)
+    return list(Zone.objects.filter(group_name=group))

@@ -5,7 +5,8 @@
   filters on it.
 - An address only associates with a network interface of its own border group.
 - ReleaseAddress of a Carrier IP needs its NetworkBorderGroup, else InvalidAddressID.NotFound
-  (what AWS answers, per the Terraform provider's experience).
+  (what AWS answers, per the Terraform provider's experience); a NetworkBorderGroup that is
+  not the address's answers InvalidAddress.NotFound (ReleaseAddress API reference).
 - An interface with a Carrier IP shows it as Association.CarrierIp, and its instance has no
   public IP or DNS name; an interface with neither has no Association at all.
 """
@@ -24,8 +25,14 @@ from moto.ec2.utils import add_tag_specification
 
 from sandbox.zones import carrier_ip_pool
 
-from .availability_zones import WavelengthZone, is_opted_in, wavelength_zone
-from .errors import address_not_found, invalid_parameter_combination, invalid_parameter_value, opt_in_required
+from .availability_zones import WavelengthZone, opt_in_check, wavelength_zone
+from .errors import (
+    address_not_found,
+    invalid_address_not_found,
+    invalid_parameter_combination,
+    invalid_parameter_value,
+    missing_parameter,
+)
 from .patching import wrap, wrap_property
 
 
@@ -134,10 +141,7 @@ def _allocate_in_zone(response: EC2Response, zone: WavelengthZone) -> ActionResu
         raise invalid_parameter_value(
             f"Invalid value '{zone.name}' for NetworkBorderGroup in {response.region}."
         )
-    if not is_opted_in(backend, zone.group_name):
-        raise opt_in_required(
-            f"You must opt in to the zone group {zone.group_name} to allocate a Carrier IP."
-        )
+    opt_in_check(backend, zone, what="allocate a Carrier IP")
     if response._get_param("Domain", "vpc") != "vpc":
         raise invalid_parameter_combination("A Carrier IP can only be allocated with Domain 'vpc'.")
     response.error_on_dryrun()
@@ -193,13 +197,33 @@ def _check_same_border_group(address: ElasticAddress, interface: NetworkInterfac
         )
 
 
+def check_release(response: EC2Response) -> ElasticAddress:
+    """The address a ReleaseAddress names, if its border group is the one given.
+
+    An incorrect NetworkBorderGroup answers ``InvalidAddress.NotFound`` (ReleaseAddress API
+    reference); a Carrier IP released without one answers ``InvalidAddressID.NotFound``, as the
+    Terraform provider saw AWS do. An unknown allocation id is ``InvalidAllocationID.NotFound``.
+    """
+    key = response._get_param("AllocationId") or response._get_param("PublicIp")
+    if not key:
+        raise missing_parameter("AllocationId")
+    address = _find_address(response.ec2_backend, key)
+    if address is None:
+        if response._get_param("AllocationId"):
+            return response.ec2_backend.address_by_allocation([key])[0]
+        raise address_not_found(key)
+    requested_group = response._get_param("NetworkBorderGroup")
+    if requested_group is None:
+        if address.network_border_group != response.region:
+            raise address_not_found(key)
+    elif requested_group != address.network_border_group:
+        raise invalid_address_not_found(key)
+    return address
+
+
 def _release_address(stock: Callable) -> Callable:
     def release_address(self: EC2Response) -> ActionResult:
-        key = self._get_param("AllocationId") or self._get_param("PublicIp")
-        address = _find_address(self.ec2_backend, key)
-        requested_group = self._get_param("NetworkBorderGroup") or self.region
-        if address is not None and address.network_border_group != requested_group:
-            raise address_not_found(key)
+        check_release(self)
         return stock(self)
 
     return release_address

@@ -2,9 +2,15 @@
 
 DescribeAvailabilityZones and ModifyAvailabilityZoneGroup are answered here; the rest of the
 extension asks ``wavelength_zone()`` whether a zone name or id is a Wavelength Zone.
+
+An opt-in takes effect after ``opt_in_delay`` seconds (default 5): until then the group's zones
+still report ``not-opted-in`` and refuse subnets, carrier gateways and Carrier IPs, as on AWS,
+where ModifyAvailabilityZoneGroup answers at once and the zones follow later.
 """
 
 import fnmatch
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,13 +21,39 @@ from moto.ec2.responses import EC2Response
 
 from sandbox.zones import load_zones
 
-from .errors import invalid_parameter_value
+from .errors import invalid_parameter_value, opt_in_required
 from .state import extras
 
 ZONE_TYPE = "wavelength-zone"
 OPTED_IN = "opted-in"
 NOT_OPTED_IN = "not-opted-in"
 OPT_IN_NOT_REQUIRED = "opt-in-not-required"
+DEFAULT_OPT_IN_SECONDS = 5.0
+MAX_OPT_IN_SECONDS = 600.0
+
+
+class OptInDelay:
+    """How long an opt-in takes before the zones report ``opted-in``; shared by every backend."""
+
+    def __init__(self, seconds: float = DEFAULT_OPT_IN_SECONDS):
+        self._lock = threading.Lock()
+        self._seconds = seconds
+
+    @property
+    def seconds(self) -> float:
+        with self._lock:
+            return self._seconds
+
+    def set(self, seconds: float) -> None:
+        """Set the delay, between 0 and MAX_OPT_IN_SECONDS."""
+        seconds = float(seconds)
+        if not 0 <= seconds <= MAX_OPT_IN_SECONDS:
+            raise ValueError(f"opt-in seconds must be between 0 and {MAX_OPT_IN_SECONDS:g}")
+        with self._lock:
+            self._seconds = seconds
+
+
+opt_in_delay = OptInDelay()
 
 
 class WavelengthZone(Zone):
@@ -79,15 +111,29 @@ def zones_of_region(region: str) -> list[WavelengthZone]:
 
 
 def is_opted_in(backend: Any, group_name: str) -> bool:
-    return group_name in extras(backend).opted_in_groups
+    effective_at = extras(backend).opted_in_groups.get(group_name)
+    return effective_at is not None and effective_at <= time.monotonic()
 
 
 def any_group_opted_in(backend: Any) -> bool:
-    return bool(extras(backend).opted_in_groups)
+    return any(is_opted_in(backend, group) for group in extras(backend).opted_in_groups)
 
 
 def opted_in_groups(backend: Any) -> list[str]:
-    return sorted(extras(backend).opted_in_groups)
+    """Groups whose opt-in has taken effect."""
+    return sorted(group for group in extras(backend).opted_in_groups if is_opted_in(backend, group))
+
+
+def requested_groups(backend: Any) -> list[str]:
+    """Groups opted in whose opt-in has not taken effect yet."""
+    return sorted(group for group in extras(backend).opted_in_groups if not is_opted_in(backend, group))
+
+
+def opt_in_check(backend: Any, zone: "WavelengthZone", what: str | None = None) -> None:
+    """OptInRequired unless the zone's group is opted in (and the opt-in has taken effect)."""
+    if not is_opted_in(backend, zone.group_name):
+        action = what or f"create a subnet in {zone.name}"
+        raise opt_in_required(f"You must opt in to the zone group {zone.group_name} before you can {action}.")
 
 
 @dataclass
@@ -179,8 +225,8 @@ def _matches(zone: DescribedZone, filters: dict[str, list[str]]) -> bool:
     return True
 
 
-def opt_in(backend: Any, group_name: str, status: str) -> None:
-    """Opt the account into a zone group of the backend's region; opting out is refused."""
+def check_opt_in_request(backend: Any, group_name: str, status: str) -> None:
+    """Refuse an unknown zone group of the backend's region, and any status but opted-in."""
     groups = {zone.group_name for zone in zones_of_region(backend.region_name)}
     if group_name not in groups:
         raise invalid_parameter_value(f"The zone group '{group_name}' is not valid in this region.")
@@ -189,7 +235,14 @@ def opt_in(backend: Any, group_name: str, status: str) -> None:
             f"Invalid value '{status}' for OptInStatus. The only valid value is opted-in. "
             "You must contact AWS Support to opt out of a Local Zone or Wavelength Zone group."
         )
-    extras(backend).opted_in_groups.add(group_name)
+
+
+def opt_in(backend: Any, group_name: str, status: str) -> None:
+    """Opt the account into a zone group of the backend's region, effective after the delay."""
+    check_opt_in_request(backend, group_name, status)
+    groups = extras(backend).opted_in_groups
+    # Asking again does not restart the clock.
+    groups.setdefault(group_name, time.monotonic() + opt_in_delay.seconds)
 
 
 def describe_availability_zones(self: EC2Response) -> ActionResult:

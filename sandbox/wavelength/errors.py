@@ -36,7 +36,19 @@ def address_not_found(address: str) -> EC2ClientError:
     return EC2ClientError("InvalidAddressID.NotFound", f"The address '{address}' does not exist.")
 
 
-def carrier_gateway_not_found(gateway_id: str) -> EC2ClientError:
-    return EC2ClientError(
-        "InvalidCarrierGatewayID.NotFound", f"The CarrierGateway ID '{gateway_id}' does not exist."
-    )
+def missing_parameter(name: str) -> EC2ClientError:
+    return EC2ClientError("MissingParameter", f"The request must contain the parameter {name}")
+
+
+def invalid_address_not_found(address: str) -> EC2ClientError:
+    """ReleaseAddress with an incorrect NetworkBorderGroup (documented in the ReleaseAddress reference)."""
+    return EC2ClientError("InvalidAddress.NotFound", f"Address '{address}' not found.")
+
+
+def dependency_violation(message: str) -> EC2ClientError:
+    return EC2ClientError("DependencyViolation", message)
+
+
+def has_dependencies(kind: str, resource_id: str) -> EC2ClientError:
+    """EC2's message for a resource that still has dependents (e.g. ``The vpc 'vpc-1' has ...``)."""
+    return dependency_violation(f"The {kind} '{resource_id}' has dependencies and cannot be deleted.")

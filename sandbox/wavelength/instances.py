@@ -8,6 +8,14 @@
 - Interfaces created by the launch are deleted with the instance (AWS's default
   DeleteOnTermination; stock moto keeps them), and terminating a terminated instance is a
   no-op, as AWS's idempotent TerminateInstances is.
+- The root volume (the AMI's RootDeviceName) is deleted on termination unless the mapping says
+  ``DeleteOnTermination: false`` ("By default, the DeleteOnTermination attribute for the root
+  volume of an instance is set to true", EC2 user guide); stock moto kept it whenever a block
+  device mapping was given. Mappings that do not name the root device still get one (moto
+  created none). Other volumes keep EC2's default (false) and stay ``available`` after the
+  instance is gone, as do interfaces attached with DeleteOnTermination false.
+- A terminated instance is ``shutting-down`` (code 32) for the pending time, then
+  ``terminated`` (48); until then it still holds its subnet and security groups.
 """
 
 import copy
@@ -18,13 +26,18 @@ from typing import Any
 
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.instances import Instance, InstanceState
+from moto.ec2.responses import EC2Response
 
 from .addresses import allocate_carrier_address
 from .availability_zones import WavelengthZone, wavelength_zone
 from .errors import invalid_parameter_combination, unsupported
 from .patching import call_arguments, wrap
+from .quotas import check_vcpus
 
 DEFAULT_PENDING_SECONDS = 5.0
+ROOT_VOLUME_GIB = 8
+SHUTTING_DOWN = "shutting-down"
+TERMINATED = "terminated"
 MAX_PENDING_SECONDS = 30.0
 WAVELENGTH_VOLUME_TYPE = "gp2"
 
@@ -89,6 +102,32 @@ class LaunchingState(InstanceState):
         self._code = value
 
 
+class ShuttingDownState(InstanceState):
+    """``shutting-down`` until the termination is done, then ``terminated``."""
+
+    def __init__(self, terminated_at: float):
+        self._terminated_at = terminated_at
+
+    def _done(self) -> bool:
+        return time.monotonic() >= self._terminated_at
+
+    @property
+    def name(self) -> str:
+        return TERMINATED if self._done() else SHUTTING_DOWN
+
+    @name.setter
+    def name(self, value: str) -> None:
+        pass  # a terminating instance goes nowhere else
+
+    @property
+    def code(self) -> int:
+        return 48 if self._done() else 32
+
+    @code.setter
+    def code(self, value: int) -> None:
+        pass
+
+
 def _launch_zone(backend: Any, arguments: dict[str, Any]) -> WavelengthZone | None:
     subnet_id = arguments.get("subnet_id") or next(
         (nic.get("SubnetId") for nic in arguments.get("nics") or [] if nic.get("SubnetId")), None
@@ -137,10 +176,12 @@ def _run_instances(original: Callable) -> Callable:
             raise invalid_parameter_combination(
                 "AssociateCarrierIpAddress needs a subnet in a Wavelength Zone."
             )
+        check_vcpus(self, arguments.get("instance_type") or "m1.small", int(arguments.get("count") or 1))
         reservation = original(self, *args, **kwargs)
         running_at = time.monotonic() + pending_time.seconds
         for instance in reservation.instances:
             instance._state = LaunchingState(running_at)
+            _root_volume_deleted_on_termination(self, instance, arguments)
             _delete_launched_interfaces_on_termination(instance, arguments)
             if zone is not None and wants_carrier_ip:
                 _associate_new_carrier_ip(self, zone, instance)
@@ -158,6 +199,32 @@ def _delete_launched_interfaces_on_termination(instance: Any, arguments: dict[st
             interface.delete_on_termination = True
 
 
+def _root_volume_deleted_on_termination(backend: Any, instance: Any, arguments: dict[str, Any]) -> None:
+    mappings = arguments.get("block_device_mappings")
+    if not mappings:
+        return  # moto's default root volume, already deleted on termination
+    root_device = backend.describe_images(ami_ids=[instance.image_id])[0].root_device_name
+    for device, attached in instance.block_device_mapping.items():
+        if attached.delete_on_termination is None:  # not given in the request (see below)
+            attached.delete_on_termination = device == root_device
+    if root_device not in instance.block_device_mapping:
+        volume = backend.create_volume(size=ROOT_VOLUME_GIB, zone_name=instance._placement.zone)
+        backend.attach_volume(volume.id, instance.id, root_device, True)
+
+
+def _unspecified_delete_on_termination(stock: Callable) -> Callable:
+    """Keep "not given" apart from "false" in parsed mappings (moto turns a missing value into false)."""
+
+    def parse_block_device_mapping(self: Any) -> list[dict[str, Any]]:
+        parsed = stock(self)
+        for raw, mapping in zip(self._get_param("BlockDeviceMappings", []), parsed, strict=False):
+            if "DeleteOnTermination" not in (raw.get("Ebs") or {}):
+                mapping["Ebs"]["DeleteOnTermination"] = None
+        return parsed
+
+    return parse_block_device_mapping
+
+
 def _associate_new_carrier_ip(backend: Any, zone: WavelengthZone, instance: Any) -> None:
     address = allocate_carrier_address(backend, zone, tags={})
     backend.associate_address(eni=instance.nics[0], allocation_id=address.allocation_id)
@@ -166,9 +233,11 @@ def _associate_new_carrier_ip(backend: Any, zone: WavelengthZone, instance: Any)
 def _terminate(original: Callable) -> Callable:
     def terminate(self: Instance) -> InstanceState:
         # TerminateInstances is idempotent on AWS; moto would delete the interfaces again and fail.
-        if self._state.name == "terminated":
+        if self._state.name in (SHUTTING_DOWN, TERMINATED):
             return copy.copy(self._state)
-        return original(self)
+        previous = original(self)
+        self._state = ShuttingDownState(time.monotonic() + pending_time.seconds)
+        return previous
 
     return terminate
 
@@ -176,3 +245,4 @@ def _terminate(original: Callable) -> Callable:
 def install() -> None:
     wrap(EC2Backend, "run_instances", _run_instances)
     wrap(Instance, "terminate", _terminate)
+    wrap(EC2Response, "_parse_block_device_mapping", _unspecified_delete_on_termination)

@@ -2,9 +2,9 @@
 
 - A subnet in a Wavelength Zone needs the zone's group opted in, never maps public IPs on
   launch and has no IPv6.
-- CreateCarrierGateway needs an opted-in zone group in the region; it honours DryRun (and
-  ClientToken, see idempotency.py).
-- A route to a carrier gateway needs a Wavelength subnet in the route table's VPC.
+- CreateCarrierGateway needs an opted-in zone group in the region, and the VPC must not have
+  one already (carrier_gateways.py); it honours DryRun and ClientToken (idempotency.py).
+- Routes to carrier gateways are checked in routes.py.
 - DescribeCarrierGateways honours tag filters (stock moto ignores them).
 """
 
@@ -17,9 +17,9 @@ from moto.ec2.models.subnets import Subnet
 from moto.ec2.responses import EC2Response
 from moto.ec2.utils import add_tag_specification, generic_filter
 
-from .availability_zones import WavelengthZone, any_group_opted_in, is_opted_in, wavelength_zone
+from .availability_zones import WavelengthZone, any_group_opted_in, opt_in_check, wavelength_zone
+from .carrier_gateways import check_one_per_vpc
 from .errors import (
-    carrier_gateway_not_found,
     invalid_parameter_combination,
     invalid_parameter_value,
     opt_in_required,
@@ -62,10 +62,7 @@ def _check_wavelength_subnet(backend: Any, zone: WavelengthZone, arguments: dict
             f"Value ({zone.name}) for parameter availabilityZone is invalid. "
             f"The zone belongs to region {zone.region_name}, not {backend.region_name}."
         )
-    if not is_opted_in(backend, zone.group_name):
-        raise opt_in_required(
-            f"You must opt in to the zone group {zone.group_name} before you can create a subnet in {zone.name}."
-        )
+    opt_in_check(backend, zone)
     if arguments.get("ipv6_cidr_block") or arguments.get("ipv6_native"):
         raise invalid_parameter_combination(f"IPv6 is not supported in the Wavelength Zone {zone.name}.")
 
@@ -101,35 +98,9 @@ def create_carrier_gateway(self: EC2Response) -> ActionResult:
     if not any_group_opted_in(self.ec2_backend):
         raise opt_in_required(CARRIER_GATEWAY_OPT_IN_MESSAGE)
     self.error_on_dryrun()
+    check_one_per_vpc(self.ec2_backend, vpc_id)
     gateway = self.ec2_backend.create_carrier_gateway(vpc_id=vpc_id, tags=tags)
     return ActionResult({"CarrierGateway": gateway})
-
-
-def _create_route(original: Callable) -> Callable:
-    def create_route(self: Any, *args: Any, **kwargs: Any) -> Any:
-        arguments = call_arguments(original, self, *args, **kwargs)
-        gateway_id = arguments.get("carrier_gateway_id")
-        if gateway_id:
-            _check_carrier_route(self, arguments["route_table_id"], gateway_id)
-        return original(self, *args, **kwargs)
-
-    return create_route
-
-
-def _check_carrier_route(backend: Any, route_table_id: str, gateway_id: str) -> None:
-    route_table = backend.get_route_table(route_table_id)
-    gateway = backend.carrier_gateways.get(gateway_id)
-    if gateway is None:
-        raise carrier_gateway_not_found(gateway_id)
-    if gateway.vpc_id != route_table.vpc_id:
-        raise invalid_parameter_value(
-            f"Carrier gateway {gateway_id} is attached to {gateway.vpc_id}, not to {route_table.vpc_id}."
-        )
-    if not vpc_has_wavelength_subnet(backend, route_table.vpc_id):
-        raise invalid_parameter_value(
-            f"CarrierGatewayId can only be used when the VPC ({route_table.vpc_id}) contains a subnet "
-            "which is associated with a Wavelength Zone."
-        )
 
 
 def _describe_carrier_gateways(original: Callable) -> Callable:
@@ -149,6 +120,5 @@ def install() -> None:
     wrap(EC2Backend, "create_subnet", _create_subnet)
     wrap(EC2Backend, "modify_subnet_attribute", _modify_subnet_attribute)
     wrap(EC2Backend, "associate_subnet_cidr_block", _associate_subnet_cidr_block)
-    wrap(EC2Backend, "create_route", _create_route)
     wrap(EC2Backend, "describe_carrier_gateways", _describe_carrier_gateways)
     EC2Response.create_carrier_gateway = create_carrier_gateway

@@ -20,7 +20,8 @@ class RememberedCall:
 
 @dataclass
 class BackendExtras:
-    opted_in_groups: set[str] = field(default_factory=set)
+    # zone group -> time.monotonic() at which the opt-in takes effect
+    opted_in_groups: dict[str, float] = field(default_factory=dict)
     client_tokens: dict[tuple[str, str], RememberedCall] = field(default_factory=dict)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from aws import resources as aws
 from aws.client import CallContext, ec2_client, ssm_client
-from tests.conftest import SFO
+from tests.conftest import SFO, opt_in_and_wait
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -16,7 +16,7 @@ def tags(key: str) -> dict:
 @pytest.fixture
 def ec2(sandbox):
     client = ec2_client("us-west-2", context=CallContext(environment_id=7))
-    client.modify_availability_zone_group(GroupName="us-west-2-wl1", OptInStatus="opted-in")
+    opt_in_and_wait(client, "us-west-2-wl1")
     return client
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.conftest import PASSWORD, ROOT
+from tests.conftest import PASSWORD, ROOT, opt_in_and_wait
 
 # The browser reaches the live server on IPv4 loopback, an address ALLOWED_HOSTS already knows.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
@@ -225,7 +225,7 @@ def sandbox_ec2(sandbox, region: str):
 def sandbox_zone(zone, sandbox):
     """The seed's zone: opted in in the zone cache (the `zone` row) and on the sandbox too."""
     ec2 = sandbox_ec2(sandbox, zone.region)
-    ec2.modify_availability_zone_group(GroupName=SEED_GROUP, OptInStatus="opted-in")
+    opt_in_and_wait(ec2, SEED_GROUP)
     return zone
 
 

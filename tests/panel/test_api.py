@@ -49,7 +49,7 @@ def fake_opt_in(monkeypatch):
 
     def zone_group_opt_in(*, origin, group):
         calls.append((origin, group))
-        Zone.objects.filter(group_name=group).update(opt_in_status="opted-in")
+        Zone.objects.filter(group_name=group).update(opt_in_status="opt-in-requested")
         return list(Zone.objects.filter(group_name=group))
 
     monkeypatch.setattr("environments.provisioning.zones.zone_group_opt_in", zone_group_opt_in)
@@ -118,8 +118,8 @@ def test_zone_opt_in_is_for_admins(api, alice, zone):
 def test_zone_opt_in_calls_the_engine_and_returns_the_groups_zones(api, admin_user, zone, fake_opt_in):
     Zone.objects.filter(pk=zone.pk).update(opt_in_status="not-opted-in")
     response = api(admin_user).post("/zone-groups/us-west-2-wl1/opt-in")
-    assert response.status_code == 200
-    assert [item["opt_in_status"] for item in response.json()["items"]] == ["opted-in"]
+    assert response.status_code == 202  # accepted: AWS reports the opt-in later
+    assert [item["opt_in_status"] for item in response.json()["items"]] == ["opt-in-requested"]
     (origin, group), = fake_opt_in
     assert group == "us-west-2-wl1" and origin.user == admin_user and origin.source == "api"
 

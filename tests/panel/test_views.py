@@ -833,7 +833,17 @@ def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, mon
     assert calls == []
     response = client.post("/zones/us-west-2-wl1/opt-in/", {"confirm": "us-west-2-wl1"}, follow=True)
     assert calls == [(admin_user, "web", "us-west-2-wl1")]
-    assert b"is opted in" in response.content
+    assert b"AWS accepted the opt-in of us-west-2-wl1" in response.content
+
+
+def test_a_requested_opt_in_shows_until_aws_reports_it(client, admin_user, zone):
+    Zone.objects.filter(pk=zone.pk).update(opt_in_status="opt-in-requested")
+    logged_in(client, admin_user)
+
+    content = client.get("/zones/").content.decode()
+
+    assert 'data-testid="opt-in-requested"' in content
+    assert "Opt in group us-west-2-wl1" not in content  # asked already: no second button
 
 
 def test_the_page_says_how_to_reach_the_environment(client, alice, make_environment):

@@ -8,7 +8,7 @@ import boto3
 import pytest
 import requests
 
-from tests.conftest import SFO, origin_of, wait_for
+from tests.conftest import SFO, opt_in_and_wait, origin_of, wait_for
 
 SEED_GROUP = "us-west-2-wl1"
 FAST_ENGINE = {
@@ -60,7 +60,7 @@ def control(sandbox) -> SandboxControl:
 @pytest.fixture
 def seed_zone(zone, control):
     """The seed's zone, cached as opted in, and opted in on the sandbox too."""
-    control.ec2().modify_availability_zone_group(GroupName=SEED_GROUP, OptInStatus="opted-in")
+    opt_in_and_wait(control.ec2(), SEED_GROUP)
     return zone
 
 
@@ -104,14 +104,24 @@ def wait_for_state(environment, *states: str, timeout: float = 60, reconcile: bo
 
 
 def assert_matches_inventory(environment, control: SandboxControl) -> None:
-    """Exactly one AWS resource per plan step, the ids the database holds, each with its three tags."""
+    """Exactly one AWS resource per plan step, the ids the database holds, each with its three tags.
+
+    An instance's volumes carry its tags too (its TagSpecifications name `volume`): one root
+    volume per instance, which is not a step of its own."""
     items = control.inventory(environment.pk)
     by_key: dict[str, list[str]] = {}
+    volumes: dict[str, int] = {}
     for item in items:
-        by_key.setdefault(item["tags"].get("wlpanel:resource"), []).append(item["id"])
-        assert item["tags"]["Name"] == f"{environment.name}-{item['tags']['wlpanel:resource']}"
-    expected = {resource.key: [resource.aws_id] for resource in environment.resources.all()}
-    assert by_key == expected
+        key = item["tags"].get("wlpanel:resource")
+        assert item["tags"]["Name"] == f"{environment.name}-{key}"
+        if item["type"] == "volume":
+            volumes[key] = volumes.get(key, 0) + 1
+        else:
+            by_key.setdefault(key, []).append(item["id"])
+    resources = list(environment.resources.all())
+    assert by_key == {resource.key: [resource.aws_id] for resource in resources}
+    instances = {resource.key for resource in resources if resource.aws_id.startswith("i-")}
+    assert volumes == dict.fromkeys(instances, 1)
 
 
 __all__ = ["SFO", "SandboxControl", "assert_matches_inventory", "wait_for_state"]

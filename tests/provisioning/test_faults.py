@@ -46,3 +46,24 @@ def test_no_capacity_fails_with_a_hint_and_teardown_leaves_nothing(engine_worker
     wait_for_state(environment, "destroyed", "destroy_failed", timeout=60)
     assert environment.state == "destroyed"
     assert control.inventory(environment.pk) == []
+
+
+def test_a_build_over_a_quota_fails_naming_the_quota_and_how_to_raise_it(engine_worker, make_environment, control, alice):
+    # AWS's default of 5 VPCs per Region, the default VPC and four others already there.
+    ec2 = control.ec2()
+    for number in range(4):
+        ec2.create_vpc(CidrBlock=f"10.{100 + number}.0.0/16")
+    engine_worker()
+    environment = make_environment("over-quota", bastion=False)
+    wait_for_state(environment, "failed", "ready", timeout=120)
+
+    assert environment.state == "failed"
+    assert environment.failure_code == "VpcLimitExceeded"
+    assert "The maximum number of VPCs has been reached." in environment.failure_reason
+    assert "VPCs per Region" in environment.failure_hint and "L-F678F1CE" in environment.failure_hint
+    assert "request-service-quota-increase" in environment.failure_hint
+
+    control.post("quotas", {"quota_code": "L-F678F1CE", "value": 6})
+    environment_destroy(origin=origin_of(alice), environment_id=environment.pk)
+    wait_for_state(environment, "destroyed", "destroy_failed", timeout=60)
+    assert environment.state == "destroyed"

@@ -10,14 +10,14 @@ from sandbox import server
 
 @pytest.fixture(scope="session")
 def sandbox_server():
-    running = server.start(pending_seconds=0)
+    running = server.start(pending_seconds=0, opt_in_seconds=0)
     yield running
     running.stop()
 
 
 @pytest.fixture(autouse=True)
 def control(sandbox_server) -> SandboxControl:
-    """A clean sandbox for every test (instances pending 0 s unless a test says otherwise)."""
+    """A clean sandbox for every test (instances pending 0 s, opt-ins at once, unless a test says otherwise)."""
     control = SandboxControl(sandbox_server.url)
     control.post("reset")
     return control

@@ -104,6 +104,25 @@ def test_release_of_a_carrier_ip_needs_its_network_border_group(opted_in):
     assert opted_in.describe_addresses()["Addresses"] == []
 
 
+def test_release_with_an_incorrect_network_border_group_is_invalid_address_not_found(opted_in):
+    # ReleaseAddress API reference: "If you provide an incorrect network border group, you
+    # receive an InvalidAddress.NotFound error."
+    carrier = allocate_carrier_ip(opted_in)["AllocationId"]
+    regional = opted_in.allocate_address(Domain="vpc")["AllocationId"]
+
+    with pytest.raises(ClientError) as carrier_in_region:
+        opted_in.release_address(AllocationId=carrier, NetworkBorderGroup=WL_REGION)
+    with pytest.raises(ClientError) as regional_in_zone:
+        opted_in.release_address(AllocationId=regional, NetworkBorderGroup=WL_ZONE)
+
+    assert carrier_in_region.value.response["Error"]["Code"] == "InvalidAddress.NotFound"
+    assert regional_in_zone.value.response["Error"]["Code"] == "InvalidAddress.NotFound"
+    assert len(opted_in.describe_addresses()["Addresses"]) == 2
+    opted_in.release_address(AllocationId=regional, NetworkBorderGroup=WL_REGION)
+    opted_in.release_address(AllocationId=carrier, NetworkBorderGroup=WL_ZONE)
+    assert opted_in.describe_addresses()["Addresses"] == []
+
+
 def test_wavelength_instance_shows_its_carrier_ip_and_no_public_ip(wavelength_vpc, image_id):
     ec2, _, subnet_id = wavelength_vpc
     instance = launch(ec2, image_id, subnet_id)

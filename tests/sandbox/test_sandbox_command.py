@@ -19,10 +19,10 @@ UNREACHABLE_DATABASE = "postgres://nobody@127.0.0.1:9/absent"
 class SandboxCommand:
     """``manage.py sandbox --port 0 --ready-file F`` running in the background."""
 
-    def __init__(self, ready_file: Path, **environment: str):
+    def __init__(self, ready_file: Path, *options: str, **environment: str):
         self.ready_file = ready_file
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "sandbox", "--port", "0", "--ready-file", str(ready_file)],
+            [sys.executable, "manage.py", "sandbox", "--port", "0", "--ready-file", str(ready_file), *options],
             cwd=PROJECT_ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **environment},
             stdout=subprocess.PIPE,
@@ -48,7 +48,9 @@ def test_command_serves_on_a_free_port_and_stops_on_sigterm(tmp_path):
     # Started together to save time: one with the environment as given (DATABASE_URL passed
     # through), one whose database does not answer, since the command must not need it.
     regular = SandboxCommand(tmp_path / "regular.url")
-    without_database = SandboxCommand(tmp_path / "no-database.url", DATABASE_URL=UNREACHABLE_DATABASE)
+    without_database = SandboxCommand(
+        tmp_path / "no-database.url", "--opt-in-seconds", "0.5", DATABASE_URL=UNREACHABLE_DATABASE
+    )
     try:
         url = regular.wait_until_ready()
         other_url = without_database.wait_until_ready()
@@ -64,6 +66,7 @@ def test_command_serves_on_a_free_port_and_stops_on_sigterm(tmp_path):
             state = json.load(response)
         with urllib.request.urlopen(f"{other_url}/_sandbox/state", timeout=10) as response:
             assert response.status == 200
+            other_state = json.load(response)
     finally:
         stdout, stderr = regular.terminate()
         without_database.terminate()
@@ -77,4 +80,8 @@ def test_command_serves_on_a_free_port_and_stops_on_sigterm(tmp_path):
         "not-opted-in"
     }
     assert state["pending_seconds"] == 5
+    # Strict by default: a 5 s opt-in, the demo account's quotas (AWS's defaults for VPCs etc.).
+    assert state["opt_in_seconds"] == 5 and other_state["opt_in_seconds"] == 0.5
+    assert state["quotas"]["profile"] == "sandbox"
+    assert {quota["quota_code"]: quota["applied"] for quota in state["quotas"]["quotas"]}["L-F678F1CE"] == 5
     assert state["faults"] == [] and state["latency"] == [] and state["throttle"]["enabled"] is False

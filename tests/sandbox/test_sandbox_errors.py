@@ -65,3 +65,25 @@ def test_control_api_answers_json_errors(control):
 
     assert raised.value.code == 400
     assert "code is required" in raised.value.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "botocore_protocol"),
+    [("ec2", "ec2"), ("query", "query"), ("json", "json"), ("json", "rest-json"), ("rest-xml", "rest-xml")],
+)
+def test_sandbox_errors_parse_as_each_protocols_client_error(protocol, botocore_protocol):
+    from botocore.parsers import create_parser
+
+    from sandbox.awsquery import AwsError
+
+    error = AwsError("RequestLimitExceeded", "Request limit exceeded.", 503)
+    response = {
+        "status_code": error.status,
+        "headers": dict(error.headers(protocol)),
+        "body": error.body(protocol),
+    }
+
+    parsed = create_parser(botocore_protocol).parse(response, None)
+
+    assert parsed["Error"]["Code"] == "RequestLimitExceeded"
+    assert parsed["Error"]["Message"] == "Request limit exceeded."

@@ -54,7 +54,8 @@ def test_only_gp2_volumes_launch_in_a_wavelength_subnet(wavelength_vpc, image_id
     assert launch("gp2")["Instances"][0]["InstanceType"] == "t3.medium"
 
 
-def test_regional_subnet_keeps_any_instance_type(opted_in, image_id):
+def test_regional_subnet_keeps_any_instance_type(control, opted_in, image_id):
+    control.post("quotas", {"quota_code": "L-1216C47A", "value": 96})  # m5.24xlarge: 96 vCPUs
     vpc_id = opted_in.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet_id = opted_in.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24", AvailabilityZone=PARENT_ZONE)[
         "Subnet"
@@ -89,10 +90,12 @@ def test_a_pending_instance_can_be_terminated(control, ec2, image_id):
     control.post("pending", {"seconds": 30})
     instance_id = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
 
-    ec2.terminate_instances(InstanceIds=[instance_id])
+    terminating = ec2.terminate_instances(InstanceIds=[instance_id])["TerminatingInstances"][0]
 
     state = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["State"]
-    assert state["Name"] == "terminated"
+    assert terminating["PreviousState"]["Name"] == "pending"
+    # Shutting down takes the pending time too (30 s here); it never becomes running.
+    assert state["Name"] == "shutting-down"
 
 
 def test_pending_time_is_bounded(control):

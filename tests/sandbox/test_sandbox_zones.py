@@ -1,5 +1,7 @@
 """Wavelength Zones: discovery (behaviour 1) and opt-in (behaviour 2)."""
 
+import time
+
 import pytest
 from botocore.exceptions import ClientError
 from sandbox_helpers import PARENT_ZONE, WL_GROUP, WL_REGION, WL_ZONE
@@ -140,3 +142,59 @@ def test_zone_data_file_has_sources_and_marks_unconfirmed_facts():
     assert carriers["ap-northeast-1-wl1-kix-wlz-1"] == "KDDI"
     assert carriers["ca-central-1-wl1-yto-wlz-1"] == "Bell"
     assert carriers["eu-west-2-wl1-man-wlz-1"] == "Vodafone"
+
+
+def test_until_the_opt_in_takes_effect_the_zone_is_not_opted_in(control, ec2):
+    control.post("opt-in", {"seconds": 60})
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+
+    assert ec2.modify_availability_zone_group(GroupName=WL_GROUP, OptInStatus="opted-in")["Return"] is True
+
+    zone = ec2.describe_availability_zones(AllAvailabilityZones=True, ZoneNames=[WL_ZONE])["AvailabilityZones"][0]
+    assert zone["OptInStatus"] == "not-opted-in"
+    with pytest.raises(ClientError) as early:
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.0.0/24", AvailabilityZone=WL_ZONE)
+    assert early.value.response["Error"]["Code"] == "OptInRequired"
+    state = control.get("state")
+    assert state["opt_in_requested_groups"] == [{"account": "123456789012", "region": WL_REGION, "group": WL_GROUP}]
+    assert state["opted_in_groups"] == []
+
+
+def test_an_opt_in_takes_effect_after_the_configured_time(control, ec2):
+    control.post("opt-in", {"seconds": 0.5})
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    started = time.monotonic()
+    ec2.modify_availability_zone_group(GroupName=WL_GROUP, OptInStatus="opted-in")
+
+    while True:
+        zone = ec2.describe_availability_zones(ZoneNames=[WL_ZONE])["AvailabilityZones"]
+        if zone and zone[0]["OptInStatus"] == "opted-in":
+            break
+        assert time.monotonic() - started < 10
+        time.sleep(0.1)
+
+    assert time.monotonic() - started >= 0.5
+    assert ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.0.0/24", AvailabilityZone=WL_ZONE)["Subnet"]["SubnetId"]
+    assert control.get("state")["opt_in_requested_groups"] == []
+
+
+def test_opt_in_time_is_a_control_setting_restored_by_reset(control):
+    assert control.post("opt-in", {"seconds": 7})["opt_in_seconds"] == 7
+    control.post("reset")
+    assert control.get("state")["opt_in_seconds"] == 0
+
+
+@pytest.mark.parametrize(
+    ("region", "zone_name", "metro"),
+    [("eu-west-3", "eu-west-3-wl1-dkr-wlz-1", "Dakar"), ("us-east-1", "us-east-1-wl1-mci-wlz-1", "Kansas")],
+)
+def test_the_2025_zones_are_listed_and_marked_unconfirmed(make_client, region, zone_name, metro):
+    ec2 = make_client(region=region)
+
+    zones = zone_names(ec2.describe_availability_zones(AllAvailabilityZones=True))
+    data = {zone["name"]: zone for zone in load_zones()}[zone_name]
+
+    assert zone_name in zones
+    assert data["metro"] == metro
+    assert {"name", "region", "carrier"} <= set(data["unconfirmed"])
+    assert any("doc-history" in source for source in data["sources"])

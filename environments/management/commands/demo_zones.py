@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 from audit.choices import Source
 from audit.context import Origin
 from environments.models import Zone
-from environments.provisioning.zones import zone_group_opt_in, zones_refresh
+from environments.provisioning.zones import zone_group_opt_in, zone_group_opted_in_wait, zones_refresh
 
 SEED_ZONE = "us-west-2-wl1-sfo-wlz-1"
 
@@ -29,6 +29,8 @@ class Command(BaseCommand):
         if not group:
             self.stderr.write(f"{SEED_ZONE} is not in the zone cache; nothing opted in.")
             return
-        zones = zone_group_opt_in(origin=origin, group=group)
+        zone_group_opt_in(origin=origin, group=group)
+        # The shell may wait for AWS (the web never does): the demo's first build needs the zone.
+        zones = zone_group_opted_in_wait(group=group, origin=origin)
         opted = sum(zone.opted_in for zone in zones)
         self.stdout.write(f"Zone group {group} opted in on the embedded sandbox ({opted} zones).")

@@ -5,6 +5,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from sandbox import server
+from sandbox.wavelength.availability_zones import DEFAULT_OPT_IN_SECONDS, MAX_OPT_IN_SECONDS
 from sandbox.wavelength.instances import DEFAULT_PENDING_SECONDS, MAX_PENDING_SECONDS
 
 
@@ -29,12 +30,21 @@ class Command(BaseCommand):
             help=f"how long new instances stay pending (default: {DEFAULT_PENDING_SECONDS:g}, "
             f"at most {MAX_PENDING_SECONDS:g})",
         )
+        parser.add_argument(
+            "--opt-in-seconds",
+            type=float,
+            default=DEFAULT_OPT_IN_SECONDS,
+            help=f"how long an opt-in takes before its zones report opted-in (default: {DEFAULT_OPT_IN_SECONDS:g}, "
+            f"at most {MAX_OPT_IN_SECONDS:g})",
+        )
         parser.add_argument("--ready-file", help="write the sandbox URL to this file once it listens")
         parser.add_argument("--log-requests", action="store_true", help="log one line per request on stderr")
 
     def handle(self, *args, **options):
         if not 0 <= options["pending_seconds"] <= MAX_PENDING_SECONDS:
             raise CommandError(f"--pending-seconds must be between 0 and {MAX_PENDING_SECONDS:g}")
+        if not 0 <= options["opt_in_seconds"] <= MAX_OPT_IN_SECONDS:
+            raise CommandError(f"--opt-in-seconds must be between 0 and {MAX_OPT_IN_SECONDS:g}")
         if not 0 <= options["port"] <= 65535:
             raise CommandError("--port must be between 0 and 65535")
         try:
@@ -44,6 +54,7 @@ class Command(BaseCommand):
                 ready_file=options["ready_file"],
                 announce=self._announce,
                 pending_seconds=options["pending_seconds"],
+                opt_in_seconds=options["opt_in_seconds"],
                 log_requests=options["log_requests"],
             )
         except OSError as error:
