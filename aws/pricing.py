@@ -79,11 +79,12 @@ def on_demand_price(product: dict) -> Price | None:
     return None
 
 
-def instance_terms(location: str, instance_type: str) -> dict[str, str]:
-    """GetProducts terms of a Linux on-demand instance hour (shared tenancy, no pre-installed software)."""
+def instance_terms(location: str, instance_type: str | None = None) -> dict[str, str]:
+    """GetProducts terms of a Linux on-demand instance hour (shared tenancy, no pre-installed software);
+    without `instance_type`, every instance type of the location."""
     return {
         "location": location,
-        "instanceType": instance_type,
+        **({"instanceType": instance_type} if instance_type else {}),
         "operatingSystem": "Linux",
         "tenancy": "Shared",
         "preInstalledSw": "NA",

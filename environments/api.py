@@ -14,6 +14,7 @@ from accounts.models import Membership
 from accounts.selectors import teams_visible_to
 from audit.choices import Source
 from audit.context import Origin
+from pricing.selectors import PriceBook, plan_cost
 from wlpanel.pagination import keyset_page
 
 from . import presenters, queries, services
@@ -95,6 +96,29 @@ class RequestIn(Schema):
     image_id: str = ""
 
 
+class CostItemOut(Schema):
+    resource: str
+    key: str
+    hourly: float | None  # USD; None: no price ("no price") or billed by use ("usage-dependent")
+    source: str  # a URL, "AWS Price List API", "sample data", "no price" or "usage-dependent"
+    sample: bool
+
+
+class CostOut(Schema):
+    """The estimate beside the plan (outside its hash); totals are None when a resource has no price."""
+
+    currency: str
+    hourly: float | None
+    to_expiry: float | None
+    monthly: float | None
+    hours: float
+    as_of: str | None
+    complete: bool
+    sample: bool
+    location: str | None
+    items: list[CostItemOut]
+
+
 class RequestOut(Schema):
     id: int
     name: str
@@ -118,6 +142,7 @@ class RequestOut(Schema):
     plan_hash: str
     environment_id: int | None
     prefilled_from: int | None
+    cost: CostOut
 
 
 class RequestDetailOut(RequestOut):
@@ -248,7 +273,9 @@ def zone_data(zone: Zone) -> dict:
     }
 
 
-def request_data(request: EnvironmentRequest, *, environment_id: int | None = None, plan: bool = False) -> dict:
+def request_data(
+    request: EnvironmentRequest, *, environment_id: int | None = None, plan: bool = False, book: PriceBook | None = None
+) -> dict:
     data = {
         "id": request.pk,
         "name": request.name,
@@ -272,6 +299,8 @@ def request_data(request: EnvironmentRequest, *, environment_id: int | None = No
         "plan_hash": request.plan_hash,
         "environment_id": environment_id,
         "prefilled_from": request.prefilled_from_id,
+        # Beside the plan, never in it: the hash covers what is built, not what it costs today.
+        "cost": plan_cost(request.plan, hours=request.ttl_hours, book=book),
     }
     if plan:
         data["plan"] = request.plan
@@ -386,11 +415,12 @@ def request_list(
     request, team: str = "", state: str = "", limit: int | None = None, cursor: str | None = None
 ):
     requests = queries.requests_filtered(request.user, team=team, state=state)
+    book = PriceBook()  # one read of the price cache for the whole page
     return keyset_page(
         requests,
         limit=limit,
         cursor=cursor,
-        serialize=lambda r: request_data(r, environment_id=_environment_id(r)),
+        serialize=lambda r: request_data(r, environment_id=_environment_id(r), book=book),
     )
 
 

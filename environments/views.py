@@ -29,6 +29,7 @@ from audit.context import Origin
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
 from notify import services as notifications
+from pricing.selectors import environment_cost, extension_cost, plan_cost
 
 from . import permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
@@ -205,12 +206,13 @@ def request_instance_types(request):
 def request_preview(request):
     """The `plan-preview` partial: every resource and AWS call the request would make, or its errors."""
     form = EnvironmentRequestForm(request.POST, user=request.user)
-    plan = plan_hash = None
+    plan = plan_hash = cost = None
     if form.is_valid():
         plan, plan_hash = services.request_plan_preview(
             team=form.cleaned_data["team"], zone=form.cleaned_data["zone"], fields=form.request_fields()
         )
-    context = {"form": form, "plan": plan, "plan_hash": plan_hash, "previewed": True}
+        cost = plan_cost(plan, hours=form.request_fields()["ttl_hours"])
+    context = {"form": form, "plan": plan, "plan_hash": plan_hash, "cost": cost, "previewed": True}
     template = "environments/request_form.html#plan-preview" if request.htmx else "environments/request_form.html"
     if not request.htmx:
         context.update(_request_form_context(request, form, None))
@@ -258,6 +260,7 @@ def request_detail(request, request_id):
         "is_requester": env_request.requester_id == request.user.pk,
         "decision_form": DecisionForm(initial={"plan_hash": env_request.plan_hash}),
         "login_is_recent": login_is_recent(request),
+        "cost": plan_cost(env_request.plan, hours=env_request.ttl_hours),
     }
     return render(request, "environments/request_detail.html", context)
 
@@ -367,6 +370,12 @@ def environment_detail(request, environment_id):
         **permissions.environment_actions(user, environment),
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
         "extend_form": ExtendForm(),
+        "cost": environment_cost(
+            plan=environment.plan,
+            created_at=environment.created_at,
+            expires_at=environment.expires_at,
+            ended_at=environment.destroyed_at,
+        ),
         # Called by the template only when its cached copy of the trail is older than audit_head.
         "timeline_events": partial(queries.environment_timeline, environment),
         "audit_head": audit_head(),
@@ -438,7 +447,9 @@ def environment_extend(request, environment_id):
     except (Conflict, ValidationError) as exc:
         messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
     else:
-        messages.success(request, f"{environment} now expires {environment.expires_at:%Y-%m-%d %H:%M} UTC.")
+        added = extension_cost(plan=environment.plan, hours=form.cleaned_data["hours"])
+        cost = f" The extension adds an estimated ${added:.2f}." if added is not None else ""
+        messages.success(request, f"{environment} now expires {environment.expires_at:%Y-%m-%d %H:%M} UTC.{cost}")
     return _redirect(request, _environment_url(environment_id))
 
 
