@@ -17,7 +17,7 @@ from audit.context import Origin
 from pricing.selectors import PriceBook, plan_cost
 from wlpanel.pagination import keyset_page
 
-from . import presenters, queries, services
+from . import approvals, presenters, queries, services
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
@@ -119,6 +119,23 @@ class CostOut(Schema):
     items: list[CostItemOut]
 
 
+class ApprovalOut(Schema):
+    approver: str
+    at: str
+    comment: str
+
+
+class PolicyOut(Schema):
+    """Which approval rule applies and why, the approvals recorded so far, when the window closes."""
+
+    rule: str
+    approvals_required: int
+    reasons: list[str]
+    version: int
+    approvals: list[ApprovalOut]
+    expires_at: str | None
+
+
 class RequestOut(Schema):
     id: int
     name: str
@@ -143,6 +160,7 @@ class RequestOut(Schema):
     environment_id: int | None
     prefilled_from: int | None
     cost: CostOut
+    policy: PolicyOut
 
 
 class RequestDetailOut(RequestOut):
@@ -301,6 +319,7 @@ def request_data(
         "prefilled_from": request.prefilled_from_id,
         # Beside the plan, never in it: the hash covers what is built, not what it costs today.
         "cost": plan_cost(request.plan, hours=request.ttl_hours, book=book),
+        "policy": approvals.policy_data(request),
     }
     if plan:
         data["plan"] = request.plan
@@ -414,7 +433,7 @@ def zone_group_opt_in(request, group: str):
 def request_list(
     request, team: str = "", state: str = "", limit: int | None = None, cursor: str | None = None
 ):
-    requests = queries.requests_filtered(request.user, team=team, state=state)
+    requests = queries.requests_filtered(request.user, team=team, state=state).prefetch_related("approvals__approver")
     book = PriceBook()  # one read of the price cache for the whole page
     return keyset_page(
         requests,
@@ -460,6 +479,8 @@ def request_approve(request, request_id: int, payload: DecisionIn | None = None)
     environment = services.environment_request_approve(
         origin=_origin(request), request_id=request_id, plan_hash=payload.plan_hash, comment=payload.comment
     )
+    if environment is None:  # recorded; the policy needs another approver (state stays pending)
+        return request_data(request_get_visible(request.user, request_id), plan=True)
     return request_data(environment.request, environment_id=environment.pk, plan=True)
 
 

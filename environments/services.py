@@ -17,7 +17,7 @@ from accounts.selectors import is_team_approver
 from audit.context import Origin
 from notify import services as notifications
 
-from . import permissions
+from . import approvals, permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Resource, Zone
@@ -135,6 +135,12 @@ def environment_request_create(
     if errors:
         raise ValidationError(errors)
     document, digest = request_plan_preview(team=team, zone=zone, fields=fields)
+    # The team's limits (budget, live environments, instance types, TTL), with the numbers.
+    limit_errors = approvals.limit_errors(
+        team=team, plan=document, instance_type=fields["instance_type"], ttl_hours=fields["ttl_hours"]
+    )
+    if limit_errors:
+        raise ValidationError(limit_errors)
     with transaction.atomic():
         request = EnvironmentRequest.objects.create(
             team=team,
@@ -144,6 +150,8 @@ def environment_request_create(
             plan_hash=digest,
             prefilled_from=prefilled_from,
             **fields,
+            # The approval policy's verdict and window, beside the plan (not in its hash).
+            **approvals.policy_fields(team=team, plan=document, ttl_hours=fields["ttl_hours"]),
         )
         origin.record(action="request.created", target=request, after={**fields, "zone": zone.name, "plan_hash": digest})
         approvers = [m.user for m in Membership.objects.filter(team=team, role=TeamRole.APPROVER).select_related("user")]
@@ -173,8 +181,11 @@ def _check_decider(origin: Origin, request: EnvironmentRequest, verb: str) -> No
 
 def environment_request_approve(
     *, origin: Origin, request_id: int, plan_hash: str | None = None, comment: str = ""
-) -> Environment:
-    """Four eyes: an approver of the team, never the requester, approves the exact plan shown."""
+) -> Environment | None:
+    """Four eyes: an approver of the team, never the requester, approves the exact plan shown.
+
+    None when the approval is recorded but the request's policy needs more approvers.
+    """
     with transaction.atomic():
         request = _locked_pending_request(origin, request_id)
         _check_decider(origin, request, "approve")
@@ -182,6 +193,9 @@ def environment_request_approve(
             raise Conflict("The plan you were shown is not the request's current plan; reload and review it again.")
         if not request.zone.opted_in:
             raise Conflict(f"{request.zone.name} is no longer opted in.")
+        # Each approval is recorded; the last one the policy requires approves the request.
+        if not approvals.approval_record(origin=origin, request=request, comment=comment)["complete"]:
+            return None
         now = timezone.now()
         request.state = RequestState.APPROVED
         request.decided_by = origin.user

@@ -72,3 +72,11 @@ def expire() -> int:
 @shared_task(name="environments.zones_refresh")
 def zones_refresh() -> int:
     return zones.zones_refresh(origin=Origin.system(source=Source.BEAT))
+
+
+@shared_task(name="environments.expire_requests")
+def expire_requests() -> int:
+    """Pending requests past their policy's approval window become `expired`."""
+    from . import approvals
+
+    return approvals.requests_expire(origin=Origin.system(source=Source.BEAT))

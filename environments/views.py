@@ -31,7 +31,7 @@ from notify import selectors as notification_selectors
 from notify import services as notifications
 from pricing.selectors import environment_cost, extension_cost, plan_cost
 
-from . import permissions, presenters, queries, services
+from . import approvals, permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -206,13 +206,17 @@ def request_instance_types(request):
 def request_preview(request):
     """The `plan-preview` partial: every resource and AWS call the request would make, or its errors."""
     form = EnvironmentRequestForm(request.POST, user=request.user)
-    plan = plan_hash = cost = None
+    plan = plan_hash = cost = policy = None
     if form.is_valid():
         plan, plan_hash = services.request_plan_preview(
             team=form.cleaned_data["team"], zone=form.cleaned_data["zone"], fields=form.request_fields()
         )
-        cost = plan_cost(plan, hours=form.request_fields()["ttl_hours"])
-    context = {"form": form, "plan": plan, "plan_hash": plan_hash, "cost": cost, "previewed": True}
+        fields = form.request_fields()
+        cost = plan_cost(plan, hours=fields["ttl_hours"])
+        policy = approvals.preview_policy(
+            team=form.cleaned_data["team"], plan=plan, ttl_hours=fields["ttl_hours"], instance_type=fields["instance_type"]
+        )
+    context = {"form": form, "plan": plan, "plan_hash": plan_hash, "cost": cost, "policy": policy, "previewed": True}
     template = "environments/request_form.html#plan-preview" if request.htmx else "environments/request_form.html"
     if not request.htmx:
         context.update(_request_form_context(request, form, None))
@@ -261,6 +265,8 @@ def request_detail(request, request_id):
         "decision_form": DecisionForm(initial={"plan_hash": env_request.plan_hash}),
         "login_is_recent": login_is_recent(request),
         "cost": plan_cost(env_request.plan, hours=env_request.ttl_hours),
+        "policy": approvals.policy_data(env_request),
+        "approved_by_me": env_request.approvals.filter(approver=request.user).exists(),
     }
     return render(request, "environments/request_detail.html", context)
 
@@ -288,6 +294,9 @@ def request_approve(request, request_id):
     except Conflict as exc:
         messages.error(request, str(exc))
         return redirect(_request_url(request_id))
+    if environment is None:
+        messages.success(request, "Your approval is recorded; the request's policy needs another approver before it is built.")
+        return _redirect(request, _request_url(request_id))
     messages.success(request, f"Approved: {environment} is being built.")
     return _redirect(request, reverse("environments:environment_detail", kwargs={"environment_id": environment.pk}))
 

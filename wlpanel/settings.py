@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "environments",
     "notify",
     "pricing",
+    "policies",
 ]
 # The embedded AWS is an app only where it is served (`manage.py sandbox`): in the local profile,
 # or where WLPANEL_SERVE_SANDBOX says so (docker-compose's sandbox service). The panel never imports it.
@@ -204,6 +205,7 @@ CELERY_BEAT_SCHEDULE = {
     "drift-refresh": {"task": "environments.refresh_all", "schedule": timedelta(minutes=10)},
     "zones-refresh": {"task": "environments.zones_refresh", "schedule": timedelta(hours=6)},
     "prices-refresh": {"task": "pricing.refresh", "schedule": timedelta(days=1)},
+    "requests-expire": {"task": "environments.expire_requests", "schedule": timedelta(minutes=1)},
 }
 
 # --- AWS ------------------------------------------------------------------------------------------
