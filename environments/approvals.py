@@ -98,7 +98,8 @@ def approval_record(*, origin: Origin, request: EnvironmentRequest, comment: str
         request.policy = judged
         request.save(update_fields=["policy"])
     RequestApproval.objects.create(request=request, approver=origin.user, plan_hash=request.plan_hash, comment=comment)
-    approvers = list(request.approvals.order_by("id").values_list("approver_id", flat=True))
+    # Only approvals of this exact plan count (each approval records the hash it was given for).
+    approvers = list(request.approvals.filter(plan_hash=request.plan_hash).order_by("id").values_list("approver_id", flat=True))
     progress = evaluator.approval_progress(
         required=judged["approvals_required"], approver_ids=approvers, requester_id=request.requester_id
     )

@@ -65,6 +65,7 @@ def environment_cost(*, plan: dict, created_at: datetime, expires_at: datetime, 
     cost = plan_cost(plan, hours=round(remaining, 2))
     elapsed = max((end - created_at).total_seconds() / 3600, 0.0)
     cost["so_far"] = round(cost["hourly"] * elapsed, 2) if cost["hourly"] is not None else None
+    cost["per_day"] = round(cost["hourly"] * 24, 2) if cost["hourly"] is not None else None  # what extending adds
     return cost
 
 

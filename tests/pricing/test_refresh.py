@@ -94,3 +94,13 @@ def test_api_request_answer_carries_cost(refreshed, make_request, alice, client)
     assert {"resource", "hourly", "source"} <= set(cost["items"][0])
     assert any(item["source"] == "usage-dependent" for item in cost["items"])
     assert origin_of  # the helper stays importable for the policy tests
+
+
+def test_environment_page_shows_cost_so_far_to_expiry_and_what_extending_adds(refreshed, make_environment, alice, client):
+    environment = make_environment(alice, name="edge-env", ttl_hours=48)
+    client.force_login(alice)
+    page = client.get(f"/environments/{environment.pk}/").content.decode()
+    assert 'data-testid="cost-so-far"' in page and 'data-testid="cost-to-expiry"' in page
+    assert 'data-testid="extend-cost"' in page
+    answer = client.post(f"/environments/{environment.pk}/extend/", {"hours": 24}, follow=True)
+    assert "The extension adds an estimated $" in answer.content.decode()
