@@ -127,14 +127,10 @@ def test_pages_and_api_say_which_rule_applies_why_and_who_approved(prices, two_a
 
 
 def test_the_api_approve_answers_pending_until_the_last_approval(prices, two_above, make_request, alice, bob, erin, client):
-    from accounts.models import ApiToken
+    from accounts.services import api_token_issue
 
     request = make_request(alice, name="edge-api2", ttl_hours=200)
-    tokens = {}
-    for user in (bob, erin):
-        key = f"token-{user.username}-0123456789abcdef"
-        ApiToken.objects.create(user=user, key_hash=ApiToken.hash_key(key), prefix=key[:8])
-        tokens[user.username] = key
+    tokens = {user.username: api_token_issue(user=user) for user in (bob, erin)}
     first = client.post(
         f"/api/requests/{request.pk}/approve", {"plan_hash": request.plan_hash}, content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {tokens['bob']}",
