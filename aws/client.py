@@ -37,6 +37,7 @@ __all__ = [
     "ClientError",
     "ec2_client",
     "pricing_client",
+    "s3_client",
     "ssm_client",
 ]
 
@@ -161,6 +162,10 @@ PRICING_REGION = "us-east-1"
 
 def pricing_client(*, context: CallContext = NO_CONTEXT):
     return RecordedClient(_cached_client("pricing", PRICING_REGION), context)
+
+
+def s3_client(region: str, *, context: CallContext):
+    return RecordedClient(_cached_client("s3", region), context)
 
 
 def public_params(params: dict) -> dict:
