@@ -103,13 +103,14 @@ def approval_record(*, origin: Origin, request: EnvironmentRequest, comment: str
     progress = evaluator.approval_progress(
         required=judged["approvals_required"], approver_ids=approvers, requester_id=request.requester_id
     )
-    origin.record(
-        action="request.approval_recorded",
-        target=request,
-        after={"approvals": progress["approvals"], "approvals_required": judged["approvals_required"], "plan_hash": request.plan_hash},
-        details={"comment": comment, "rule": judged["rule"], "policy_version": judged.get("version")},
-    )
     if not progress["complete"]:
+        # The last approval is the `request.approved` row the approve service writes; earlier ones are these.
+        origin.record(
+            action="request.approval_recorded",
+            target=request,
+            after={"approvals": progress["approvals"], "approvals_required": judged["approvals_required"], "plan_hash": request.plan_hash},
+            details={"comment": comment, "rule": judged["rule"], "policy_version": judged.get("version")},
+        )
         notifications.notify(
             users=[request.requester],
             verb="request.approval_recorded",

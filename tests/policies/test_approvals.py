@@ -43,6 +43,8 @@ def test_above_the_threshold_two_distinct_approvers_never_the_requester(prices, 
     environment = _approve(erin, request)
     request.refresh_from_db()
     assert environment is not None and request.state == "approved" and request.decided_by == erin
+    trail = list(AuditEvent.objects.filter(target_id=str(request.pk), action__startswith="request.").order_by("id").values_list("action", "actor_username"))
+    assert trail == [("request.created", "alice"), ("request.approval_recorded", "bob"), ("request.approved", "erin")]
     assert [a.approver.username for a in request.approvals.all()] == ["bob", "erin"]
 
     # An approver who is also the requester of another request cannot count for it either.
