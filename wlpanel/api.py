@@ -14,6 +14,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 from ninja.utils import check_csrf
 
 from audit.api import router as audit_router
+from checks.api import router as checks_router
 from environments.api import router as environments_router
 from environments.exceptions import Conflict, PlanMismatch
 
@@ -112,3 +113,4 @@ def http_error(request, exc):
 
 api.add_router("/", environments_router)
 api.add_router("/audit/", audit_router)
+api.add_router("/", checks_router)

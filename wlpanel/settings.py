@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "pricing",
     "policies",
     "sso",
+    "checks",
 ]
 # The embedded AWS is an app only where it is served (`manage.py sandbox`): in the local profile,
 # or where WLPANEL_SERVE_SANDBOX says so (docker-compose's sandbox service). The panel never imports it.
@@ -238,6 +239,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # Unset: `make run` starts the sandbox and exports its URL here; a URL: that endpoint; "aws": real AWS.
 WLPANEL_AWS_ENDPOINT = env.str("WLPANEL_AWS_ENDPOINT", default="")
+# Connectivity checks (issue 16): once automatically when a build is ready (benchmarks switch it
+# off), probe timeout in seconds, probes in flight, and the internet endpoint probed from instances on AWS.
+WLPANEL_CHECKS_AUTOMATIC = env.bool("WLPANEL_CHECKS_AUTOMATIC", default=True)
+WLPANEL_CHECKS_TIMEOUT = env.float("WLPANEL_CHECKS_TIMEOUT", default=1.0)
+WLPANEL_CHECKS_PARALLEL = env.int("WLPANEL_CHECKS_PARALLEL", default=8)
+WLPANEL_CHECKS_INTERNET_TARGET = env.str("WLPANEL_CHECKS_INTERNET_TARGET", default="")
 WLPANEL_AWS_REGIONS = env.list("WLPANEL_AWS_REGIONS", default=["us-west-2", "us-east-1", "eu-west-3"])
 # InsufficientInstanceCapacity: retry on a minutes scale, then fail with what the user can do.
 WLPANEL_CAPACITY_RETRY_SECONDS = env.float("WLPANEL_CAPACITY_RETRY_SECONDS", default=300.0)
