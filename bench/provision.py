@@ -32,7 +32,7 @@ SFO = "us-west-2-wl1-sfo-wlz-1"
 GROUP = "us-west-2-wl1"
 # A queue of this run's own: workers left over from an interrupted run can never take its work.
 QUEUE = f"wlpanel-bench-{os.getpid()}"
-# The mutating calls one build needs at least (DESIGN section 1, with a bastion).
+# The mutating calls one build needs at least (the seed's build, with a bastion).
 MINIMUM_MUTATING = [
     "CreateVpc",
     "CreateSubnet",

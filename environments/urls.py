@@ -39,6 +39,7 @@ urlpatterns = [
     path("environments/<int:environment_id>/extend/", views.environment_extend, name="environment_extend"),
     path("environments/<int:environment_id>/retry/", views.environment_retry, name="environment_retry"),
     path("environments/<int:environment_id>/refresh/", views.environment_refresh, name="environment_refresh"),
+    path("key-pairs/", views.key_pair_list, name="key_pair_list"),
     path("zones/", views.zone_list, name="zone_list"),
     path("zones/<zone_group:group>/opt-in/", views.zone_group_opt_in, name="zone_group_opt_in"),
     path("zones/<zone_group:group>/opt-in/ask/", views.zone_group_opt_in_ask, name="zone_group_opt_in_ask"),

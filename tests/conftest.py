@@ -1,6 +1,6 @@
 """Shared fixtures: people and a team, an opted-in zone, the sandbox over HTTP, real Celery workers.
 
-`make test` always runs against PostgreSQL and Redis (DESIGN section 6): the session stops with a
+`make test` always runs against PostgreSQL and Redis (docs/api.md): the session stops with a
 clear message when either does not answer, instead of quietly testing something else.
 """
 

@@ -1,4 +1,4 @@
-"""The JSON API (DESIGN section 6): one NinjaAPI, routers from each app, one error shape.
+"""The JSON API (docs/api.md): one NinjaAPI, routers from each app, one error shape.
 
 Auth: `Authorization: Bearer <token>` (resolved by accounts.middleware.BearerTokenMiddleware) or
 the session, which keeps CSRF on for unsafe methods. Errors: {"detail": ..., "errors": {field: [..]}}.
@@ -55,7 +55,8 @@ api = PanelAPI(
     description="Self-service AWS Wavelength edge environments.",
     auth=PanelAuth(),
     urls_namespace="api",
-    docs_url=None,
+    # Swagger UI from ninja's own static files ("ninja" is an installed app): no CDN, fits the CSP.
+    docs_url="/docs",
     openapi_url="/openapi.json",
     docs_decorator=require_safe,  # the document is read, never written: other methods are 405
 )

@@ -2,7 +2,7 @@
 
 WLPANEL_ENV selects the profile: "local" (default: plain http on loopback) or "production".
 PostgreSQL and Redis default to the local servers when they answer; when one is neither
-configured nor answering, an embedded stand-in is used and named in the log (DESIGN section 6).
+configured nor answering, an embedded stand-in is used and named in the log (docs/api.md).
 """
 
 import hashlib
@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "ninja",  # its templates and static files: /api/docs without a CDN
     "accounts",
     "audit",
     "environments",
@@ -316,10 +317,14 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
+from csp.constants import NONCE  # noqa: E402 - next to the policy it belongs to
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        # NONCE is django-csp's sentinel: a per-response nonce when a template used one, else left
+        # out. (The string "'nonce'" was sent as it is, an invalid source browsers warn about.)
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "frame-ancestors": ["'none'"],
@@ -360,9 +365,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"expected_denials": {"()": "wlpanel.logging.ExpectedDenials"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+        # 403/404 are expected answers: one line with the reason, no traceback (wlpanel/logging.py).
+        "django.request": {"filters": ["expected_denials"]},
+    },
 }
 
 # --- Single sign-on (OpenID Connect; mozilla-django-oidc) -----------------------------------------

@@ -1,6 +1,6 @@
 """Expiry: an environment past `expires_at` is destroyed; its owner is warned once beforehand.
 
-Expiry is a reason to destroy, not a state (DESIGN section 5). The warning links to the
+Expiry is a reason to destroy, not a state (docs/api.md, "Roles" and "States"). The warning links to the
 environment's page, where the owner can extend it.
 """
 

@@ -457,7 +457,7 @@ class Lab:
         return "\n".join(lines) + "\n"
 
     def _carrier_gateway_rules(self) -> str:
-        """Carrier IP NAT and the carrier gateway's fixed controls (DESIGN section 2)."""
+        """Carrier IP NAT and the carrier gateway's fixed controls (docs/lab.md)."""
         carrier = [h for h in self.hosts.values() if h.role == "instance" and h.carrier_ip]
         lines = [
             "table ip cagw {",
