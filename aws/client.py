@@ -36,6 +36,7 @@ __all__ = [
     "CallContext",
     "ClientError",
     "ec2_client",
+    "pricing_client",
     "s3_client",
     "ssm_client",
 ]
@@ -153,6 +154,14 @@ def ec2_client(region: str, *, context: CallContext):
 
 def ssm_client(region: str, *, context: CallContext):
     return RecordedClient(_cached_client("ssm", region), context)
+
+
+# The Price List API is served from us-east-1 (and ap-south-1), whatever region is priced.
+PRICING_REGION = "us-east-1"
+
+
+def pricing_client(*, context: CallContext = NO_CONTEXT):
+    return RecordedClient(_cached_client("pricing", PRICING_REGION), context)
 
 
 def s3_client(region: str, *, context: CallContext):

@@ -12,10 +12,11 @@ from accounts.models import Membership
 from accounts.selectors import teams_visible_to
 from audit.choices import Source
 from audit.context import Origin
+from pricing.selectors import PriceBook, plan_cost
 from wlpanel.api_errors import PlanConflictOut, answers
 from wlpanel.pagination import keyset_page
 
-from . import presenters, queries, services
+from . import approvals, presenters, queries, services
 from .exceptions import PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
@@ -77,7 +78,9 @@ def zone_data(zone: Zone) -> dict:
     }
 
 
-def request_data(request: EnvironmentRequest, *, environment_id: int | None = None, plan: bool = False) -> dict:
+def request_data(
+    request: EnvironmentRequest, *, environment_id: int | None = None, plan: bool = False, book: PriceBook | None = None
+) -> dict:
     data = {
         "id": request.pk,
         "name": request.name,
@@ -101,6 +104,9 @@ def request_data(request: EnvironmentRequest, *, environment_id: int | None = No
         "plan_hash": request.plan_hash,
         "environment_id": environment_id,
         "prefilled_from": request.prefilled_from_id,
+        # Beside the plan, never in it: the hash covers what is built, not what it costs today.
+        "cost": plan_cost(request.plan, hours=request.ttl_hours, book=book),
+        "policy": approvals.policy_data(request),
     }
     if plan:
         data["plan"] = request.plan
@@ -219,12 +225,13 @@ def request_list(
     limit: Limit | None = None,
     cursor: Cursor | None = None,
 ):
-    requests = queries.requests_filtered(request.user, team=team, state=state)
+    requests = queries.requests_filtered(request.user, team=team, state=state).prefetch_related("approvals__approver")
+    book = PriceBook()  # one read of the price cache for the whole page
     return keyset_page(
         requests,
         limit=limit,
         cursor=cursor,
-        serialize=lambda r: request_data(r, environment_id=_environment_id(r)),
+        serialize=lambda r: request_data(r, environment_id=_environment_id(r), book=book),
     )
 
 
@@ -268,6 +275,8 @@ def request_approve(request, request_id: Path[ObjectId], payload: ApproveIn):
     environment = services.environment_request_approve(
         origin=_origin(request), request_id=request_id, plan_hash=payload.plan_hash, comment=payload.comment
     )
+    if environment is None:  # recorded; the policy needs another approver (state stays pending)
+        return request_data(request_get_visible(request.user, request_id), plan=True)
     return request_data(environment.request, environment_id=environment.pk, plan=True)
 
 

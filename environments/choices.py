@@ -8,6 +8,7 @@ class RequestState(models.TextChoices):
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"  # the policy's approval window passed while pending
 
 
 
@@ -39,6 +40,7 @@ STATE_BADGES = {
     RequestState.APPROVED: "success",
     RequestState.REJECTED: "danger",
     RequestState.CANCELLED: "muted",
+    RequestState.EXPIRED: "muted",
     EnvironmentState.PROVISIONING: "info",
     EnvironmentState.READY: "success",
     EnvironmentState.FAILED: "danger",

@@ -80,6 +80,10 @@ class EnvironmentRequest(models.Model):
     decision_comment = models.CharField(max_length=1000, blank=True)
     prefilled_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The approval policy's verdict (policies.evaluator): rule, approvals_required, reasons, version.
+    # Beside the plan, not in it: the plan hash covers what is built, not who must agree.
+    policy = models.JSONField(default=dict, blank=True)
+    approval_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-id"]
@@ -90,6 +94,26 @@ class EnvironmentRequest(models.Model):
 
     def __str__(self):
         return f"{self.team.slug}/{self.name}"
+
+
+class RequestApproval(models.Model):
+    """One approver's approval of a pending request; the last one its policy requires approves it."""
+
+    request = models.ForeignKey(EnvironmentRequest, on_delete=models.CASCADE, related_name="approvals")
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    plan_hash = models.CharField(max_length=64)
+    comment = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["request_id", "id"]
+        constraints = [
+            # Distinct approvers: one approval per person per request.
+            models.UniqueConstraint(fields=["request", "approver"], name="one_approval_per_approver"),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} approved by {self.approver_id}"
 
 
 class Environment(models.Model):

@@ -190,6 +190,46 @@ class RequestIn(Schema):
     ] = ""
 
 
+class CostItemOut(Schema):
+    resource: str
+    key: str
+    hourly: float | None  # USD; None: no price ("no price") or billed by use ("usage-dependent")
+    source: str  # a URL, "AWS Price List API", "sample data", "no price" or "usage-dependent"
+    sample: bool
+
+
+class CostOut(Schema):
+    """The estimate beside the plan (outside its hash); totals are None when a resource has no price."""
+
+    currency: str
+    hourly: float | None
+    to_expiry: float | None
+    monthly: float | None
+    hours: float
+    as_of: str | None
+    complete: bool
+    sample: bool
+    location: str | None
+    items: list[CostItemOut]
+
+
+class ApprovalOut(Schema):
+    approver: str
+    at: str
+    comment: str
+
+
+class PolicyOut(Schema):
+    """Which approval rule applies and why, the approvals recorded so far, when the window closes."""
+
+    rule: str
+    approvals_required: int
+    reasons: list[str]
+    version: int
+    approvals: list[ApprovalOut]
+    expires_at: str | None
+
+
 class RequestOut(Schema):
     id: int
     name: str
@@ -213,6 +253,8 @@ class RequestOut(Schema):
     plan_hash: str
     environment_id: int | None
     prefilled_from: int | None
+    cost: CostOut
+    policy: PolicyOut
 
 
 class RequestDetailOut(RequestOut):

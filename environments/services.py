@@ -17,7 +17,7 @@ from accounts.selectors import is_team_approver
 from audit.context import Origin
 from notify import services as notifications
 
-from . import permissions
+from . import approvals, permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
 from .exceptions import Conflict, PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Resource, Zone
@@ -160,6 +160,12 @@ def environment_request_create(
     if errors:
         raise ValidationError(errors)
     document, digest = request_plan_preview(team=team, zone=zone, fields=fields)
+    # The team's limits (budget, live environments, instance types, TTL), with the numbers.
+    limit_errors = approvals.limit_errors(
+        team=team, plan=document, instance_type=fields["instance_type"], ttl_hours=fields["ttl_hours"]
+    )
+    if limit_errors:
+        raise ValidationError(limit_errors)
     with transaction.atomic():
         request = EnvironmentRequest.objects.create(
             team=team,
@@ -169,6 +175,8 @@ def environment_request_create(
             plan_hash=digest,
             prefilled_from=prefilled_from,
             **fields,
+            # The approval policy's verdict and window, beside the plan (not in its hash).
+            **approvals.policy_fields(team=team, plan=document, ttl_hours=fields["ttl_hours"]),
         )
         origin.record(action="request.created", target=request, after={**fields, "zone": zone.name, "plan_hash": digest})
         approvers = [m.user for m in Membership.objects.filter(team=team, role=TeamRole.APPROVER).select_related("user")]
@@ -196,11 +204,14 @@ def _check_decider(origin: Origin, request: EnvironmentRequest, verb: str) -> No
         raise PermissionDenied(f"Only approvers of team {request.team.slug} may {verb} its requests.")
 
 
-def environment_request_approve(*, origin: Origin, request_id: int, plan_hash: str, comment: str = "") -> Environment:
+def environment_request_approve(
+    *, origin: Origin, request_id: int, plan_hash: str, comment: str = ""
+) -> Environment | None:
     """Four eyes: an approver of the team, never the requester, approves the exact plan shown.
 
     `plan_hash` is required on every path and is checked against a hash recomputed from the stored
     plan, not against the stored hash: a plan changed behind the request's back is a 409 too.
+    Returns None when the approval is recorded but the request's policy needs more approvers.
     """
     if not plan_hash:
         raise ValidationError({"plan_hash": ["Give the hash of the plan you reviewed (the request's plan_hash)."]})
@@ -218,6 +229,9 @@ def environment_request_approve(*, origin: Origin, request_id: int, plan_hash: s
                 "This request cannot be built as planned: " + " ".join(problems)
                 + " Reject it; its requester can make a new request from it with the fix."
             )
+        # Each approval is recorded; the last one the policy requires approves the request.
+        if not approvals.approval_record(origin=origin, request=request, comment=comment)["complete"]:
+            return None
         now = timezone.now()
         request.state = RequestState.APPROVED
         request.decided_by = origin.user

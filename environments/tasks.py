@@ -91,3 +91,11 @@ def zone_opt_in_follow(self, group: str, region: str, correlation_id: str, cause
     if not done:
         raise self.retry(countdown=OPT_IN_FOLLOW_SECONDS)
     return True
+
+
+@shared_task(name="environments.expire_requests")
+def expire_requests() -> int:
+    """Pending requests past their policy's approval window become `expired`."""
+    from . import approvals
+
+    return approvals.requests_expire(origin=Origin.system(source=Source.BEAT))

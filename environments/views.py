@@ -29,10 +29,11 @@ from audit.context import Origin
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
 from notify import services as notifications
+from pricing.selectors import environment_cost, extension_cost, plan_cost
 from sso.discovery import sso_enabled
 from sso.views import reauth_url as sso_reauth_url
 
-from . import connect, permissions, presenters, queries, services
+from . import approvals, connect, permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -226,16 +227,23 @@ def request_preview(request):
     """The `plan-preview` partial: every resource and AWS call the request would make, or its errors."""
     _may_request_somewhere(request.user)
     form = EnvironmentRequestForm(request.POST, user=request.user)
-    plan = plan_hash = None
+    plan = plan_hash = cost = policy = None
     if form.is_valid():
         plan, plan_hash = services.request_plan_preview(
             team=form.cleaned_data["team"], zone=form.cleaned_data["zone"], fields=form.request_fields()
+        )
+        fields = form.request_fields()
+        cost = plan_cost(plan, hours=fields["ttl_hours"])
+        policy = approvals.preview_policy(
+            team=form.cleaned_data["team"], plan=plan, ttl_hours=fields["ttl_hours"], instance_type=fields["instance_type"]
         )
     cidr = (form["bastion_ssh_cidr"].value() or "").strip()
     context = {
         "form": form,
         "plan": plan,
         "plan_hash": plan_hash,
+        "cost": cost,
+        "policy": policy,
         "previewed": True,
         "ssh_warnings": connect.ssh_cidr_warnings(cidr, connect.client_address(request)),
     }
@@ -292,6 +300,9 @@ def _request_detail_page(request, request_id, *, status: int = 200):
         if env_request.state == RequestState.PENDING and (env_request.key_name or env_request.image_id)
         else [],
         "login_is_recent": login_is_recent(request),
+        "cost": plan_cost(env_request.plan, hours=env_request.ttl_hours),
+        "policy": approvals.policy_data(env_request),
+        "approved_by_me": env_request.approvals.filter(approver=request.user).exists(),
     }
     return render(request, "environments/request_detail.html", context, status=status)
 
@@ -328,6 +339,9 @@ def request_approve(request, request_id):
     except Conflict as exc:  # PlanMismatch names both hashes
         messages.error(request, str(exc))
         return _request_detail_page(request, request_id, status=409)
+    if environment is None:
+        messages.success(request, "Your approval is recorded; the request's policy needs another approver before it is built.")
+        return _redirect(request, _request_url(request_id))
     messages.success(request, f"Approved: {environment} is being built.")
     return _redirect(request, reverse("environments:environment_detail", kwargs={"environment_id": environment.pk}))
 
@@ -452,6 +466,12 @@ def environment_detail(request, environment_id):
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
         "may_request": permissions.can_request(user, environment.team),
         "extend_form": ExtendForm(),
+        "cost": environment_cost(
+            plan=environment.plan,
+            created_at=environment.created_at,
+            expires_at=environment.expires_at,
+            ended_at=environment.destroyed_at,
+        ),
         # Called by the template only when its cached copy of the trail is older than audit_head.
         "timeline_events": partial(queries.environment_timeline, environment),
         "audit_head": audit_head(),
@@ -527,7 +547,9 @@ def environment_extend(request, environment_id):
     except (Conflict, ValidationError) as exc:
         messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
     else:
-        messages.success(request, f"{environment} now expires {environment.expires_at:%Y-%m-%d %H:%M} UTC.")
+        added = extension_cost(plan=environment.plan, hours=form.cleaned_data["hours"])
+        cost = f" The extension adds an estimated ${added:.2f}." if added is not None else ""
+        messages.success(request, f"{environment} now expires {environment.expires_at:%Y-%m-%d %H:%M} UTC.{cost}")
     return _redirect(request, _environment_url(environment_id))
 
 

@@ -22,7 +22,7 @@ def load_zones() -> list[dict]:
     """Every Wavelength Zone of the data file, as a fresh list of dicts.
 
     Keys: name, zone_id, region, group_name, parent_zone_name, parent_zone_id, carrier,
-    metro, instance_types, sources, unconfirmed (the fields no AWS source confirmed).
+    metro, price_location, instance_types, sources, unconfirmed (the fields no AWS source confirmed).
     """
     return copy.deepcopy(_document()["zones"])
 
@@ -35,3 +35,13 @@ def zones_by_name() -> dict[str, dict]:
 def zone_groups() -> dict[str, str]:
     """Opt-in group name -> parent region."""
     return {zone["group_name"]: zone["region"] for zone in load_zones()}
+
+
+def price_locations() -> dict[str, str]:
+    """Zone name -> its `location` in the AWS Price List (e.g. "US West (Verizon) - San Francisco Bay Area")."""
+    return {zone["name"]: zone["price_location"] for zone in _document()["zones"] if zone.get("price_location")}
+
+
+def region_price_locations() -> dict[str, str]:
+    """Parent region -> its Price List `location` (e.g. "US West (Oregon)"), where the bastion runs."""
+    return dict(_document()["region_price_locations"])

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 
-from sandbox import control
+from sandbox import control, pricing
 from sandbox.awsquery import JSON_PROTOCOL, AwsCall, AwsError, status_line
 from sandbox.faults import created_ids
 from sandbox.runtime import SandboxRuntime
@@ -38,6 +38,8 @@ class SandboxMiddleware:
         if environ.get("PATH_INFO", "").startswith(control.CONTROL_PREFIX):
             status, payload = control.handle(self.runtime, environ)
             return control.wsgi_response(status, payload, start_response)
+        if pricing.handles(environ):  # the Pricing API: its own JSON protocol, not moto's
+            return pricing.respond(environ, start_response)
         call = AwsCall.from_environ(environ)
         if call.action is None:
             status, headers, body = self._moto(environ, call.protocol)

@@ -198,6 +198,7 @@ def main() -> int:
             env["WLPANEL_SANDBOX_EMBEDDED"] = "1"
             log(f"sandbox ready at {env['WLPANEL_AWS_ENDPOINT']}")
         manage("demo_zones", env=env)
+        manage("prices_refresh", env=env)  # beat refreshes daily; estimates need prices from the start
         supervised = [
             Supervised("worker", [PYTHON, "-m", "celery", "-A", "wlpanel", "worker", "-l", "info", "-c", "8"], env,
                        probe=True),

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "audit",
     "environments",
     "notify",
+    "pricing",
+    "policies",
     "sso",
     "checks",
 ]
@@ -229,6 +231,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire": {"task": "environments.expire", "schedule": timedelta(minutes=1)},
     "drift-refresh": {"task": "environments.refresh_all", "schedule": timedelta(minutes=10)},
     "zones-refresh": {"task": "environments.zones_refresh", "schedule": timedelta(hours=6)},
+    "prices-refresh": {"task": "pricing.refresh", "schedule": timedelta(days=1)},
+    "requests-expire": {"task": "environments.expire_requests", "schedule": timedelta(minutes=1)},
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": timedelta(seconds=WLPANEL_AUDIT_CHECKPOINT_SECONDS)},
 }
 
