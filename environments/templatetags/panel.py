@@ -205,7 +205,7 @@ def aws_id(value: str, region: str = "", environment_id=None):
     """An AWS id: linked to where it can be looked at (AWS console or the sandbox's inventory), with
     a copy button."""
     if not value:
-        return format_html('<span class="muted">—</span>')
+        return format_html('<span class="muted">{}</span>', "—")
     url = console_url(value, region, environment_id)
     shown = (
         format_html('<a class="mono" href="{}" target="_blank" rel="noopener" title="Open in the {}">{}</a>', url,
