@@ -150,6 +150,7 @@ def environment_request_create(
         notifications.notify(
             users=[user for user in approvers if user.pk != origin.user.pk],
             verb="request.waiting",
+            event="request.created",
             message=f"{origin.user.get_username()} asks for {team.slug}/{request.name} in {zone.name}: waiting for your approval.",
             link=f"/requests/{request.pk}/",
         )

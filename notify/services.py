@@ -1,27 +1,37 @@
 """Notify people: in the panel, and by email (console backend under `make run`)."""
 
-from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.utils import timezone
 
+from .emails import email_message_build, emails_send
 from .models import Notification
 
 
-def notify(*, users, verb: str, message: str, link: str = "") -> None:
+def notify(
+    *,
+    users,
+    verb: str,
+    message: str,
+    link: str = "",
+    event: str | None = None,
+    actions: list[dict] | None = None,
+) -> None:
+    """Tell `users` that `event` happened (`verb` when no event is named: the audit action name,
+    e.g. `request.created`), in the panel and by email after commit. `actions` are one-click
+    follow-ups shown in the mail ({"label", "link"})."""
+    event = event or verb
     users = [user for user in users if user is not None]
     if not users:
         return
     Notification.objects.bulk_create(Notification(user=user, verb=verb, message=message, link=link) for user in users)
-    url = settings.WLPANEL_BASE_URL.rstrip("/") + link if link else settings.WLPANEL_BASE_URL
     mails = [
-        (f"[wlpanel] {message[:70]}", f"{message}\n\n{url}\n", settings.DEFAULT_FROM_EMAIL, [user.email])
+        email_message_build(user=user, event=event, message=message, link=link, actions=actions)
         for user in users
         if user.email
     ]
     if mails:
         # After commit: never mail about a decision that was rolled back.
-        transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))
+        transaction.on_commit(lambda: emails_send(mails))
 
 
 def notifications_mark_read(*, user, notification_id: int | None = None) -> int:

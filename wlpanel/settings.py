@@ -290,12 +290,22 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Mail goes out by SMTP in production, or wherever EMAIL_HOST names a server; otherwise (`make run`)
+# it is printed on the console.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
-    if PRODUCTION
+    if PRODUCTION or EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend",
 )
+EMAIL_HOST = EMAIL_HOST or "localhost"
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wlpanel <wlpanel@localhost>")
 WLPANEL_BASE_URL = env.str("WLPANEL_BASE_URL", default="http://127.0.0.1:8000")
 
