@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from .choices import ALL_EVENTS, DeliveryState, WebhookFormat
+
 
 class Notification(models.Model):
     """An in-panel notification (also sent by email)."""
@@ -20,3 +22,61 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.message}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where a team's events are POSTed, signed with the endpoint's secret (DESIGN section 6)."""
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    format = models.CharField(max_length=8, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
+    # Event names (see notify.choices.EVENTS) or ["*"] for all of them.
+    events = models.JSONField(default=list)
+    # Kept as it is: signing needs it. Never shown again, never in the audit log.
+    secret = models.CharField(max_length=256)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.team.slug} → {self.url}"
+
+    @property
+    def is_enabled(self) -> bool:
+        return self.disabled_at is None
+
+    def wants(self, event: str) -> bool:
+        return ALL_EVENTS in self.events or event in self.events
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: its attempts, the last answer and when it is tried again."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=64)
+    # What the body says besides `event`, `at` and `delivery` (which are set at each attempt).
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["endpoint", "-id"], name="delivery_endpoint_id_idx"),
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} → {self.endpoint_id} ({self.state})"
+
+    @property
+    def state_badge(self) -> str:
+        return DeliveryState.badge(self.state)

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from .emails import email_message_build, emails_send
 from .models import Notification
+from .webhooks import webhooks_dispatch
 
 
 def notify(
@@ -14,12 +15,15 @@ def notify(
     message: str,
     link: str = "",
     event: str | None = None,
+    team=None,
     actions: list[dict] | None = None,
 ) -> None:
     """Tell `users` that `event` happened (`verb` when no event is named: the audit action name,
-    e.g. `request.created`), in the panel and by email after commit. `actions` are one-click
-    follow-ups shown in the mail ({"label", "link"})."""
+    e.g. `request.created`), in the panel and by email after commit, and the team's webhooks that
+    take the event. `actions` are one-click follow-ups ({"label", "link"})."""
     event = event or verb
+    if team is not None:
+        webhooks_dispatch(team=team, event=event, message=message, link=link, actions=actions)
     users = [user for user in users if user is not None]
     if not users:
         return

@@ -15,6 +15,7 @@ from ninja.utils import check_csrf
 from audit.api import router as audit_router
 from environments.api import router as environments_router
 from environments.exceptions import Conflict
+from notify.api import router as notify_router
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -91,3 +92,4 @@ def http_error(request, exc):
 
 api.add_router("/", environments_router)
 api.add_router("/audit/", audit_router)
+api.add_router("/", notify_router)

@@ -202,6 +202,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire": {"task": "environments.expire", "schedule": timedelta(minutes=1)},
     "drift-refresh": {"task": "environments.refresh_all", "schedule": timedelta(minutes=10)},
     "zones-refresh": {"task": "environments.zones_refresh", "schedule": timedelta(hours=6)},
+    "webhooks-due": {"task": "notify.deliver_due_webhooks", "schedule": timedelta(minutes=1)},
 }
 
 # --- AWS ------------------------------------------------------------------------------------------
@@ -308,6 +309,14 @@ EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wlpanel <wlpanel@localhost>")
 WLPANEL_BASE_URL = env.str("WLPANEL_BASE_URL", default="http://127.0.0.1:8000")
+
+# Webhooks: retried with exponential backoff (RETRY_SECONDS, doubling, at most MAX_BACKOFF) up to
+# MAX_ATTEMPTS. Private, link-local and metadata destinations are refused unless listed here (CIDRs).
+WLPANEL_WEBHOOK_RETRY_SECONDS = env.float("WLPANEL_WEBHOOK_RETRY_SECONDS", default=30.0)
+WLPANEL_WEBHOOK_MAX_BACKOFF_SECONDS = env.float("WLPANEL_WEBHOOK_MAX_BACKOFF_SECONDS", default=3600.0)
+WLPANEL_WEBHOOK_MAX_ATTEMPTS = env.int("WLPANEL_WEBHOOK_MAX_ATTEMPTS", default=8)
+WLPANEL_WEBHOOK_TIMEOUT_SECONDS = env.float("WLPANEL_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WLPANEL_WEBHOOK_ALLOWED_NETWORKS = env.list("WLPANEL_WEBHOOK_ALLOWED_NETWORKS", default=[])
 
 LOGGING = {
     "version": 1,

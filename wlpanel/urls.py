@@ -16,5 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("audit/", include("audit.urls")),
+    path("notify/", include("notify.urls")),
     path("", include("environments.urls")),
 ]

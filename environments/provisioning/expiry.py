@@ -51,6 +51,7 @@ def _warn_expiring(now) -> None:
             notifications.notify(
                 users=[environment.owner],
                 verb="environment.expiring",
+                team=environment.team,
                 message=(
                     f"{environment} expires at {environment.expires_at:%Y-%m-%d %H:%M} UTC and will then be destroyed. "
                     "Extend it from its page if you still need it."

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import wait_for
-from tests.panel.conftest import make_environment, make_request, published_tasks  # noqa: F401 (fixtures)
+from tests.panel.conftest import make_environment, make_request  # noqa: F401 (fixtures)
 
 HERE = Path(__file__).resolve().parent
 

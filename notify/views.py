@@ -1,0 +1,67 @@
+"""The webhooks page: a team's endpoints, their delivery logs, "send test" and disable. Thin over
+`notify.webhooks`, like the API."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from audit.context import Origin
+
+from . import selectors, webhooks
+from .forms import WebhookForm
+
+
+def _manageable(request, webhook_id: int):
+    endpoint = selectors.webhook_endpoint_get(request.user, webhook_id)
+    if not webhooks.may_manage_webhooks(user=request.user, team=endpoint.team):
+        raise PermissionDenied(f"Only approvers of team {endpoint.team.slug} and admins manage its webhooks.")
+    return endpoint
+
+
+@login_required
+def webhook_list(request):
+    form = WebhookForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            endpoint = webhooks.webhook_endpoint_create(origin=Origin.from_request(request), **form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            messages.success(request, f"Webhook added for {endpoint.team.slug}: send a test to check it.")
+            return redirect("notify:webhook_detail", webhook_id=endpoint.pk)
+    endpoints = selectors.webhook_endpoints_manageable_by(request.user)
+    return render(request, "notify/webhook_list.html", {"form": form, "endpoints": endpoints})
+
+
+@login_required
+def webhook_detail(request, webhook_id):
+    endpoint = _manageable(request, webhook_id)
+    deliveries = list(selectors.webhook_deliveries(endpoint)[:50])
+    context = {"endpoint": endpoint, "deliveries": deliveries, "waiting": any(d.state == "pending" for d in deliveries)}
+    template = "notify/webhook_detail.html#delivery-log" if request.htmx else "notify/webhook_detail.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def webhook_send_test(request, webhook_id):
+    endpoint = _manageable(request, webhook_id)
+    try:
+        webhooks.webhook_endpoint_send_test(origin=Origin.from_request(request), endpoint=endpoint)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "A test delivery is on its way.")
+    return redirect("notify:webhook_detail", webhook_id=endpoint.pk)
+
+
+@login_required
+@require_POST
+def webhook_disable(request, webhook_id):
+    endpoint = webhooks.webhook_endpoint_disable(origin=Origin.from_request(request), endpoint=_manageable(request, webhook_id))
+    messages.success(request, f"Webhook to {endpoint.url} disabled.")
+    return redirect("notify:webhook_detail", webhook_id=endpoint.pk)
