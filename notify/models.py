@@ -80,3 +80,31 @@ class WebhookDelivery(models.Model):
     @property
     def state_badge(self) -> str:
         return DeliveryState.badge(self.state)
+
+
+class NotificationPreference(models.Model):
+    """Where one event goes, for a person or as a team's default (exactly one of the two).
+
+    A person's choice wins over their team's default, which wins over "everywhere". `webhook` is a
+    team's switch over all its endpoints (each endpoint also picks its events); a person's is unused.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notification_preferences")
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="notification_preferences")
+    event = models.CharField(max_length=64)
+    in_panel = models.BooleanField(default=True)
+    email = models.BooleanField(default=True)
+    webhook = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=False, team__isnull=True) | models.Q(user__isnull=True, team__isnull=False),
+                name="preference_of_a_person_or_a_team",
+            ),
+            models.UniqueConstraint(fields=["user", "event"], condition=models.Q(user__isnull=False), name="one_preference_per_person_event"),
+            models.UniqueConstraint(fields=["team", "event"], condition=models.Q(team__isnull=False), name="one_preference_per_team_event"),
+        ]
+
+    def __str__(self):
+        return f"{self.user or self.team}: {self.event}"

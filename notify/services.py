@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from .emails import email_message_build, emails_send
 from .models import Notification
+from .preferences import channels_for_people, team_channels
 from .webhooks import webhooks_dispatch
 
 
@@ -20,18 +21,22 @@ def notify(
 ) -> None:
     """Tell `users` that `event` happened (`verb` when no event is named: the audit action name,
     e.g. `request.created`), in the panel and by email after commit, and the team's webhooks that
-    take the event. `actions` are one-click follow-ups ({"label", "link"})."""
+    take the event, as each person's and the team's preferences say. `actions` are one-click
+    follow-ups ({"label", "link"})."""
     event = event or verb
-    if team is not None:
+    if team is not None and team_channels(team=team, event=event).webhook:
         webhooks_dispatch(team=team, event=event, message=message, link=link, actions=actions)
     users = [user for user in users if user is not None]
     if not users:
         return
-    Notification.objects.bulk_create(Notification(user=user, verb=verb, message=message, link=link) for user in users)
+    channels = channels_for_people(users=users, team=team, event=event)
+    Notification.objects.bulk_create(
+        Notification(user=user, verb=verb, message=message, link=link) for user in users if channels[user.pk].in_panel
+    )
     mails = [
         email_message_build(user=user, event=event, message=message, link=link, actions=actions)
         for user in users
-        if user.email
+        if user.email and channels[user.pk].email
     ]
     if mails:
         # After commit: never mail about a decision that was rolled back.

@@ -1,15 +1,17 @@
-"""The webhooks page: a team's endpoints, their delivery logs, "send test" and disable. Thin over
-`notify.webhooks`, like the API."""
+"""The notification pages: preferences (a person's, a team's defaults) and webhooks (a team's
+endpoints, their delivery logs, "send test" and disable). Thin over the services, like the API."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.models import Team
 from audit.context import Origin
 
-from . import selectors, webhooks
+from . import preferences, selectors, webhooks
+from .choices import EVENTS
 from .forms import WebhookForm
 
 
@@ -65,3 +67,39 @@ def webhook_disable(request, webhook_id):
     endpoint = webhooks.webhook_endpoint_disable(origin=Origin.from_request(request), endpoint=_manageable(request, webhook_id))
     messages.success(request, f"Webhook to {endpoint.url} disabled.")
     return redirect("notify:webhook_detail", webhook_id=endpoint.pk)
+
+
+def _posted_choices(request, channels) -> dict[str, set[str]]:
+    return {event: {channel for channel in channels if request.POST.get(f"{event}:{channel}")} for event in EVENTS}
+
+
+def _rows(table: list[dict], channels) -> list[dict]:
+    """One row per event, with a checkbox per channel: (input name, label, checked)."""
+    return [
+        {**row, "cells": [(f"{row['event']}:{c}", preferences.CHANNEL_LABELS[c], row[c]) for c in channels]}
+        for row in table
+    ]
+
+
+@login_required
+def preference_list(request):
+    """A person's choices, and the defaults of the teams they manage."""
+    managed = list(selectors.webhook_teams_manageable_by(request.user))
+    if request.method == "POST":
+        origin = Origin.from_request(request)
+        scope = request.POST.get("scope", "")
+        if scope == "person":
+            preferences.preferences_save(origin=origin, choices=_posted_choices(request, preferences.PERSON_CHANNELS))
+            messages.success(request, "Your notification choices are saved.")
+        else:
+            team = get_object_or_404(Team, slug=scope[:50])
+            preferences.preferences_save(origin=origin, team=team, choices=_posted_choices(request, preferences.TEAM_CHANNELS))
+            messages.success(request, f"Team {team.slug}'s defaults are saved.")
+        return redirect("notify:preference_list")
+    context = {
+        "person": _rows(preferences.preferences_table(user=request.user), preferences.PERSON_CHANNELS),
+        "teams": [(team, _rows(preferences.preferences_table(team=team), preferences.TEAM_CHANNELS)) for team in managed],
+        "person_channels": [preferences.CHANNEL_LABELS[c] for c in preferences.PERSON_CHANNELS],
+        "team_channels": [preferences.CHANNEL_LABELS[c] for c in preferences.TEAM_CHANNELS],
+    }
+    return render(request, "notify/preference_list.html", context)
