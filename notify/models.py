@@ -108,3 +108,14 @@ class NotificationPreference(models.Model):
 
     def __str__(self):
         return f"{self.user or self.team}: {self.event}"
+
+
+class NotificationClaim(models.Model):
+    """A notification that must go out once (an expiry warning for one expiry time and stage):
+    whoever inserts the key sends it; everyone after finds it taken."""
+
+    key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.key

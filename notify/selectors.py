@@ -4,7 +4,7 @@ from django.http import Http404
 from accounts.choices import TeamRole
 from accounts.models import Membership, Team
 
-from .models import Notification, WebhookDelivery, WebhookEndpoint
+from .models import Notification, NotificationClaim, WebhookDelivery, WebhookEndpoint
 
 
 def notifications_unread(user, limit: int = 20) -> list[Notification]:
@@ -35,3 +35,8 @@ def webhook_endpoint_get(user, endpoint_id: int) -> WebhookEndpoint:
 
 def webhook_deliveries(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
     return endpoint.deliveries.all()
+
+
+def notification_keys_claimed(keys) -> set[str]:
+    """Which of these once-only notifications went out already."""
+    return set(NotificationClaim.objects.filter(key__in=list(keys)).values_list("key", flat=True))

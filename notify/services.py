@@ -1,10 +1,10 @@
 """Notify people: in the panel, and by email (console backend under `make run`)."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .emails import email_message_build, emails_send
-from .models import Notification
+from .models import Notification, NotificationClaim
 from .preferences import channels_for_people, team_channels
 from .webhooks import webhooks_dispatch
 
@@ -49,3 +49,14 @@ def notifications_mark_read(*, user, notification_id: int | None = None) -> int:
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())
+
+
+def notification_claim(*, key: str) -> bool:
+    """Take the once-only notification `key`; False when it was taken already (by anyone, ever)."""
+    try:
+        with transaction.atomic():
+            NotificationClaim.objects.create(key=key)
+    except IntegrityError:
+        return False
+    return True
+
