@@ -15,6 +15,7 @@ from ninja.utils import check_csrf
 from audit.api import router as audit_router
 from environments.api import router as environments_router
 from environments.exceptions import Conflict
+from environments.lease_api import router as lease_router
 from notify.api import router as notify_router
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -93,3 +94,4 @@ def http_error(request, exc):
 api.add_router("/", environments_router)
 api.add_router("/audit/", audit_router)
 api.add_router("/", notify_router)
+api.add_router("/", lease_router)

@@ -15,6 +15,24 @@ from tests.panel.conftest import make_environment, make_request  # noqa: F401 (f
 HERE = Path(__file__).resolve().parent
 
 
+class Api:
+    """A client that speaks JSON to /api/ with a bearer token."""
+
+    def __init__(self, user):
+        from django.test import Client
+
+        from accounts.services import api_token_issue
+
+        self.client = Client()
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token_issue(user=user)}"}
+
+    def get(self, path, params=None):
+        return self.client.get(f"/api{path}", params or {}, **self.headers)
+
+    def post(self, path, body=None):
+        return self.client.post(f"/api{path}", body or {}, content_type="application/json", **self.headers)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -15,6 +15,7 @@ from environments import leases, services
 from environments.provisioning.expiry import environments_expire
 from notify.models import Notification
 from tests.conftest import origin_of
+from tests.notify.conftest import Api
 
 
 @pytest.fixture(autouse=True)
@@ -173,3 +174,20 @@ def test_extension_pages_ask_and_decide(client, make_environment, alice, bob, te
     client.post(f"/extension-requests/{extension.pk}/approve/", {"comment": "fine"})
     extension.refresh_from_db()
     assert extension.state == "approved" and extension.decided_by == bob
+
+
+def test_api_asks_and_an_approver_decides(make_environment, alice, bob, team):
+    created = make_environment(alice, name="edge-api-keep")
+    _team_maximum(team, 48)
+    environment = _expiring_in(created, timedelta(hours=40), now=timezone.now())
+    assert Api(alice).post(f"/environments/{environment.pk}/extend", {"hours": 24}).status_code == 400
+    asked = Api(alice).post(f"/environments/{environment.pk}/extension-requests", {"hours": 24, "reason": "demo"})
+    assert asked.status_code == 201 and asked.json()["state"] == "pending"
+    extension_id = asked.json()["id"]
+    assert Api(alice).post(f"/environments/{environment.pk}/extension-requests", {"hours": 30}).status_code == 409
+    assert Api(alice).post(f"/extension-requests/{extension_id}/approve").status_code == 403
+    approved = Api(bob).post(f"/extension-requests/{extension_id}/approve", {"comment": "ok"})
+    assert approved.status_code == 200 and approved.json()["decided_by"] == "bob"
+    assert approved.json()["expires_at"].startswith((environment.expires_at + timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M"))
+    assert Api(bob).post(f"/extension-requests/{extension_id}/reject").status_code == 409
+    assert Api(bob).post("/extension-requests/999999/approve").status_code == 404

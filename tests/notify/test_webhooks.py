@@ -7,28 +7,15 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from accounts.services import api_token_issue
 from audit.models import AuditEvent
 from notify.models import WebhookDelivery, WebhookEndpoint
 from notify.webhooks import webhook_delivery_attempt
 from tests.conftest import wait_for
+from tests.notify.conftest import Api
 
 SECRET = "a-shared-secret-of-some-length"
-
-
-class Api:
-    def __init__(self, user):
-        self.client = Client()
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {api_token_issue(user=user)}"}
-
-    def get(self, path, params=None):
-        return self.client.get(f"/api{path}", params or {}, **self.headers)
-
-    def post(self, path, body=None):
-        return self.client.post(f"/api{path}", body or {}, content_type="application/json", **self.headers)
 
 
 def _signed(received: dict, secret: str = SECRET) -> bool:
