@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from notify.models import WebhookDelivery, WebhookEndpoint
 from notify.webhooks import webhook_delivery_attempt
-from tests.conftest import wait_for
+from tests.conftest import origin_of, wait_for
 from tests.notify.conftest import Api
 
 SECRET = "a-shared-secret-of-some-length"
@@ -229,3 +229,31 @@ def test_members_see_no_form_and_may_not_open_a_webhook(client, alice, team):
     client.force_login(alice)
     assert "Add a webhook" not in client.get("/notify/webhooks/").content.decode()
     assert client.get(f"/notify/webhooks/{endpoint.pk}/").status_code == 403
+
+
+def test_beat_sends_again_what_a_lost_message_left_pending(team):
+    from notify.webhooks import webhook_deliveries_due
+
+    endpoint = WebhookEndpoint.objects.create(team=team, url="http://127.0.0.1:9/hook", events=["*"], secret=SECRET)
+    payload = {"team": "demo", "message": "m", "url": "u", "actions": []}
+    now = timezone.now()
+    WebhookDelivery.objects.create(endpoint=endpoint, event="environment.ready", payload=payload)  # just queued
+    lost = WebhookDelivery.objects.create(endpoint=endpoint, event="environment.ready", payload=payload)
+    WebhookDelivery.objects.filter(pk=lost.pk).update(created_at=now - timedelta(minutes=5))
+    overdue = WebhookDelivery.objects.create(endpoint=endpoint, event="environment.ready", payload=payload, next_attempt_at=now - timedelta(minutes=5))
+    WebhookDelivery.objects.create(endpoint=endpoint, event="environment.ready", payload=payload, next_attempt_at=now + timedelta(minutes=5))
+    WebhookDelivery.objects.create(endpoint=endpoint, event="environment.ready", payload=payload, state="delivered", next_attempt_at=None)
+    assert webhook_deliveries_due(now=now) == [lost.pk, overdue.pk]
+
+
+def test_disabling_an_endpoint_stops_what_was_still_waiting(team, bob):
+    from notify.webhooks import webhook_endpoint_disable
+
+    endpoint = WebhookEndpoint.objects.create(team=team, url="http://127.0.0.1:9/hook", events=["*"], secret=SECRET)
+    waiting = WebhookDelivery.objects.create(endpoint=endpoint, event="environment.ready", payload={}, attempts=1)
+    webhook_endpoint_disable(origin=origin_of(bob), endpoint=endpoint)
+    waiting.refresh_from_db()
+    assert waiting.state == "failed" and waiting.last_error == "The endpoint was disabled."
+    assert webhook_delivery_attempt(delivery_id=waiting.pk) is None
+    waiting.refresh_from_db()
+    assert waiting.attempts == 1  # not tried again
