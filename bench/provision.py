@@ -201,7 +201,9 @@ def build_batch(label: str, size: int, people, timeout: float) -> dict:
     ]
     started = time.monotonic()
     ids = [
-        environment_request_approve(origin=Origin(user=bob, source=Source.SHELL), request_id=request.pk).pk
+        environment_request_approve(
+            origin=Origin(user=bob, source=Source.SHELL), request_id=request.pk, plan_hash=request.plan_hash
+        ).pk
         for request in requests
     ]
     deadline = started + timeout

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from audit.choices import Source
 from audit.context import Origin
+from wlpanel.api_errors import answers
 
 from . import leases
 
@@ -62,7 +63,7 @@ def _origin(request) -> Origin:
     return Origin.from_request(request, Source.API)
 
 
-@router.post("/environments/{environment_id}/extension-requests", response={201: ExtensionRequestOut})
+@router.post("/environments/{environment_id}/extension-requests", response=answers({201: ExtensionRequestOut}, 400, 403, 404, 409))
 def extension_request_create(request, environment_id: Id, payload: ExtensionRequestIn):
     extension = leases.extension_request_create(
         origin=_origin(request), environment_id=environment_id, hours=payload.hours, reason=payload.reason
@@ -70,13 +71,13 @@ def extension_request_create(request, environment_id: Id, payload: ExtensionRequ
     return Status(201, extension_data(extension))
 
 
-@router.post("/extension-requests/{extension_id}/approve", response=ExtensionRequestOut)
+@router.post("/extension-requests/{extension_id}/approve", response=answers({200: ExtensionRequestOut}, 400, 403, 404, 409))
 def extension_request_approve(request, extension_id: Id, payload: DecisionIn | None = None):
     comment = payload.comment if payload else ""
     return extension_data(leases.extension_request_approve(origin=_origin(request), extension_id=extension_id, comment=comment))
 
 
-@router.post("/extension-requests/{extension_id}/reject", response=ExtensionRequestOut)
+@router.post("/extension-requests/{extension_id}/reject", response=answers({200: ExtensionRequestOut}, 400, 403, 404, 409))
 def extension_request_reject(request, extension_id: Id, payload: DecisionIn | None = None):
     comment = payload.comment if payload else ""
     return extension_data(leases.extension_request_reject(origin=_origin(request), extension_id=extension_id, comment=comment))

@@ -83,8 +83,15 @@ def extension_request_create(*, origin: Origin, environment_id: int, hours: int,
     return extension
 
 
+def _require_an_approver(user) -> None:
+    """Extension requests are decided by approvers: anyone else is refused before any lookup."""
+    if not Membership.objects.filter(user=user, role=TeamRole.APPROVER).exists():
+        raise PermissionDenied("Only approvers of the environment's team decide extension requests.")
+
+
 def extension_request_environment_id(*, user, extension_id: int) -> int:
-    """The environment an extension request is about, for someone who may see it (else 404)."""
+    """The environment an extension request is about, for an approver who may see it (else 403/404)."""
+    _require_an_approver(user)
     environment_id = ExtensionRequest.objects.filter(pk=extension_id).values_list("environment_id", flat=True).first()
     if environment_id is None:
         raise Http404("No such extension request.")
@@ -92,6 +99,7 @@ def extension_request_environment_id(*, user, extension_id: int) -> int:
 
 
 def _decide(origin: Origin, extension_id: int, verb: str) -> tuple[ExtensionRequest, Environment]:
+    _require_an_approver(origin.user)
     extension = ExtensionRequest.objects.select_for_update().filter(pk=extension_id).first()
     if extension is None:
         raise Http404("No such extension request.")

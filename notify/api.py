@@ -11,9 +11,11 @@ from django.http import Http404
 from ninja import Path, Router, Schema, Status
 from pydantic import Field, StringConstraints
 
-from accounts.models import Membership, Team
+from accounts.models import Team
+from accounts.selectors import teams_visible_to
 from audit.choices import Source
 from audit.context import Origin
+from wlpanel.api_errors import answers
 from wlpanel.pagination import keyset_page
 
 from . import selectors, webhooks
@@ -99,19 +101,19 @@ def _team_for(request, slug: str | None) -> Team:
         if len(teams) != 1:
             raise ValidationError({"team": ["Name the team (its slug)."]})
         return teams[0]
-    team = Team.objects.filter(slug=slug).first()
-    if team is None or not (request.user.is_superuser or Membership.objects.filter(user=request.user, team=team).exists()):
+    team = teams_visible_to(request.user).filter(slug=slug).first()
+    if team is None:
         raise Http404(f"No team {slug}.")
     return team
 
 
-@router.get("/webhooks", response=WebhookPage)
+@router.get("/webhooks", response=answers({200: WebhookPage}, 400))
 def webhook_list(request, team: Annotated[str, Field(max_length=50, pattern=r"^[-a-zA-Z0-9_]*$")] = "", limit: Annotated[int | None, Field(ge=1, le=500)] = None, cursor: Annotated[str | None, Field(max_length=100)] = None):
     endpoints = selectors.webhook_endpoints_manageable_by(request.user, team=team)
     return keyset_page(endpoints, limit=limit, cursor=cursor, serialize=webhook_data)
 
 
-@router.post("/webhooks", response={201: WebhookOut})
+@router.post("/webhooks", response=answers({201: WebhookOut}, 400, 403, 404))
 def webhook_create(request, payload: WebhookIn):
     endpoint = webhooks.webhook_endpoint_create(
         origin=_origin(request),
@@ -124,30 +126,32 @@ def webhook_create(request, payload: WebhookIn):
     return Status(201, webhook_data(endpoint))
 
 
-def _manageable(request, webhook_id: WebhookId):
+def _manageable(request, webhook_id: int):
+    if not selectors.webhook_teams_manageable_by(request.user).exists():
+        raise PermissionDenied("Only approvers of a team and admins manage webhooks.")
     endpoint = selectors.webhook_endpoint_get(request.user, webhook_id)
     if not webhooks.may_manage_webhooks(user=request.user, team=endpoint.team):
         raise PermissionDenied(f"Only approvers of team {endpoint.team.slug} and admins manage its webhooks.")
     return endpoint
 
 
-@router.get("/webhooks/{webhook_id}", response=WebhookOut)
+@router.get("/webhooks/{webhook_id}", response=answers({200: WebhookOut}, 400, 403, 404))
 def webhook_detail(request, webhook_id: WebhookId):
     return webhook_data(_manageable(request, webhook_id))
 
 
-@router.get("/webhooks/{webhook_id}/deliveries", response=DeliveryPage)
+@router.get("/webhooks/{webhook_id}/deliveries", response=answers({200: DeliveryPage}, 400, 403, 404))
 def webhook_delivery_list(request, webhook_id: WebhookId, limit: Annotated[int | None, Field(ge=1, le=500)] = None, cursor: Annotated[str | None, Field(max_length=100)] = None):
     endpoint = _manageable(request, webhook_id)
     return keyset_page(selectors.webhook_deliveries(endpoint), limit=limit, cursor=cursor, serialize=delivery_data)
 
 
-@router.post("/webhooks/{webhook_id}/test", response={202: DeliveryOut})
+@router.post("/webhooks/{webhook_id}/test", response=answers({202: DeliveryOut}, 400, 403, 404))
 def webhook_send_test(request, webhook_id: WebhookId):
     delivery = webhooks.webhook_endpoint_send_test(origin=_origin(request), endpoint=_manageable(request, webhook_id))
     return Status(202, delivery_data(delivery))
 
 
-@router.post("/webhooks/{webhook_id}/disable", response=WebhookOut)
+@router.post("/webhooks/{webhook_id}/disable", response=answers({200: WebhookOut}, 400, 403, 404))
 def webhook_disable(request, webhook_id: WebhookId):
     return webhook_data(webhooks.webhook_endpoint_disable(origin=_origin(request), endpoint=_manageable(request, webhook_id)))

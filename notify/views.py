@@ -4,10 +4,9 @@ endpoints, their delivery logs, "send test" and disable). Thin over the services
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Team
 from audit.context import Origin
 
 from . import preferences, selectors, webhooks
@@ -16,6 +15,8 @@ from .forms import WebhookForm
 
 
 def _manageable(request, webhook_id: int):
+    if not selectors.webhook_teams_manageable_by(request.user).exists():
+        raise PermissionDenied("Only approvers of a team and admins manage webhooks.")
     endpoint = selectors.webhook_endpoint_get(request.user, webhook_id)
     if not webhooks.may_manage_webhooks(user=request.user, team=endpoint.team):
         raise PermissionDenied(f"Only approvers of team {endpoint.team.slug} and admins manage its webhooks.")
@@ -23,7 +24,10 @@ def _manageable(request, webhook_id: int):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def webhook_list(request):
+    if request.method == "POST" and not selectors.webhook_teams_manageable_by(request.user).exists():
+        raise PermissionDenied("Only approvers of a team and admins add webhooks.")
     form = WebhookForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -40,6 +44,7 @@ def webhook_list(request):
 
 
 @login_required
+@require_GET
 def webhook_detail(request, webhook_id):
     endpoint = _manageable(request, webhook_id)
     deliveries = list(selectors.webhook_deliveries(endpoint)[:50])
@@ -82,6 +87,7 @@ def _rows(table: list[dict], channels) -> list[dict]:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def preference_list(request):
     """A person's choices, and the defaults of the teams they manage."""
     managed = list(selectors.webhook_teams_manageable_by(request.user))
@@ -92,7 +98,9 @@ def preference_list(request):
             preferences.preferences_save(origin=origin, choices=_posted_choices(request, preferences.PERSON_CHANNELS))
             messages.success(request, "Your notification choices are saved.")
         else:
-            team = get_object_or_404(Team, slug=scope[:50])
+            team = next((team for team in managed if team.slug == scope), None)
+            if team is None:
+                raise PermissionDenied("Only approvers of a team and admins set its notification defaults.")
             preferences.preferences_save(origin=origin, team=team, choices=_posted_choices(request, preferences.TEAM_CHANNELS))
             messages.success(request, f"Team {team.slug}'s defaults are saved.")
         return redirect("notify:preference_list")
