@@ -1,4 +1,4 @@
-# wlpanel — the three commands of DESIGN section 6.
+# wlpanel — setup, run and test (the README's commands).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -1,4 +1,4 @@
-"""/api/audit/: the audit log as JSON, and its streamed export (DESIGN section 6).
+"""/api/audit/: the audit log as JSON, and its streamed export (docs/api.md).
 
 Lists are keyset pages, newest first, like every list of the API. `count` is exact up to
 COUNT_LIMIT; past that it reads COUNT_LIMIT with `count_exact: false`, because an exact count of

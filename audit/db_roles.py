@@ -1,4 +1,4 @@
-"""Production privilege separation (DESIGN section 5): an owner role and an app role that owns nothing.
+"""Production privilege separation (docs/api.md, "Roles" and "States"): an owner role and an app role that owns nothing.
 
 The owner owns the database, the schema and every object in it, and runs the migrations. The app
 role logs in, reads and writes the application tables, may only read and append to the audit

@@ -201,7 +201,7 @@ def jsonl_chunks(events: QuerySet[AuditEvent]) -> Iterator[str | bytes]:
 
 
 def audit_export_allowed(user) -> bool:
-    """Exports are the auditors' (and admins'): DESIGN section 5."""
+    """Exports are the auditors' (and admins'): docs/api.md ("Roles")."""
     return user_sees_all(user)
 
 

@@ -176,6 +176,50 @@ def is_mutating(operation: str) -> bool:
     return not operation.startswith(READ_ONLY_PREFIXES)
 
 
+# What a mutating call's answer names that people search the audit log for: ids and addresses.
+RESULT_ADDRESS_KEYS = frozenset({"CarrierIp", "PublicIp", "PrivateIpAddress", "CidrBlock"})
+
+
+def result_ids(parsed: dict) -> dict[str, str]:
+    """The ids and addresses in an answer (VpcId, AllocationId, CarrierIp, InstanceId…), first of
+    each name, a few levels deep: so the audit search finds a row by the Carrier IP it allocated."""
+    found: dict[str, str] = {}
+
+    def walk(value, depth: int) -> None:
+        if depth > 4 or len(found) >= 24:
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "ResponseMetadata":
+                    continue
+                if isinstance(item, str) and (key.endswith("Id") or key in RESULT_ADDRESS_KEYS):
+                    found.setdefault(key, item)
+                else:
+                    walk(item, depth + 1)
+        elif isinstance(value, list):
+            for item in value[:5]:
+                walk(item, depth + 1)
+
+    walk(parsed, 0)
+    return found
+
+
+def _environment_team_slug(environment_id: int | None) -> str | None:
+    """The team of the environment a call is for, as its audit trail already names it, so the
+    call's audit row is found by the team filter and seen by the team (None: leave it team-less)."""
+    if environment_id is None:
+        return None
+    from audit.models import AuditEvent
+
+    return (
+        AuditEvent.objects.filter(environment_id=environment_id)
+        .exclude(team_slug="")
+        .order_by("-id")
+        .values_list("team_slug", flat=True)
+        .first()
+    )
+
+
 class CallRecorder:
     """botocore event handlers that time each call and write it to the call log."""
 
@@ -200,6 +244,7 @@ class CallRecorder:
         self._write(
             model.name,
             context,
+            result=result_ids(parsed) if is_mutating(model.name) and not error else None,
             outcome=error.get("Code")
             or ("ok" if http_response.status_code < 300 else f"HTTP{http_response.status_code}"),
             error_message=error.get("Message", ""),
@@ -213,7 +258,7 @@ class CallRecorder:
         operation = context.get("wlpanel_operation", "")
         self._write(operation, context, outcome=type(exception).__name__, error_message=str(exception)[:500])
 
-    def _write(self, operation: str, context: dict, **outcome) -> None:
+    def _write(self, operation: str, context: dict, result: dict | None = None, **outcome) -> None:
         from audit.services import aws_call_record, record  # the audit app imports models at load
 
         call_context = _current_context.get() or NO_CONTEXT
@@ -235,6 +280,7 @@ class CallRecorder:
         try:
             aws_call_record(**fields)
             if fields["mutating"]:
+                team_slug = _environment_team_slug(call_context.environment_id)
                 record(
                     actor=None,
                     action=f"aws.{operation}",
@@ -242,10 +288,12 @@ class CallRecorder:
                     source="worker",
                     target_repr=call_context.resource_key or operation,
                     environment_id=call_context.environment_id,
+                    team_slug=team_slug,
                     correlation_id=call_context.correlation_id,
                     details={
                         "region": self.region,
                         "params": params,
+                        "result": result or {},
                         "outcome": fields["outcome"],
                         "request_id": fields.get("request_id", ""),
                         "cause_event_id": call_context.cause_event_id,

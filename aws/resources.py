@@ -488,3 +488,48 @@ def carrier_ip_release(ec2, address: dict, border_group: str) -> bool:
         AllocationId=address["AllocationId"],
         NetworkBorderGroup=border_group,
     )
+
+
+def key_pairs_describe(ec2) -> list[dict]:
+    """The region's EC2 key pairs: [{"name", "type", "fingerprint"}], by name."""
+    answer = ec2.describe_key_pairs()
+    return sorted(
+        (
+            {"name": pair["KeyName"], "type": pair.get("KeyType", ""), "fingerprint": pair.get("KeyFingerprint", "")}
+            for pair in answer.get("KeyPairs", [])
+        ),
+        key=lambda pair: pair["name"],
+    )
+
+
+def image_describe_or_none(ec2, image_id: str) -> dict | None:
+    """The AMI as DescribeImages answers it, or None when the region has no such image (or the id
+    is malformed): what the request's AMI override is checked against before anything is built."""
+    try:
+        images = ec2.describe_images(ImageIds=[image_id])["Images"]
+    except ClientError as exc:
+        if error_code(exc).startswith("InvalidAMIID"):
+            return None
+        raise
+    return images[0] if images else None
+
+
+def instance_type_architectures(ec2, instance_type: str) -> list[str]:
+    """The CPU architectures an instance type runs (x86_64, arm64…); [] when EC2 does not know it."""
+    try:
+        types = ec2.describe_instance_types(InstanceTypes=[instance_type])["InstanceTypes"]
+    except ClientError as exc:
+        if error_code(exc) in ("InvalidInstanceType", "InvalidParameterValue"):
+            return []
+        raise
+    return list(types[0].get("ProcessorInfo", {}).get("SupportedArchitectures", [])) if types else []
+
+
+def key_pair_import(ec2, *, name: str, public_key: str, tags: dict) -> dict:
+    """Import a public key as an EC2 key pair of the client's region: {"name", "fingerprint", "id"}."""
+    answer = ec2.import_key_pair(
+        KeyName=name,
+        PublicKeyMaterial=public_key.encode(),
+        TagSpecifications=[{"ResourceType": "key-pair", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+    )
+    return {"name": answer["KeyName"], "fingerprint": answer.get("KeyFingerprint", ""), "id": answer.get("KeyPairId", "")}

@@ -1,4 +1,4 @@
-"""/api/ endpoints for teams, zones, requests and environments (DESIGN section 6).
+"""/api/ endpoints for teams, zones, requests and environments (docs/api.md).
 
 Thin, like the pages: parse the body (bounded by `schemas.py`), call the same services, serialize.
 Errors become {"detail", "errors"} through the handlers of the API root (`wlpanel.api`, which

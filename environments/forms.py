@@ -4,6 +4,7 @@ the request form calls so that the page, the plan preview and the API report the
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.utils.functional import cached_property
 from django.utils.timesince import timesince
 
 from accounts.selectors import teams_requestable_by
@@ -12,6 +13,7 @@ from aws.errors import CAPACITY_CODES
 from . import services, validation
 from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Zone
+from .provisioning import keys
 
 ALL_INGRESS = [{"protocol": "all", "ports": None}]
 
@@ -51,6 +53,31 @@ class ZoneChoiceField(BoundedModelChoiceField):
         return f"{zone.name} — {where or 'carrier unknown'} ({zone.region}, {status})"
 
 
+# General-purpose families first (burstable, then fixed), then everything else; sizes small to large.
+_GENERAL_PURPOSE = ("t", "m")
+_SIZES = ("nano", "micro", "small", "medium", "large", "xlarge")
+
+
+def _size_rank(size: str) -> float:
+    if size in _SIZES:
+        return _SIZES.index(size)
+    if size.endswith("xlarge") and size[: -len("xlarge")].isdigit():
+        return len(_SIZES) + int(size[: -len("xlarge")])
+    return 1000  # metal and the unknown: last
+
+
+def default_instance_type(offered: list[str]) -> str:
+    """What a new user would pick: the smallest general-purpose type the zone offers (t3.medium over
+    g4dn.2xlarge, which only sorts first), else the smallest type offered."""
+
+    def rank(name: str):
+        family, _, size = name.partition(".")
+        general = family[:1] in _GENERAL_PURPOSE and family[1:2].isdigit()
+        return (not general, _size_rank(size), name)
+
+    return min(offered, key=rank) if offered else ""
+
+
 class EnvironmentRequestForm(forms.Form):
     name = forms.CharField(
         max_length=validation.NAME_MAX,
@@ -72,7 +99,9 @@ class EnvironmentRequestForm(forms.Form):
         empty_label=None,
         max_length=validation.ZONE_NAME_MAX,
     )
+    # Not required here: the service says what to choose from ("Choose an instance type; … offers: …").
     instance_type = forms.CharField(
+        required=False,
         max_length=validation.INSTANCE_TYPE_MAX,
         widget=forms.Select,
         label="Instance type",
@@ -100,7 +129,7 @@ class EnvironmentRequestForm(forms.Form):
         widget=forms.TextInput(attrs={"list": "ssh-suggestions", "placeholder": "e.g. 198.51.100.7/32", "autocomplete": "off"}),
     )
     ingress_mode = forms.ChoiceField(
-        choices=[("all", "All protocols (as in the seed)"), ("custom", "Only these protocols and ports")],
+        choices=[("all", "All protocols and ports"), ("custom", "Only these protocols and ports")],
         initial="all",
         widget=forms.RadioSelect,
         label="Reaching the Wavelength instance from outside the VPC",
@@ -123,6 +152,8 @@ class EnvironmentRequestForm(forms.Form):
         required=False,
         max_length=validation.KEY_NAME_MAX,
         label="EC2 key pair",
+        help_text="One of the region's key pairs (suggested as you type); without one, nobody can log in by SSH.",
+        widget=forms.TextInput(attrs={"list": "key-pairs", "autocomplete": "off"}),
         validators=[_pattern(validation.KEY_NAME_PATTERN, "An EC2 key pair name is printable ASCII.")],
     )
     image_id = forms.CharField(
@@ -147,6 +178,8 @@ class EnvironmentRequestForm(forms.Form):
         if self.selected_zone and not self.is_bound:
             self.initial["zone"] = self.selected_zone.name
         offered = self.selected_zone.instance_types if self.selected_zone else []
+        if not self.is_bound and self.initial.get("instance_type") not in offered:
+            self.initial["instance_type"] = default_instance_type(offered)
         self.fields["instance_type"].widget.choices = [(name, name) for name in offered]
         self.fields["instance_type"].widget.attrs["id"] = "id_instance_type"
 
@@ -160,10 +193,18 @@ class EnvironmentRequestForm(forms.Form):
             return None  # no zone has such a name (and PostgreSQL refuses to compare NUL)
         return Zone.objects.filter(name=name).first()
 
+    @cached_property
+    def key_pairs(self) -> list[dict] | None:
+        """The selected zone's region's key pairs (DescribeKeyPairs, cached a minute), or None."""
+        return keys.key_pairs(self.selected_zone.region) if self.selected_zone else None
+
     @property
     def zone_described_ago(self) -> str:
         zone = self.selected_zone
-        return timesince(zone.described_at) if zone and zone.described_at else ""
+        if not (zone and zone.described_at):
+            return ""
+        ago = timesince(zone.described_at)
+        return "less than a minute" if ago.startswith("0\xa0minutes") else ago
 
     def clean(self):
         cleaned = super().clean()
@@ -326,7 +367,9 @@ class EnvironmentFilterForm(forms.Form):
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *EnvironmentState.choices])
     zone = forms.ChoiceField(required=False)
     name = forms.CharField(
-        required=False, max_length=validation.NAME_MAX, widget=forms.TextInput(attrs={"placeholder": "Name contains…"})
+        required=False,
+        max_length=64,  # a name, an IP or an AWS id (eipalloc-… is 26 characters)
+        widget=forms.TextInput(attrs={"placeholder": "Name, IP or AWS id…", "type": "search"}),
     )
 
     def __init__(self, *args, teams, zones, **kwargs):

@@ -1,4 +1,4 @@
-"""The TTL as a lease (DESIGN section 5): how far an environment may be extended on its own, and
+"""The TTL as a lease (docs/api.md, "States"): how far an environment may be extended on its own, and
 extension requests beyond the team's maximum, which an approver of the team decides (four eyes,
 audited). The plain extension is `services.environment_extend`; expiry warnings are in
 `provisioning.expiry`."""

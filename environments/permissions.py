@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN section 5). Services enforce these; templates use them to show actions."""
+"""Who may do what (docs/api.md, "Roles" and "States"). Services enforce these; templates use them to show actions."""
 
 from accounts.choices import TeamRole
 from accounts.selectors import team_role

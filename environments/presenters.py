@@ -269,7 +269,8 @@ def described_fingerprint(environment: Environment, resources: list[Resource], t
 
 
 def traffic_pairs(items: list[dict]) -> list[dict]:
-    """The matrix as the seed's table: one row per (source, destination), one cell per protocol."""
+    """The matrix as a table: one row per (source, destination), one cell per protocol, and one
+    "why" per row: each rule that decided once, named with its protocols when not all of them."""
     pairs: dict[tuple[str, str], dict] = {}
     for item in items:
         pair = pairs.setdefault(
@@ -277,4 +278,73 @@ def traffic_pairs(items: list[dict]) -> list[dict]:
             {"source": item["source"], "destination": item["destination"], "cells": []},
         )
         pair["cells"].append(item)
+    for pair in pairs.values():
+        pair["reasons"] = _row_reasons(pair["cells"])
     return list(pairs.values())
+
+
+def _row_reasons(cells: list[dict]) -> list[str]:
+    protocols_of: dict[str, list[str]] = {}
+    for cell in cells:
+        for reason in cell.get("reasons") or ():
+            protocols_of.setdefault(reason, []).append(cell["protocol"].upper())
+    everyone = len(cells)
+    return [
+        reason if len(protocols) == everyone else f"{'/'.join(protocols)}: {reason}"
+        for reason, protocols in protocols_of.items()
+    ]
+
+
+# --- Security rules and resources as tables (what the AWS console shows, from the descriptions) ---
+
+
+def security_tables(environment: Environment, resources: list[Resource]) -> dict:
+    """{"groups": [{aws_id, name, key, ingress, egress}], "acls": [{aws_id, default, subnets, entries}],
+    "resources": [{key, kind, aws_id, state, tags}]} from what AWS last described: the security
+    groups' rules and the network ACLs' entries as tables, and each resource with its tags."""
+    network = network_from_described(
+        zone_as_dict(environment.zone),
+        [{"key": r.key, "kind": r.kind, "aws_id": r.aws_id, "described": r.described} for r in resources],
+    )
+    keys = {r.aws_id: r.key for r in resources if r.aws_id}
+
+    def rules(items):
+        return [
+            {
+                "protocol": "all" if rule.protocol == "all" else rule.protocol,
+                "ports": str(rule.ports) if rule.protocol in ("tcp", "udp") else "all",
+                "peer": rule.cidr or rule.group_id or "",
+                "description": rule.description,
+            }
+            for rule in items
+        ]
+
+    groups = [
+        {"aws_id": g.group_id, "name": g.name, "key": keys.get(g.group_id, ""), "ingress": rules(g.ingress), "egress": rules(g.egress)}
+        for g in network.security_groups
+    ]
+    acls = [
+        {
+            "aws_id": acl.acl_id,
+            "default": acl.is_default,
+            "subnets": list(acl.subnet_ids),
+            "entries": [
+                {
+                    "number": entry.number_label,
+                    "direction": "outbound" if entry.egress else "inbound",
+                    "protocol": entry.protocol,
+                    "ports": str(entry.ports) if entry.protocol in ("tcp", "udp") else "all",
+                    "cidr": entry.cidr,
+                    "action": "allow" if entry.allow else "deny",
+                }
+                for entry in sorted(acl.entries, key=lambda e: (e.egress, e.rule_number))
+            ],
+        }
+        for acl in network.network_acls
+    ]
+    tagged = [
+        {"key": r.key, "kind": r.get_kind_display(), "aws_id": r.aws_id, "state": r.state, "tags": sorted((r.tags or {}).items())}
+        for r in resources
+        if r.aws_id
+    ]
+    return {"groups": groups, "acls": acls, "resources": tagged}

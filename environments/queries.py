@@ -3,7 +3,8 @@ environment's resources and audit trail. What the environment page makes of thos
 route tables, addresses, traffic matrix and topology) is `presenters`.
 """
 
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
 
 from accounts.selectors import teams_visible_to
 from audit.selectors import environment_timeline as audit_timeline
@@ -27,18 +28,60 @@ def environments_filtered(
     if zone:
         environments = environments.filter(zone__name=zone)
     if name:
-        environments = environments.filter(name__icontains=name)
+        environments = environments.filter(Q(name__icontains=name) | Exists(_resources_named(name)))
     # Lists never show the plan or the orphans: large JSON that only the detail page reads.
     return environments.defer("plan", "orphans").order_by("-id")
 
 
-def environment_rows(user, **filters) -> QuerySet[dict]:
+def _resources_named(term: str) -> QuerySet[Resource]:
+    """The environment's resources whose AWS id or described address is `term` (search by IP or id)."""
+    return Resource.objects.filter(environment=OuterRef("pk")).filter(
+        Q(aws_id=term)
+        | Q(described__CarrierIp=term)
+        | Q(described__PublicIpAddress=term)
+        | Q(described__PrivateIpAddress=term)
+    )
+
+
+# The environments page's sort keys (?sort=…, "-" for descending) and the columns they order by.
+ENVIRONMENT_SORTS = {
+    "name": "name",
+    "team": "team__slug",
+    "state": "state",
+    "zone": "zone__name",
+    "instance": "request__instance_type",
+    "owner": "owner__username",
+    "created": "id",
+    "expires": "expires_at",
+}
+
+
+def environment_sort(value: str) -> tuple[str, list[str]]:
+    """(the sort as given, if known, else ""; the ORDER BY it means, newest first as the tiebreak)."""
+    key = value.removeprefix("-")
+    if key not in ENVIRONMENT_SORTS:
+        return "", ["-id"]
+    column = ENVIRONMENT_SORTS[key]
+    ordering = [f"-{column}" if value.startswith("-") else column]
+    return value, ordering if column == "id" else [*ordering, "-id"]
+
+
+def environment_rows(user, *, ordering: list[str] | None = None, **filters) -> QuerySet[dict]:
     """The environments page: `environments_filtered` as plain rows of what a row shows (no model
-    instances: building them cost more than the query)."""
-    return environments_filtered(user, **filters).values(
-        "id", "name", "state", "created_at", "expires_at",
-        team_slug=F("team__slug"), owner_username=F("owner__username"),
-        zone_name=F("zone__name"), zone_carrier=F("zone__carrier"), zone_metro=F("zone__metro"),
+    instances: building them cost more than the query). The Carrier IP is a subquery of the same
+    statement, not a query per row."""
+    carrier_ip = Resource.objects.filter(environment=OuterRef("pk"), key="carrier_ip").values(
+        ip=KeyTextTransform("CarrierIp", "described")
+    )[:1]
+    return (
+        environments_filtered(user, **filters)
+        .order_by(*(ordering or ["-id"]))
+        .values(
+            "id", "name", "state", "created_at", "expires_at",
+            team_slug=F("team__slug"), owner_username=F("owner__username"),
+            zone_name=F("zone__name"), zone_carrier=F("zone__carrier"), zone_metro=F("zone__metro"),
+            instance_type=F("request__instance_type"), carrier_ip=Subquery(carrier_ip),
+        )
     )  # fmt: skip
 
 
@@ -71,6 +114,37 @@ def environments_of(user, limit: int = 10) -> list[Environment]:
     """The user's own environments that still exist (home page)."""
     return list(
         environments_visible_to(user).filter(owner=user).exclude(state=EnvironmentState.DESTROYED).order_by("-id")[:limit]
+    )
+
+
+LIVE_STATES = (EnvironmentState.PROVISIONING, EnvironmentState.READY)
+
+
+def environment_counts_of(user) -> dict[str, int]:
+    """How many of the user's environments are live (building or ready), failed, and ever made."""
+    counts = {"live": 0, "failed": 0, "destroyed": 0, "total": 0}
+    mine = Environment.objects.filter(owner=user).values_list("state", flat=True)
+    for state in mine:
+        counts["total"] += 1
+        if state in LIVE_STATES:
+            counts["live"] += 1
+        elif state in (EnvironmentState.FAILED, EnvironmentState.DESTROY_FAILED):
+            counts["failed"] += 1
+        elif state == EnvironmentState.DESTROYED:
+            counts["destroyed"] += 1
+    return counts
+
+
+def zone_group_askers(group: str) -> list[str]:
+    """Who asked for the zone group to be opted in (usernames, from the audit log)."""
+    from audit.models import AuditEvent
+
+    return sorted(
+        set(
+            AuditEvent.objects.filter(action="zone_group.opt_in_asked", target_repr=group)
+            .exclude(actor_username="")
+            .values_list("actor_username", flat=True)
+        )
     )
 
 

@@ -53,11 +53,13 @@ def approval_queue(user) -> QuerySet[EnvironmentRequest]:
 def navigation_state(user) -> dict:
     """What every page's navigation shows: the size of `approval_queue(user)` and whether the user
     belongs to a team (and so may request). Raw SQL on purpose: it runs on every page, and building
-    the ORM query cost more than running it; tests hold it equal to `approval_queue`."""
+    the ORM query cost more than running it; tests hold it equal to `approval_queue`.
+
+    `approver`: the user approves for some team, so the Approvals tab means something to them."""
     with connection.cursor() as cursor:
         cursor.execute(_NAVIGATION_SQL, {"user": user.pk, "pending": RequestState.PENDING, "approver": TeamRole.APPROVER})
-        queue, member = cursor.fetchone()
-    return {"queue": queue, "member": member}
+        queue, member, approver = cursor.fetchone()
+    return {"queue": queue, "member": member, "approver": approver}
 
 
 _NAVIGATION_SQL = f"""
@@ -65,5 +67,6 @@ SELECT
   (SELECT COUNT(*) FROM {EnvironmentRequest._meta.db_table} r
      JOIN {Membership._meta.db_table} m ON m.team_id = r.team_id
     WHERE m.user_id = %(user)s AND m.role = %(approver)s AND r.state = %(pending)s AND r.requester_id <> %(user)s),
-  EXISTS (SELECT 1 FROM {Membership._meta.db_table} WHERE user_id = %(user)s)
+  EXISTS (SELECT 1 FROM {Membership._meta.db_table} WHERE user_id = %(user)s),
+  EXISTS (SELECT 1 FROM {Membership._meta.db_table} WHERE user_id = %(user)s AND role = %(approver)s)
 """  # noqa: S608 - table names from the models, values bound

@@ -21,6 +21,7 @@ from . import permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
 from .exceptions import Conflict, PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Resource, Zone
+from .provisioning.overrides import override_errors
 from .provisioning.plan import (
     TOKEN_KINDS,
     IngressRule,
@@ -64,6 +65,17 @@ def request_spec(*, team: Team, zone: Zone, fields: dict) -> PlanSpec:
     )
 
 
+def request_override_problems(request: EnvironmentRequest) -> list[str]:
+    """What no longer holds of the request's key pair and AMI (checked against AWS now)."""
+    errors = override_errors(
+        region=request.zone.region,
+        instance_type=request.instance_type,
+        key_name=request.key_name,
+        image_id=request.image_id,
+    )
+    return [message for messages in errors.values() for message in messages]
+
+
 def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, list[str]]:
     """Every problem with a request, as {field: [messages]}; empty when it can be submitted."""
     errors: dict[str, list[str]] = {}
@@ -84,7 +96,10 @@ def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, 
         ]
     elif fields["instance_type"] not in zone.instance_types:
         offered = ", ".join(zone.instance_types) or "none known yet"
-        errors["instance_type"] = [f"{zone.name} does not offer {fields['instance_type']}; it offers: {offered}."]
+        if not fields["instance_type"]:
+            errors["instance_type"] = [f"Choose an instance type; {zone.name} offers: {offered}."]
+        else:
+            errors["instance_type"] = [f"{zone.name} does not offer {fields['instance_type']}; it offers: {offered}."]
     ttl = fields["ttl_hours"]
     if not 1 <= ttl <= team.max_ttl_hours:
         errors["ttl_hours"] = [f"Expiry must be between 1 and {team.max_ttl_hours} hours for team {team.slug}."]
@@ -98,11 +113,21 @@ def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, 
         )
     )
     errors.update(ingress_errors(fields["wavelength_ingress"]))
+    if zone is not None and "zone" not in errors and "instance_type" not in errors:
+        # The key pair and the AMI, checked against AWS now rather than found missing mid-build.
+        errors.update(
+            override_errors(
+                region=zone.region,
+                instance_type=fields["instance_type"],
+                key_name=fields["key_name"],
+                image_id=fields["image_id"],
+            )
+        )
     return errors
 
 
 def request_fields(**given) -> dict:
-    """The request's fields with DESIGN section 6 defaults filled in."""
+    """The request's fields with docs/api.md defaults filled in."""
     return {
         "name": (given.get("name") or "").strip(),
         "purpose": (given.get("purpose") or "").strip(),
@@ -189,6 +214,12 @@ def environment_request_approve(*, origin: Origin, request_id: int, plan_hash: s
             raise PlanMismatch(given=plan_hash, current=current)
         if not request.zone.opted_in:
             raise Conflict(f"{request.zone.name} is no longer opted in.")
+        problems = request_override_problems(request)
+        if problems:
+            raise Conflict(
+                "This request cannot be built as planned: " + " ".join(problems)
+                + " Reject it; its requester can make a new request from it with the fix."
+            )
         now = timezone.now()
         request.state = RequestState.APPROVED
         request.decided_by = origin.user

@@ -46,6 +46,7 @@ urlpatterns = [
     path("extension-requests/<int:extension_id>/approve/", views.extension_request_approve, name="extension_request_approve"),
     path("extension-requests/<int:extension_id>/reject/", views.extension_request_reject, name="extension_request_reject"),
     path("environments/<int:environment_id>/refresh/", views.environment_refresh, name="environment_refresh"),
+    path("key-pairs/", views.key_pair_list, name="key_pair_list"),
     path("zones/", views.zone_list, name="zone_list"),
     path("zones/<zone_group:group>/opt-in/", views.zone_group_opt_in, name="zone_group_opt_in"),
     path("zones/<zone_group:group>/opt-in/ask/", views.zone_group_opt_in_ask, name="zone_group_opt_in_ask"),

@@ -4,7 +4,6 @@ One template per page; the parts htmx swaps are partials of it, rendered as `pag
 when `request.htmx`, so every link and form also works without JavaScript.
 """
 
-import ipaddress
 import time
 from functools import partial, wraps
 from urllib.parse import urlencode
@@ -26,7 +25,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from accounts.selectors import is_team_approver, teams_requestable_by
-from audit.client_ip import client_ip
 from audit.context import Origin
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
@@ -34,7 +32,7 @@ from notify import services as notifications
 from sso.discovery import sso_enabled
 from sso.views import reauth_url as sso_reauth_url
 
-from . import leases, permissions, presenters, queries, services
+from . import connect, leases, permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -50,7 +48,7 @@ from .forms import (
     capacity_alternative,
 )
 from .models import Zone
-from .provisioning import zones
+from .provisioning import keys, zones
 from .selectors import approval_queue, environment_get_visible, request_get_visible
 
 PAGE_SIZE = 25
@@ -135,6 +133,7 @@ def home(request):
         "notifications": notification_selectors.notifications_unread(request.user),
         "approval_count": approval_queue(request.user).count(),
         "my_environments": queries.environments_of(request.user),
+        "my_counts": queries.environment_counts_of(request.user),
         "my_requests": queries.requests_pending_of(request.user),
     }
     return render(request, "home.html", context)
@@ -154,15 +153,6 @@ def notification_read(request, notification_id=None):
 # --- Requests ------------------------------------------------------------------------------------
 
 
-def _suggested_ssh_cidr(request) -> str:
-    """The requester's own address as a /32 (what the bastion's SSH rule most often needs)."""
-    try:
-        address = ipaddress.ip_address(client_ip(request) or "")
-    except ValueError:
-        return ""
-    return f"{address}/32" if address.version == 4 else ""
-
-
 def _may_request_somewhere(user) -> None:
     """Only members and approvers of some team request (auditors and admins outside teams do not)."""
     if not teams_requestable_by(user).exists():
@@ -170,18 +160,30 @@ def _may_request_somewhere(user) -> None:
 
 
 def _request_form_context(request, form, prefill) -> dict:
+    viewer = connect.client_address(request)
+    cidr = (form["bastion_ssh_cidr"].value() or "").strip()
     return {
         "form": form,
         "prefill": prefill,
         "capacity_alternative": capacity_alternative(prefill) if prefill else None,
-        "suggested_ssh_cidr": _suggested_ssh_cidr(request),
+        "suggested_ssh_cidr": connect.suggested_ssh_cidr(viewer),
+        "viewer_address": viewer,
+        "ssh_warnings": connect.ssh_cidr_warnings(cidr, viewer),
     }
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_create(request):
-    if request.method == "POST":  # the page itself tells those outside every team why they cannot
+    # An admin outside every team still sees the form (it is where zones' opt-in state shows);
+    # anyone else outside every team is told why not, and nobody outside one may submit.
+    if not request.user.is_superuser and not request.user.memberships.exists():
+        raise PermissionDenied(
+            "Only members of a team request environments"
+            + (": an auditor reads everything and changes nothing." if request.user.is_auditor else ".")
+            + " An admin adds people to teams."
+        )
+    if request.method == "POST":
         _may_request_somewhere(request.user)
     prefill = queries.request_to_prefill(request.user, request.POST.get("from") or request.GET.get("from"))
     if request.method == "POST":
@@ -202,6 +204,8 @@ def request_create(request):
                 return redirect("environments:request_detail", request_id=created.pk)
     else:
         initial = EnvironmentRequestForm.initial_from(prefill) if prefill else {}
+        if not prefill:  # SSH to the bastion from: where the requester is, as the panel sees it
+            initial["bastion_ssh_cidr"] = connect.suggested_ssh_cidr(connect.client_address(request))
         form = EnvironmentRequestForm(initial=initial, user=request.user)
     return render(request, "environments/request_form.html", _request_form_context(request, form, prefill))
 
@@ -228,7 +232,14 @@ def request_preview(request):
         plan, plan_hash = services.request_plan_preview(
             team=form.cleaned_data["team"], zone=form.cleaned_data["zone"], fields=form.request_fields()
         )
-    context = {"form": form, "plan": plan, "plan_hash": plan_hash, "previewed": True}
+    cidr = (form["bastion_ssh_cidr"].value() or "").strip()
+    context = {
+        "form": form,
+        "plan": plan,
+        "plan_hash": plan_hash,
+        "previewed": True,
+        "ssh_warnings": connect.ssh_cidr_warnings(cidr, connect.client_address(request)),
+    }
     template = "environments/request_form.html#plan-preview" if request.htmx else "environments/request_form.html"
     if not request.htmx:
         context.update(_request_form_context(request, form, None))
@@ -276,6 +287,11 @@ def _request_detail_page(request, request_id, *, status: int = 200):
         "can_cancel": permissions.can_cancel(request.user, env_request),
         "is_requester": env_request.requester_id == request.user.pk,
         "decision_form": DecisionForm(initial={"plan_hash": env_request.plan_hash}),
+        "ssh_warnings": connect.ssh_cidr_warnings(env_request.bastion_ssh_cidr),
+        # Checked against AWS now, for whoever may decide: a key pair or AMI gone since the request.
+        "override_problems": services.request_override_problems(env_request)
+        if env_request.state == RequestState.PENDING and (env_request.key_name or env_request.image_id)
+        else [],
         "login_is_recent": login_is_recent(request),
     }
     return render(request, "environments/request_detail.html", context, status=status)
@@ -352,18 +368,55 @@ def environment_list(request):
     teams = list(queries.teams_for_filters(request.user))
     zone_names = list(Zone.objects.only("name").order_by("name"))
     filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zone_names)
-    environments = queries.environment_rows(request.user, **filter_form.filters())
+    sort, ordering = queries.environment_sort(request.GET.get("sort", ""))
+    environments = queries.environment_rows(request.user, ordering=ordering, **filter_form.filters())
+    if request.GET.get("format") == "csv":
+        return _environments_csv(environments)
     page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    filters_only = query.copy()
+    filters_only.pop("sort", None)
     context = {
         "page": page,
         "filter_form": filter_form,
         "query": query.urlencode(),
+        "filter_query": filters_only.urlencode(),
+        "sort": sort,
         "minute": presenters.current_minute(),  # rows are cached per minute (their "N minutes ago")
     }
     template = "environments/environment_list.html#environment-table" if request.htmx else "environments/environment_list.html"
     return render(request, template, context)
+
+
+ENVIRONMENT_CSV_COLUMNS = (
+    ("id", "id"), ("name", "name"), ("team", "team_slug"), ("state", "state"), ("zone", "zone_name"),
+    ("carrier", "zone_carrier"), ("metro", "zone_metro"), ("instance_type", "instance_type"),
+    ("carrier_ip", "carrier_ip"), ("owner", "owner_username"), ("created_at", "created_at"), ("expires_at", "expires_at"),
+)  # fmt: skip
+
+
+def _environments_csv(rows) -> HttpResponse:
+    """The list as filtered and sorted, every page, as CSV (times in UTC, ISO 8601)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([header for header, _ in ENVIRONMENT_CSV_COLUMNS])
+    for row in rows.iterator(chunk_size=500):
+        live = row["state"] != EnvironmentState.DESTROYED
+        writer.writerow(
+            [
+                (row[key].isoformat() if hasattr(row[key], "isoformat") else row[key] or "")
+                if key != "carrier_ip" or live
+                else ""
+                for _, key in ENVIRONMENT_CSV_COLUMNS
+            ]
+        )
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="environments.csv"'
+    return response
 
 
 def _live_context(environment) -> dict:
@@ -383,6 +436,8 @@ def _live_context(environment) -> dict:
         "addresses": presenters.environment_addresses(resources),
         "traffic": traffic,
         "described_fingerprint": presenters.described_fingerprint(environment, resources, traffic),
+        # Called by the template only when the described part is rendered anew (its cache missed).
+        "security_tables": partial(presenters.security_tables, environment, resources),
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
 
@@ -396,11 +451,16 @@ def environment_detail(request, environment_id):
         **_live_context(environment),
         **permissions.environment_actions(user, environment),
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
+        "may_request": permissions.can_request(user, environment.team),
         "extend_form": ExtendForm(),
         # Called by the template only when its cached copy of the trail is older than audit_head.
         "timeline_events": partial(queries.environment_timeline, environment),
         "audit_head": audit_head(),
     }
+    if environment.state in (EnvironmentState.PROVISIONING, EnvironmentState.READY, EnvironmentState.FAILED):
+        context["connection"] = connect.connection_help(
+            spec=(environment.plan or {}).get("spec", {}), addresses=context["addresses"], viewer=connect.client_address(request)
+        )
     return render(request, "environments/environment_detail.html", context)
 
 
@@ -494,6 +554,47 @@ def environment_refresh(request, environment_id):
     return _redirect(request, _environment_url(environment_id))
 
 
+# --- Key pairs ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_pair_list(request):
+    """A region's key pairs, and the import of a public key (members of a team; audited)."""
+    regions = sorted(set(Zone.objects.values_list("region", flat=True))) or list(settings.WLPANEL_AWS_REGIONS)
+    region = request.POST.get("region") or request.GET.get("region") or (regions[0] if regions else "")
+    if region not in regions:
+        raise Http404("No such region.")
+    may_import = request.user.memberships.exists()
+    errors: dict = {}
+    if request.method == "POST":
+        if not may_import:
+            raise PermissionDenied("Only members of a team import key pairs: they are for the environments they request.")
+        try:
+            imported = keys.key_pair_import(
+                origin=Origin.from_request(request),
+                region=region,
+                name=request.POST.get("name", ""),
+                public_key=request.POST.get("public_key", ""),
+            )
+        except ValidationError as exc:
+            errors = exc.message_dict
+        except Conflict as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Key pair {imported['name']} imported in {region}: choose it in a request.")
+            return redirect(f"{reverse('environments:key_pair_list')}?{urlencode({'region': region})}")
+    context = {
+        "regions": regions,
+        "region": region,
+        "pairs": keys.key_pairs(region),
+        "may_import": may_import,
+        "errors": errors,
+        "typed": {"name": request.POST.get("name", ""), "public_key": request.POST.get("public_key", "")},
+    }
+    return render(request, "environments/key_pair_list.html", context)
+
+
 # --- Zones (admin) -------------------------------------------------------------------------------
 
 
@@ -543,20 +644,42 @@ def zone_group_opt_in_ask(request, group):
     return redirect("environments:request_create")
 
 
+def _opt_in_url(group):
+    return reverse("environments:zone_group_opt_in", kwargs={"group": group})
+
+
 @login_required
-@require_POST
-@recent_login_required(lambda group: f"{reverse('environments:zone_list')}?{urlencode({'group': group})}")
+@require_http_methods(["GET", "POST"])
+@recent_login_required(_opt_in_url)
 def zone_group_opt_in(request, group):
+    """A confirmation page (the consequence spelled out; type the group's name), then the opt-in."""
     _admin_only(request.user)
-    try:
-        zones.zone_group_opt_in(origin=Origin.from_request(request), group=group)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except Conflict as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Zone group {group} is opted in; its zones can be requested now.")
-    return redirect("environments:zone_list")
+    members = list(Zone.objects.filter(group_name=group).order_by("name"))
+    if not members:
+        raise Http404("No such zone group.")
+    typed = request.POST.get("confirm", "").strip()
+    error = ""
+    if request.method == "POST":
+        if typed == group:
+            try:
+                zones.zone_group_opt_in(origin=Origin.from_request(request), group=group)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            except Conflict as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, f"Zone group {group} is opted in; its zones can be requested now.")
+            return redirect("environments:zone_list")
+        error = f"Type {group} exactly to confirm."
+    context = {
+        "group": group,
+        "zones": members,
+        "region": members[0].region,
+        "askers": queries.zone_group_askers(group),
+        "typed": typed,
+        "error": error,
+    }
+    return render(request, "environments/zone_group_opt_in.html", context)
 
 
 # --- The lease: one-click extension from a warning, and extension requests beyond the maximum ------

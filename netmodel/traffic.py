@@ -1,4 +1,4 @@
-"""The allowed-traffic matrix of a Wavelength environment (DESIGN section 2).
+"""The allowed-traffic matrix of a Wavelength environment.
 
 A row says whether some traffic of one protocol gets from one endpoint to another, on which
 ports, and which rules decided it. It is the intersection of the carrier gateway's fixed

@@ -1,4 +1,4 @@
-"""/api/webhooks: a team's webhook endpoints and their delivery logs (DESIGN section 6).
+"""/api/webhooks: a team's webhook endpoints and their delivery logs (docs/api.md, "Webhooks").
 
 Thin: parse, call the services, serialize. The API root (`wlpanel.api`) mounts this router.
 """

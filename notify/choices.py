@@ -1,6 +1,6 @@
 from django.db import models
 
-# What the panel tells people about: audit action names (DESIGN section 6), plus `environment.expiring`.
+# What the panel tells people about: audit action names (docs/api.md, "Webhooks"), plus `environment.expiring`.
 EVENTS = {
     "request.created": "A request waits for approval",
     "request.approved": "A request was approved",
@@ -12,7 +12,9 @@ EVENTS = {
     "environment.extension_decided": "An extension request was decided",
     "environment.destroyed": "An environment is destroyed",
     "environment.destroy_failed": "A teardown failed",
+    "checks.contradicted": "Connectivity checks contradict the traffic matrix",
     "zone_group.opt_in_asked": "Someone asks to opt a zone group in",
+    "zone_group.opted_in": "A zone group you asked for is opted in",
 }
 ALL_EVENTS = "*"
 TEST_EVENT = "webhook.test"

@@ -25,7 +25,7 @@ class Notification(models.Model):
 
 
 class WebhookEndpoint(models.Model):
-    """Where a team's events are POSTed, signed with the endpoint's secret (DESIGN section 6)."""
+    """Where a team's events are POSTed, signed with the endpoint's secret (docs/api.md, "Webhooks")."""
 
     team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=500)

@@ -1,4 +1,4 @@
-"""Webhooks: a team's endpoints, their signed deliveries and the retries (DESIGN section 6).
+"""Webhooks: a team's endpoints, their signed deliveries and the retries (docs/api.md, "Webhooks").
 
 Each delivery is a JSON POST with the header `X-Wlpanel-Signature: sha256=<hex HMAC-SHA256 of the
 raw body with the endpoint's secret>`. The generic body is `{"event", "at", "delivery", "team",

@@ -1,4 +1,4 @@
-"""The JSON API (DESIGN section 6): one NinjaAPI, routers from each app, one error shape.
+"""The JSON API (docs/api.md): one NinjaAPI, routers from each app, one error shape.
 
 Auth: `Authorization: Bearer <token>` (resolved by accounts.middleware.BearerTokenMiddleware) or
 the session, which keeps CSRF on for unsafe methods. Errors: {"detail": ..., "errors": {field: [..]}}.
@@ -14,6 +14,7 @@ from ninja.errors import ValidationError as SchemaValidationError
 from ninja.utils import check_csrf
 
 from audit.api import router as audit_router
+from checks.api import router as checks_router
 from environments.api import router as environments_router
 from environments.exceptions import Conflict, PlanMismatch
 from environments.lease_api import router as lease_router
@@ -56,7 +57,8 @@ api = PanelAPI(
     description="Self-service AWS Wavelength edge environments.",
     auth=PanelAuth(),
     urls_namespace="api",
-    docs_url=None,
+    # Swagger UI from ninja's own static files ("ninja" is an installed app): no CDN, fits the CSP.
+    docs_url="/docs",
     openapi_url="/openapi.json",
     docs_decorator=require_safe,  # the document is read, never written: other methods are 405
 )
@@ -116,3 +118,4 @@ api.add_router("/", environments_router)
 api.add_router("/audit/", audit_router)
 api.add_router("/", notify_router)
 api.add_router("/", lease_router)
+api.add_router("/", checks_router)

@@ -1,4 +1,4 @@
-"""The API's error bodies and the status codes each operation documents (DESIGN section 6).
+"""The API's error bodies and the status codes each operation documents (docs/api.md).
 
 A module of its own so that the apps' routers declare their answers without importing the API
 root. Every operation answers 401 (no or a bad credential) and 503 (the database is down); the

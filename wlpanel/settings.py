@@ -2,7 +2,7 @@
 
 WLPANEL_ENV selects the profile: "local" (default: plain http on loopback) or "production".
 PostgreSQL and Redis default to the local servers when they answer; when one is neither
-configured nor answering, an embedded stand-in is used and named in the log (DESIGN section 6).
+configured nor answering, an embedded stand-in is used and named in the log (docs/api.md).
 """
 
 import hashlib
@@ -51,11 +51,13 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "ninja",  # its templates and static files: /api/docs without a CDN
     "accounts",
     "audit",
     "environments",
     "notify",
     "sso",
+    "checks",
 ]
 # The embedded AWS is an app only where it is served (`manage.py sandbox`): in the local profile,
 # or where WLPANEL_SERVE_SANDBOX says so (docker-compose's sandbox service). The panel never imports it.
@@ -235,6 +237,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # Unset: `make run` starts the sandbox and exports its URL here; a URL: that endpoint; "aws": real AWS.
 WLPANEL_AWS_ENDPOINT = env.str("WLPANEL_AWS_ENDPOINT", default="")
+# Connectivity checks (issue 16): once automatically when a build is ready (benchmarks switch it
+# off), probe timeout in seconds, probes in flight, and the internet endpoint probed from instances on AWS.
+WLPANEL_CHECKS_AUTOMATIC = env.bool("WLPANEL_CHECKS_AUTOMATIC", default=True)
+WLPANEL_CHECKS_TIMEOUT = env.float("WLPANEL_CHECKS_TIMEOUT", default=1.0)
+WLPANEL_CHECKS_PARALLEL = env.int("WLPANEL_CHECKS_PARALLEL", default=8)
+WLPANEL_CHECKS_INTERNET_TARGET = env.str("WLPANEL_CHECKS_INTERNET_TARGET", default="")
 WLPANEL_AWS_REGIONS = env.list("WLPANEL_AWS_REGIONS", default=["us-west-2", "us-east-1", "eu-west-3"])
 # InsufficientInstanceCapacity: retry on a minutes scale, then fail with what the user can do.
 WLPANEL_CAPACITY_RETRY_SECONDS = env.float("WLPANEL_CAPACITY_RETRY_SECONDS", default=300.0)
@@ -306,10 +314,14 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_HSTS_PRELOAD", default=False)
     SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
+from csp.constants import NONCE  # noqa: E402 - next to the policy it belongs to
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        # NONCE is django-csp's sentinel: a per-response nonce when a template used one, else left
+        # out. (The string "'nonce'" was sent as it is, an invalid source browsers warn about.)
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "frame-ancestors": ["'none'"],
@@ -368,9 +380,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"expected_denials": {"()": "wlpanel.logging.ExpectedDenials"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+        # 403/404 are expected answers: one line with the reason, no traceback (wlpanel/logging.py).
+        "django.request": {"filters": ["expected_denials"]},
+    },
 }
 
 # --- Single sign-on (OpenID Connect; mozilla-django-oidc) -----------------------------------------

@@ -7,6 +7,9 @@ from sso import views as sso_views
 from . import views
 from .api import api
 
+# Error pages in the panel's layout, with the reason the server knows (templates/403|404|500.html).
+handler403 = "wlpanel.views.permission_denied"
+
 urlpatterns = [
     # The home page shows the person's notifications, approval queue and environments.
     path("", environment_views.home, name="home"),
@@ -19,5 +22,6 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("notify/", include("notify.urls")),
     path("account/", include("accounts.urls")),
+    path("", include("checks.urls")),
     path("", include("environments.urls")),
 ]

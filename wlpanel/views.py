@@ -40,7 +40,7 @@ def _workers_state() -> dict:
 def healthz(request):
     """Database and broker state; no login, no AWS call. 200 when both answer, else 503.
 
-    Anyone sees only that (and which embedded stand-in answers, DESIGN section 6). Staff sessions
+    Anyone sees only that (and which embedded stand-in answers, docs/api.md). Staff sessions
     also get `workers`, whose host names and pids are nobody else's business; it never changes
     the status code.
     """
@@ -50,3 +50,16 @@ def healthz(request):
     if request.user.is_authenticated and request.user.is_staff:
         body["workers"] = _workers_state()
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def permission_denied(request, exception=None):
+    """The 403 page in the layout: the reason the code gave (PermissionDenied's message) and, when
+    the person came from a page of this site, a way back to it."""
+    from django.shortcuts import render
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    back = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) or back == request.build_absolute_uri():
+        back = ""
+    reason = exception.args[0] if exception is not None and exception.args and isinstance(exception.args[0], str) else ""
+    return render(request, "403.html", {"exception": reason, "back": back}, status=403)

@@ -1,6 +1,6 @@
 """Expiry: an environment past `expires_at` is destroyed; its owner is warned 24 h and 1 h before.
 
-Expiry is a reason to destroy, not a state (DESIGN section 5). Each warning goes once per expiry
+Expiry is a reason to destroy, not a state (docs/api.md, "Roles" and "States"). Each warning goes once per expiry
 time, links to the environment's page and offers a one-click extension within the team's maximum
 (or, past it, an extension request for an approver).
 """

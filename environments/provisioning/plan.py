@@ -49,7 +49,7 @@ class PlanStep:
 
 
 def security_group_rules(spec: PlanSpec, key: str) -> list[dict]:
-    """Ingress rules of the plan's security groups (DESIGN section 1 defaults)."""
+    """Ingress rules of the plan's security groups (the seed's defaults)."""
     rules = [{"protocol": "all", "ports": None, "source": spec.vpc_cidr, "description": "all from the VPC"}]
     if key == "bastion_sg" and spec.bastion_ssh_cidr:
         rules.append({"protocol": "tcp", "ports": "22", "source": spec.bastion_ssh_cidr, "description": "SSH"})
@@ -234,7 +234,7 @@ def client_token(environment_id: int, key: str, generation: int = 1) -> str:
 
 
 def resource_tags(environment_id: int, environment_name: str, key: str) -> dict[str, str]:
-    """Tags every taggable resource carries from creation (DESIGN section 1)."""
+    """Tags every taggable resource carries from creation (the seed's build)."""
     return {
         "wlpanel:environment": str(environment_id),
         "wlpanel:resource": key,

@@ -114,13 +114,45 @@ def zone_group_opt_in(*, origin: Origin, group: str) -> list[Zone]:
             },
         )
         raise Conflict(f"AWS did not opt in {group}: {error_message(exc)}") from exc
-    origin.record(
+    opted_in = origin.record(
         action="zone_group.opted_in",
         target=None,
         target_repr=group,
         details={"group": group, "region": region},
     )
-    return _wait_for_cache(group, region, origin=origin, cause_event_id=intent.pk)
+    zones = _wait_for_cache(group, region, origin=origin, cause_event_id=intent.pk)
+    _tell_who_asked(group, before_event_id=opted_in.pk, origin=origin)
+    return zones
+
+
+def _tell_who_asked(group: str, *, before_event_id: int, origin: Origin) -> None:
+    """Notify the members who asked for this group (since it was last opted in) that it is done."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from audit.models import AuditEvent
+    from notify.services import notify
+
+    asks = AuditEvent.objects.filter(action="zone_group.opt_in_asked", target_repr=group, id__lt=before_event_id)
+    previous = (
+        AuditEvent.objects.filter(action="zone_group.opted_in", target_repr=group, id__lt=before_event_id)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if previous:
+        asks = asks.filter(id__gt=previous)
+    asker_ids = set(asks.exclude(actor_id=None).values_list("actor_id", flat=True))
+    asker_ids.discard(getattr(origin.user, "pk", None))
+    if not asker_ids:
+        return
+    who = origin.user.get_username() if origin.user is not None else "The system"
+    notify(
+        users=list(get_user_model().objects.filter(pk__in=asker_ids, is_active=True)),
+        verb="zone_group.opted_in",
+        message=f"{who} opted in the zone group {group} you asked for: its zones can be requested now.",
+        link=reverse("environments:request_create"),
+    )
 
 
 def _wait_for_cache(group: str, region: str, *, origin: Origin, cause_event_id: int) -> list[Zone]:

@@ -130,5 +130,94 @@ def within_a_day(moment) -> bool:
 
 @register.simple_tag
 def navigation(user) -> dict:
-    """The approval queue's size and team membership, for the navigation (one query)."""
-    return navigation_state(user) if user.is_authenticated else {"queue": 0, "member": False}
+    """The approval queue's size, team membership and approver role, for the navigation and the
+    page's own actions (one query per request: the answer is kept on the user object)."""
+    if not user.is_authenticated:
+        return {"queue": 0, "member": False, "approver": False}
+    state = getattr(user, "_navigation_state", None)
+    if state is None:
+        state = user._navigation_state = navigation_state(user)
+    return state
+
+
+OPT_IN_LABELS = {
+    "opted-in": ("success", "opted in"),
+    "not-opted-in": ("warning", "not opted in"),
+    "opt-in-not-required": ("success", "no opt-in needed"),
+    "opt-in-requested": ("info", "opt-in requested"),
+}
+
+
+@register.simple_tag
+def opt_in_badge(zone):
+    """A zone's opt-in status in words (AWS's `not-opted-in` reads as "not opted in")."""
+    status = "opted-in" if zone.opted_in else zone.opt_in_status
+    colour, label = OPT_IN_LABELS.get(status, ("warning", status.replace("-", " ")))
+    return format_html('<span class="badge badge-{}" data-opt-in="{}">{}</span>', colour, status, label)
+
+
+@register.simple_tag
+def sort_header(label: str, key: str, current: str, filter_query: str = ""):
+    """A column header that sorts by `key` (again: the other way), keeping the filters."""
+    ascending = current != key
+    target = key if ascending else f"-{key}"
+    arrow = "▲" if current == key else "▼" if current == f"-{key}" else ""
+    query = f"{filter_query}&sort={target}" if filter_query else f"sort={target}"
+    aria = "ascending" if current == key else "descending" if current == f"-{key}" else "none"
+    return format_html(
+        '<th aria-sort="{}"><a class="sort" href="?{}" data-sort="{}">{}{}</a></th>',
+        aria, query, key, label, format_html(' <span class="arrow">{}</span>', arrow) if arrow else "",
+    )  # fmt: skip
+
+
+# The AWS console's page for each kind of id (region-aware); the sandbox has its own inventory.
+_CONSOLE = {
+    "vpc-": "vpcconsole/home?region={r}#VpcDetails:VpcId={i}",
+    "subnet-": "vpcconsole/home?region={r}#SubnetDetails:subnetId={i}",
+    "igw-": "vpcconsole/home?region={r}#InternetGateway:internetGatewayId={i}",
+    "cagw-": "vpcconsole/home?region={r}#CarrierGateways:carrierGatewayId={i}",
+    "rtb-": "vpcconsole/home?region={r}#RouteTableDetails:RouteTableId={i}",
+    "sg-": "ec2/home?region={r}#SecurityGroup:groupId={i}",
+    "i-": "ec2/home?region={r}#InstanceDetails:instanceId={i}",
+    "eipalloc-": "ec2/home?region={r}#ElasticIpDetails:AllocationId={i}",
+    "ami-": "ec2/home?region={r}#ImageDetails:imageId={i}",
+}
+
+
+def console_url(aws_id: str, region: str, environment_id=None) -> str:
+    """Where a person looks at `aws_id`: the AWS console of its region, or on the sandbox its
+    inventory of the environment's resources; "" when the id's kind is unknown."""
+    from django.conf import settings
+
+    endpoint = settings.WLPANEL_AWS_ENDPOINT
+    if endpoint and endpoint != "aws":
+        if environment_id is None:
+            return ""
+        return f"{endpoint.rstrip('/')}/_sandbox/inventory?tag=wlpanel:environment={environment_id}"
+    for prefix, path in _CONSOLE.items():
+        if aws_id.startswith(prefix):
+            return f"https://{region}.console.aws.amazon.com/" + path.format(r=region, i=aws_id)
+    return ""
+
+
+@register.simple_tag
+def aws_id(value: str, region: str = "", environment_id=None):
+    """An AWS id: linked to where it can be looked at (AWS console or the sandbox's inventory), with
+    a copy button."""
+    if not value:
+        return format_html('<span class="muted">—</span>')
+    url = console_url(value, region, environment_id)
+    shown = (
+        format_html('<a class="mono" href="{}" target="_blank" rel="noopener" title="Open in the {}">{}</a>', url,
+                    "AWS console" if url.startswith("https://") else "sandbox's inventory", value)
+        if url
+        else format_html('<span class="mono">{}</span>', value)
+    )  # fmt: skip
+    return format_html('<span class="aws-id">{} {}</span>', shown, copy_button(value))
+
+
+@register.simple_tag
+def copy_button(value: str, label: str = "Copy"):
+    return format_html(
+        '<button type="button" class="copy small" data-copy="{}" aria-label="Copy {}">{}</button>', value, value, label
+    )

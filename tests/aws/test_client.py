@@ -52,3 +52,21 @@ def test_a_client_per_step_is_cheap_once_the_session_is_warm(sandbox):
     per_client = (time.perf_counter() - started) / 20
     print(f"client creation: {per_client * 1000:.1f} ms")
     assert per_client < 0.005
+
+
+def test_an_audited_call_names_what_it_created_and_the_environments_team(sandbox, origin, alice, team):
+    """The audit review finds an AWS call by the id or address it created, and under the team."""
+    from audit.selectors import AuditFilter, audit_events_filter
+
+    # The environment's trail names its team (as request.approved / environment.created do).
+    origin(alice).record(action="environment.created", target=None, target_repr="edge", team_slug=team.slug, environment_id=42)
+    ec2 = ec2_client("us-west-2", context=CONTEXT)
+    vpc_id = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    audited = AuditEvent.objects.get(action="aws.CreateVpc")
+    assert audited.team_slug == "demo"
+    assert audited.details["result"]["VpcId"] == vpc_id
+    found = audit_events_filter(AuditEvent.objects.all(), AuditFilter(q=vpc_id, team="demo"))
+    assert list(found.values_list("action", flat=True)) == ["aws.CreateVpc"]
+    # A call for no environment stays team-less.
+    ec2_client("us-west-2", context=CallContext()).create_vpc(CidrBlock="10.7.0.0/16")
+    assert AuditEvent.objects.filter(action="aws.CreateVpc", team_slug="").count() == 1

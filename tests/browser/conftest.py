@@ -9,6 +9,7 @@ never from inside a coroutine, which is what DJANGO_ALLOW_ASYNC_UNSAFE allows (t
 
 import os
 import re
+import shutil
 import time
 from importlib import import_module
 from pathlib import Path
@@ -32,6 +33,28 @@ FAST_ENGINE = {"WLPANEL_POLL_SECONDS": "0.5", "WLPANEL_DISPATCH_GRACE_SECONDS": 
 # Generous: the machine is shared with other test runs.
 SLOW = 30_000
 BUILD = 180_000
+# The two screens the panel is walked through: a desktop and a phone (CSS pixels).
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+
+FITS_JS = """screen => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    wide: [...document.querySelectorAll("body *")]
+        .filter(el => el.getBoundingClientRect().right > screen + 1
+                      && !el.closest(".card, .table-scroll, .topology, pre"))
+        .slice(0, 5).map(el => el.tagName.toLowerCase() + (el.className ? "." + el.className : "")),
+})"""
+
+
+def assert_fits(page) -> None:
+    """No horizontal scrolling of the page itself: wide content scrolls inside its own box. Measured
+    against the screen's width too, in case a phone browser widened its layout to the content."""
+    page.wait_for_load_state()
+    screen = page.viewport_size["width"]
+    measured = page.evaluate(FITS_JS, screen)
+    assert measured["scrollWidth"] <= min(measured["innerWidth"], screen), f"{page.url} overflows: {measured}"
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +95,14 @@ def browser(playwright_instance):
     browser.close()
 
 
+# WLPANEL_SCREENSHOTS=update: the tests also re-take the README's screenshots in docs/screenshots/.
+PUBLISHED = ROOT / "docs" / "screenshots"
+
+
 class Screenshots:
-    """`shots(page, "01-request-form")` saves test-artifacts/browser/<test>/01-request-form.png."""
+    """`shots(page, "01-request-form")` saves test-artifacts/browser/<test>/01-request-form.png;
+    with `publish="request-form.png"` it also replaces docs/screenshots/request-form.png when
+    WLPANEL_SCREENSHOTS=update."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -81,9 +110,15 @@ class Screenshots:
         for old in folder.glob("*.png"):
             old.unlink()
 
-    def __call__(self, page, name: str, *, full_page: bool = True) -> Path:
+    def __call__(self, target, name: str, *, full_page: bool = True, publish: str = "") -> Path:
+        """`target` is a page (whole page) or a locator (that element only)."""
         path = self.folder / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        if hasattr(target, "goto"):
+            target.screenshot(path=str(path), full_page=full_page)
+        else:
+            target.screenshot(path=str(path))
+        if publish and os.environ.get("WLPANEL_SCREENSHOTS") == "update":
+            shutil.copyfile(path, PUBLISHED / publish)
         return path
 
 
@@ -95,10 +130,13 @@ def shots(request) -> Screenshots:
 class Person:
     """One person in their own browser context (own cookies), with helpers for the panel."""
 
-    def __init__(self, browser, base_url: str, username: str):
+    def __init__(self, browser, base_url: str, username: str, viewport: dict | None = None):
         self.username = username
         self.base_url = base_url
-        self.context = browser.new_context(base_url=base_url, viewport={"width": 1400, "height": 900})
+        self.viewport = viewport or DESKTOP
+        self.context = browser.new_context(
+            base_url=base_url, viewport=self.viewport, is_mobile=self.viewport["width"] < 600, has_touch=self.viewport["width"] < 600
+        )
         self.context.set_default_timeout(SLOW)
         self.context.set_default_navigation_timeout(SLOW)
         self.page = self.context.new_page()
@@ -152,11 +190,22 @@ class Person:
 
 
 @pytest.fixture
-def log_in(browser, live_server):
+def viewport(request) -> dict:
+    """The screen size people browse with: desktop unless a test is parametrized with `viewport`."""
+    return VIEWPORTS[getattr(request, "param", "desktop")]
+
+
+@pytest.fixture
+def log_in(browser, live_server, request):
+    # The `viewport` fixture where the test's module sees it (other folders import log_in alone).
+    try:
+        viewport = request.getfixturevalue("viewport")
+    except pytest.FixtureLookupError:
+        viewport = DESKTOP
     people: list[Person] = []
 
     def open_as(username: str) -> Person:
-        person = Person(browser, live_server.url, username).log_in()
+        person = Person(browser, live_server.url, username, viewport).log_in()
         people.append(person)
         return person
 
@@ -165,16 +214,17 @@ def log_in(browser, live_server):
         person.close()
 
 
+def sandbox_ec2(sandbox, region: str):
+    """Plain boto3 against the sandbox, as a person with the AWS CLI would use it."""
+    return boto3.client(
+        "ec2", region_name=region, endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
 @pytest.fixture
 def sandbox_zone(zone, sandbox):
     """The seed's zone: opted in in the zone cache (the `zone` row) and on the sandbox too."""
-    ec2 = boto3.client(
-        "ec2",
-        region_name=zone.region,
-        endpoint_url=sandbox.url,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    ec2 = sandbox_ec2(sandbox, zone.region)
     ec2.modify_availability_zone_group(GroupName=SEED_GROUP, OptInStatus="opted-in")
     return zone
 

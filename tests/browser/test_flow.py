@@ -5,12 +5,14 @@ read-only auditing, and teardown — Debian's Chromium, the live server, real wo
 import re
 
 import pytest
+import requests
+from django.core.cache import cache
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from environments.models import Environment, EnvironmentRequest
 
-from .conftest import BUILD, sandbox_inventory
+from .conftest import BUILD, assert_fits, sandbox_ec2, sandbox_inventory
 
 pytestmark = [pytest.mark.browser, pytest.mark.workers, pytest.mark.timeout(300)]
 
@@ -19,18 +21,30 @@ REQUEST_URL = re.compile(r"/requests/(\d+)/$")
 STATE_BADGE = "h1 .badge[data-state]"
 
 
-def request_through_the_form(page, *, name: str, zone_name: str) -> str:
-    """Fill the request form with the defaults, preview the plan; returns the previewed plan hash."""
+def request_through_the_form(page, *, name: str, zone_name: str, key_name: str = "") -> str:
+    """Fill the request form with the defaults (and a key pair, if given), preview the plan;
+    returns the previewed plan hash."""
     page.goto("/requests/new/")
     page.fill("#id_name", name)
-    page.fill("#id_purpose", "Browser test: the seed's build")
+    page.fill("#id_purpose", "Latency test from the San Francisco metro")
     page.select_option("#id_zone", zone_name)
     expect(page.locator("#instance-types")).to_contain_text("Verizon")
     page.select_option("#id_instance_type", "t3.medium")
+    # SSH to the bastion from: the panel sees the browser at 127.0.0.1, which is not what AWS would
+    # see, so it suggests nothing and says why; alice enters her public address.
+    expect(page.locator("#id_bastion_ssh_cidr")).to_have_value("")
+    expect(page.locator("#field-bastion_ssh_cidr ~ .help").first).to_contain_text("The panel sees you at a private address (127.0.0.1)")
+    if key_name:
+        page.fill("#id_bastion_ssh_cidr", "198.51.100.7/32")
+        page.locator("summary", has_text="Advanced: key pair and AMI").click()
+        # The picker offers the region's key pairs (DescribeKeyPairs).
+        expect(page.get_by_test_id("key-pair-names")).to_contain_text(key_name)
+        page.fill("#id_key_name", key_name)
     page.get_by_test_id("preview-plan").click()
     plan_hash = page.locator("#plan-preview").get_by_test_id("plan-hash")
     expect(plan_hash).to_be_visible()
     expect(page.locator("#plan-preview")).to_contain_text("CreateCarrierGateway")
+    assert_fits(page)
     return plan_hash.get_attribute("title")
 
 
@@ -49,14 +63,15 @@ def wait_for_settled_state(page, *states: str, timeout: int = BUILD) -> str:
 
 
 MATRIX_JS = """table => {
-    const protocols = [...table.querySelectorAll("thead th")].slice(2).map(th => th.textContent.trim());
+    const protocols = [...table.querySelectorAll("thead th")].slice(2, -1).map(th => th.textContent.trim());
     return [...table.querySelectorAll("tbody tr")].map(row => {
         const cells = [...row.children];
         return {
             pair: cells[0].textContent.trim() + " -> " + cells[1].textContent.trim(),
-            cells: Object.fromEntries(cells.slice(2).map((td, i) => [
+            cells: Object.fromEntries(cells.slice(2, -1).map((td, i) => [
                 protocols[i], {allowed: td.classList.contains("allow"), why: td.getAttribute("title") || ""},
             ])),
+            why: [...cells[cells.length - 1].querySelectorAll("li")].map(li => li.textContent.trim()),
         };
     });
 }"""
@@ -76,19 +91,38 @@ def traffic_matrix(page) -> dict[str, dict[str, dict]]:
     return {row["pair"]: row["cells"] for row in rows}
 
 
+def traffic_why(page) -> dict[str, list[str]]:
+    """The one list of reasons each row of the matrix shows."""
+    rows = page.locator("#traffic-matrix table.matrix").evaluate(MATRIX_JS)
+    return {row["pair"]: row["why"] for row in rows}
+
+
 def failure_text(page) -> str:
     failure = page.get_by_test_id("failure")
     return failure.inner_text() if failure.count() else "(no failure shown)"
 
 
+@pytest.mark.parametrize("viewport", ["desktop", "phone"], indirect=True)
 def test_request_approve_watch_the_build_then_destroy(
-    log_in, shots, sandbox, aws_latency, sandbox_zone, workers, alice, bob, carol
+    log_in, shots, viewport, sandbox, aws_latency, sandbox_zone, workers, alice, bob, carol
 ):
+    def published(name: str) -> str:
+        """The README's screenshot names; on the phone a few, with a `phone-` prefix."""
+        if viewport["width"] >= 1000:
+            return name
+        return f"phone-{name}" if name in ("request-form.png", "live-progress.png") else ""
+
     # --- alice requests an environment through the form, after previewing its plan -------------
     alice_ = log_in("alice")
     page = alice_.page
-    previewed_hash = request_through_the_form(page, name="edge-demo", zone_name=sandbox_zone.name)
-    shots(page, "01-request-form")
+    # On the desktop alice chose her key pair; on the phone she left the default (none).
+    key_name = "alice-laptop" if viewport["width"] >= 1000 else ""
+    if key_name:
+        sandbox_ec2(sandbox, sandbox_zone.region).create_key_pair(KeyName=key_name)
+        cache.clear()  # the panel keeps a region's key pairs a minute; this one is new
+
+    previewed_hash = request_through_the_form(page, name="edge-demo", zone_name=sandbox_zone.name, key_name=key_name)
+    shots(page, "01-request-form", publish=published("request-form.png"))
     request_id = submit_request(page)
     env_request = EnvironmentRequest.objects.get(pk=request_id)
     assert env_request.requester == alice and env_request.instance_type == "t3.medium"
@@ -100,15 +134,17 @@ def test_request_approve_watch_the_build_then_destroy(
     approvals = bob_.page
     approvals.goto("/approvals/")
     expect(approvals.get_by_test_id("nav-approvals")).to_have_text("1")
-    shots(approvals, "02-approval-queue")
+    assert_fits(approvals)
+    shots(approvals, "02-approval-queue", publish=published("approval-queue.png"))
     approvals.get_by_role("link", name="edge-demo").click()
     expect(approvals).to_have_url(bob_.url(f"/requests/{request_id}/"))
     decision = approvals.get_by_test_id("decision")
     expect(decision).to_contain_text("You will be asked for your password first")
     # The page binds the approval to the hash of the plan it shows: the one alice previewed.
     assert decision.locator("input[name=plan_hash]").input_value() == previewed_hash
-    decision.locator("textarea[name=comment]").fill("Looks right: the seed's network, t3.medium.")
-    shots(approvals, "02-approval-request")
+    decision.locator("textarea[name=comment]").fill("Looks right: default network, t3.medium.")
+    assert_fits(approvals)
+    shots(approvals, "02-approval-request", publish=published("approval.png"))
     decision.get_by_role("button", name="Approve and build").click()
     assert bob_.confirm_password_if_asked(), f"expected the re-auth prompt, got {approvals.url}"
     expect(approvals).to_have_url(bob_.url(f"/requests/{request_id}/"))
@@ -136,7 +172,8 @@ def test_request_approve_watch_the_build_then_destroy(
         expect(page.locator("#step-progress .live-dot")).to_be_visible()
         # A mid-build picture: some steps done, some not (or the build already over).
         page.wait_for_function(MID_BUILD_JS, timeout=BUILD)
-        shots(page, "03-live-progress")
+        assert_fits(page)
+        shots(page, "03-live-progress", publish=published("live-progress.png"))
     state = wait_for_settled_state(page, "ready", "failed")
     assert state == "ready", failure_text(page)
     assert progress_responses, "the page never polled: was the build over before alice opened it?"
@@ -154,6 +191,10 @@ def test_request_approve_watch_the_build_then_destroy(
     )
     expect(default_routes.filter(has_text=carrier_gateway)).to_have_count(1)
     expect(default_routes.filter(has_text=carrier_gateway)).to_contain_text("active")
+    # On the sandbox, AWS ids link to its inventory of this environment, which lists what was built.
+    inventory = page.locator("#route-tables h3 a").first.get_attribute("href")
+    assert inventory == f"{sandbox.url}/_sandbox/inventory?tag=wlpanel:environment={environment_id}"
+    assert carrier_gateway in requests.get(inventory, timeout=10).text
     # The allowed-traffic matrix and the topology diagram are there, computed from what was described.
     matrix = page.locator("#traffic-matrix table.matrix")
     expect(matrix).to_be_visible()
@@ -161,9 +202,27 @@ def test_request_approve_watch_the_build_then_destroy(
     expect(page.get_by_test_id("traffic-pending")).to_have_count(0)
     expect(page.locator("#topology svg")).to_be_visible()
     expect(page.locator("#topology svg text").first).to_be_visible()
+    # SSH instructions only when they can work, naming what exists: the bastion's public address and
+    # the instance's private one as the sandbox describes them. Without a key pair: what is missing.
+    if key_name:
+        described = {
+            r.key: r.described for r in Environment.objects.get(pk=environment_id).resources.filter(key__in=["bastion", "wavelength_instance"])
+        }
+        bastion_ip, instance_ip = described["bastion"]["PublicIpAddress"], described["wavelength_instance"]["PrivateIpAddress"]
+        expect(page.get_by_test_id("ssh-commands")).to_have_text(
+            f"ssh-add ~/.ssh/{key_name}.pem   # the private key of key pair {key_name}\n"
+            f"ssh -J ec2-user@{bastion_ip} ec2-user@{instance_ip}"
+        )
+        expect(page.get_by_test_id("ssh-missing")).to_have_count(0)
+    else:
+        expect(page.get_by_test_id("ssh-missing")).to_contain_text("No EC2 key pair was chosen")
+        expect(page.get_by_test_id("ssh-commands")).to_have_count(0)
     shown = traffic_matrix(page)
     assert len(shown) >= 6 and all(set(cells) == {"TCP", "UDP", "ICMP"} for cells in shown.values()), shown
-    # The carrier network of the zone's metro reaches the instance (seed default: all protocols).
+    # One "why" per row, each rule once (not the same lines under each protocol).
+    why = traffic_why(page)
+    assert all(reasons and len(reasons) == len(set(reasons)) for reasons in why.values()), why
+    # The carrier network of the zone's metro reaches the instance (default: all protocols).
     assert all(
         cell["allowed"]
         for cell in shown["Carrier network (same metro & carrier) -> Wavelength instance"].values()
@@ -177,9 +236,12 @@ def test_request_approve_watch_the_build_then_destroy(
             "Wavelength instance -> Region subnet (same VPC)",
         )
     }
-    shots(page, "04-ready")
-    page.locator("#route-tables").screenshot(path=str(shots.folder / "04-ready-route-tables.png"))
-    page.locator("#traffic-matrix").screenshot(path=str(shots.folder / "04-ready-traffic.png"))
+    assert_fits(page)
+    shots(page, "04-ready", publish=published("environment-ready.png"))
+    if viewport["width"] < 1000:  # what a phone shows first: the state, expiry and how to connect
+        shots(page, "04-ready-phone-screen", full_page=False, publish="phone-environment-ready.png")
+    shots(page.locator("#route-tables"), "04-ready-route-tables", publish=published("environment-ready-route-tables.png"))
+    shots(page.locator("#traffic-matrix"), "04-ready-traffic", publish=published("environment-ready-traffic.png"))
 
     # --- carol, the auditor, sees it all and can change nothing -----------------------------------
     carol_ = log_in("carol")
@@ -194,7 +256,8 @@ def test_request_approve_watch_the_build_then_destroy(
         carol_.post(f"/environments/{environment_id}/destroy/", {"confirm_name": "edge-demo"}).status == 403
     )
     assert carol_.post(f"/environments/{environment_id}/refresh/").status == 403
-    shots(audit, "05-auditor-environment")
+    assert_fits(audit)
+    shots(audit, "05-auditor-environment", publish=published("auditor-environment.png"))
     audit.goto("/environments/")
     expect(audit.get_by_role("link", name="edge-demo")).to_be_visible()
     audit.goto(f"/requests/{request_id}/")
@@ -206,7 +269,8 @@ def test_request_approve_watch_the_build_then_destroy(
     expect(audit.locator("tr", has_text="request.approved")).to_contain_text("bob")
     expect(audit.locator("tr", has_text="user.reauthenticated")).to_contain_text("bob")
     expect(audit.locator("tr", has_text="environment.ready")).to_contain_text("edge-demo")
-    shots(audit, "06-audit-review")
+    assert_fits(audit)
+    shots(audit, "06-audit-review", publish=published("audit-review.png"))
 
     # --- alice destroys it, confirming by name, and watches the teardown ----------------------------
     page.get_by_role("link", name="Destroy…").click()
@@ -222,6 +286,7 @@ def test_request_approve_watch_the_build_then_destroy(
     state = wait_for_settled_state(page, "destroyed", "destroy_failed")
     assert state == "destroyed", failure_text(page)
     expect(page.get_by_test_id("actions").get_by_role("link", name="Destroy…")).to_have_count(0)
+    assert_fits(page)
     shots(page, "07-destroyed")
     assert sandbox_inventory(sandbox, environment_id) == []
 

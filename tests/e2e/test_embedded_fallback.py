@@ -1,4 +1,4 @@
-"""`make run` on a machine with only Python: the embedded stand-ins of DESIGN section 6, end to end.
+"""`make run` on a machine with only Python: the embedded stand-ins of docs/api.md, end to end.
 
 The machine's PostgreSQL and Redis must never be stopped, so run.py runs in a fresh network
 namespace (`unshare --net`) where nothing listens on loopback: settings fall back to SQLite (WAL)

@@ -84,7 +84,7 @@ def seed_network(
     carrier_ip: bool = True,
     acls: tuple[NetworkAcl, ...] = (),
 ) -> Network:
-    """The seed's environment, built with wlpanel's default security groups (DESIGN section 1)."""
+    """The seed's environment, built with wlpanel's default security groups (the seed's build)."""
     bastion_ingress = (Rule("all", cidr=VPC_CIDR),) + (
         (Rule("tcp", PortSet.of((22, 22)), cidr=bastion_ssh_cidr),) if bastion_ssh_cidr else ()
     )

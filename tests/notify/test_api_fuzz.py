@@ -1,4 +1,4 @@
-"""No input gives a 5xx (DESIGN section 6): the webhook and extension-request endpoints, fuzzed from
+"""No input gives a 5xx (docs/api.md): the webhook and extension-request endpoints, fuzzed from
 their OpenAPI document with schemathesis, through Django's test client on the test database."""
 
 import json

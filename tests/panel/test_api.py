@@ -1,4 +1,4 @@
-"""The JSON API (DESIGN section 6): auth, shapes, pagination, the same rules as the pages."""
+"""The JSON API (docs/api.md): auth, shapes, pagination, the same rules as the pages."""
 
 import io
 import threading

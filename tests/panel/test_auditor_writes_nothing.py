@@ -1,4 +1,4 @@
-"""The auditor reads everything and changes nothing (DESIGN section 5; issue 14, finding 6).
+"""The auditor reads everything and changes nothing (docs/api.md ("Roles"); issue 14, finding 6).
 
 Every route of the URL resolver, pages and API alike (the API's routes are ninja's, mounted in the
 resolver), is sent POST, PUT, PATCH and DELETE as the auditor, with bodies that a permitted user's

@@ -139,15 +139,22 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
         assert text in content, text
     assert 'data-testid="suggested-ssh">198.51.100.7/32<' in content
     assert '<datalist id="ssh-suggestions"><option value="198.51.100.7/32">' in content
-    assert response.context["form"]["bastion_ssh_cidr"].value() in (None, "")  # suggested, not filled in
-    assert "ago" in content  # the zone cache's age
+    assert response.context["form"]["bastion_ssh_cidr"].value() == "198.51.100.7/32"  # filled in: where alice is
+    assert "less than a minute ago" in content and "0\xa0minutes" not in content  # the zone cache's age
     assert "carrier network" in content and "ICMP inbound" in content
     assert 'hx-get="/requests/new/instance-types/"' in content
 
 
 def test_people_outside_every_team_are_told_why_they_cannot_request(client, carol, zone):
     logged_in(client, carol)
-    assert b'data-testid="no-team"' in client.get("/requests/new/").content
+    page = client.get("/")
+    assert b"Request an environment" not in page.content and b"New request" not in page.content
+    assert b"As an auditor you request nothing" in page.content
+    response = client.get("/requests/new/")
+    assert response.status_code == 403
+    reason = html.unescape(response.content.decode())
+    assert "Only members of a team request environments: an auditor reads everything and changes nothing." in reason
+    assert '<form method="post" action="/requests/new/"' not in reason  # the form is not offered
     # Submitting anyway (or previewing) is refused: an auditor changes nothing.
     assert client.post("/requests/new/", FORM).status_code == 403
     assert client.post("/requests/new/preview/", FORM).status_code == 403
@@ -165,6 +172,122 @@ def test_instance_type_select_follows_the_zone(client, alice, zone):
     assert content.lstrip().startswith('<div id="instance-types">')
     assert '<option value="c5.2xlarge"' in content and "t3.medium" not in content
     assert "is not opted in" in content and "AWS Support" in content
+
+
+def test_the_default_instance_type_is_the_smallest_general_purpose_one(client, alice, zone):
+    from environments.forms import default_instance_type
+
+    # The zone fixture offers t3.medium, t3.xlarge, r5.2xlarge and g4dn.2xlarge (a GPU type).
+    logged_in(client, alice)
+    page = client.get("/requests/new/").content.decode()
+    assert '<option value="t3.medium" selected>' in page and '<option value="g4dn.2xlarge" selected>' not in page
+    assert default_instance_type(["g4dn.2xlarge", "m5.2xlarge", "m5.large", "t3.xlarge"]) == "m5.large"
+    assert default_instance_type(["g4dn.2xlarge", "r5.2xlarge", "c5.xlarge"]) == "c5.xlarge"
+    assert default_instance_type(["t3.medium", "t3.micro"]) == "t3.micro"
+    assert default_instance_type([]) == ""
+
+
+def test_no_instance_type_is_asked_for_in_words(client, alice, zone):
+    logged_in(client, alice)
+    response = client.post("/requests/new/", {**FORM, "instance_type": ""})
+    errors = response.context["form"].errors["instance_type"]
+    assert errors == [f"Choose an instance type; {zone.name} offers: t3.medium, t3.xlarge, r5.2xlarge, g4dn.2xlarge."]
+
+
+def test_key_pairs_are_offered_from_the_region_and_checked(client, alice, zone, sandbox):
+    import boto3
+    from django.core.cache import cache
+
+    cache.clear()  # the key pairs are kept a minute per endpoint and region
+    ec2 = boto3.client(
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    ec2.create_key_pair(KeyName="alice-laptop")
+    logged_in(client, alice)
+    page = client.get("/requests/new/").content.decode()
+    assert '<option value="alice-laptop">' in page and 'list="key-pairs"' in page
+    response = client.post("/requests/new/", {**FORM, "key_name": "nope"})
+    assert response.context["form"].errors["key_name"] == ["No key pair named nope in us-west-2; its key pairs: alice-laptop."]
+    assert not EnvironmentRequest.objects.exists()
+    response = client.post("/requests/new/", {**FORM, "key_name": "alice-laptop"})
+    assert response.status_code == 302 and EnvironmentRequest.objects.get().key_name == "alice-laptop"
+
+
+def test_the_ami_override_is_checked_before_anything_is_built(client, alice, zone, sandbox):
+    import boto3
+
+    ec2 = boto3.client(
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    images = ec2.describe_images(Owners=["amazon"])["Images"]
+    x86 = next(i for i in images if i.get("Architecture") == "x86_64" and i.get("RootDeviceType", "ebs") == "ebs")
+    logged_in(client, alice)
+
+    def errors(image_id):
+        response = client.post("/requests/new/preview/", {**FORM, "image_id": image_id})
+        return response.context["form"].errors.get("image_id")
+
+    assert errors("ami-nope") == ["An AMI id such as ami-0123456789abcdef0, or empty."]  # the field's own bounds
+    assert errors("ami-0123456789abcdef0") == ["No AMI ami-0123456789abcdef0 in us-west-2 that this account may use."]
+    assert errors(x86["ImageId"]) is None
+    arm = next(i for i in images if i.get("Architecture") == "arm64" and i.get("RootDeviceType", "ebs") == "ebs")
+    assert errors(arm["ImageId"]) == [f"AMI {arm['ImageId']} is arm64; t3.medium runs x86_64."]
+    store = next(i for i in images if i.get("RootDeviceType") == "instance-store")
+    assert "boots from an instance store" in errors(store["ImageId"])[0]
+
+
+def test_a_key_pair_deleted_since_the_request_stops_the_approval(client, alice, bob, zone, sandbox, make_request):
+    import boto3
+    from django.core.cache import cache
+
+    from environments import services
+    from environments.exceptions import Conflict
+    from tests.conftest import origin_of
+
+    cache.clear()
+    ec2 = boto3.client(
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    ec2.create_key_pair(KeyName="alice-laptop")
+    request = make_request(alice, name="with-key", key_name="alice-laptop")
+    ec2.delete_key_pair(KeyName="alice-laptop")
+    cache.clear()  # as a minute later
+    logged_in(client, bob)
+    page = html.unescape(client.get(f"/requests/{request.pk}/").content.decode())
+    assert 'data-testid="override-problems"' in page and "No key pair named alice-laptop in us-west-2" in page
+    with pytest.raises(Conflict, match="cannot be built as planned: No key pair named alice-laptop"):
+        services.environment_request_approve(origin=origin_of(bob), request_id=request.pk, plan_hash=request.plan_hash)
+    request.refresh_from_db()
+    assert request.state == "pending" and not Environment.objects.exists()
+
+
+def test_a_member_imports_a_public_key_audited_and_it_is_offered(client, alice, carol, zone, sandbox):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.core.cache import cache
+
+    from audit.models import AuditEvent
+
+    cache.clear()
+    public_key = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+    logged_in(client, alice)
+    refused = client.post("/key-pairs/", {"region": "us-west-2", "name": "alice-laptop", "public_key": "-----BEGIN OPENSSH PRIVATE KEY-----"})
+    assert "never the private key" in html.unescape(refused.content.decode())
+    response = client.post("/key-pairs/", {"region": "us-west-2", "name": "alice-laptop", "public_key": public_key + " alice@laptop"})
+    assert response.status_code == 302 and response["Location"] == "/key-pairs/?region=us-west-2"
+    imported = AuditEvent.objects.get(action="key_pair.imported")
+    assert imported.actor_username == "alice" and imported.details["name"] == "alice-laptop"
+    assert AuditEvent.objects.filter(action="aws.ImportKeyPair", details__cause_event_id__isnull=False).exists()
+    assert 'data-testid="key-pairs-table"' in client.get("/key-pairs/?region=us-west-2").content.decode()
+    assert '<option value="alice-laptop">' in client.get("/requests/new/").content.decode()
+    logged_in(client, carol)
+    assert client.post("/key-pairs/", {"region": "us-west-2", "name": "c", "public_key": public_key}).status_code == 403
+    assert "Import your public key" not in client.get("/key-pairs/").content.decode()
 
 
 def test_submitting_a_valid_request(client, alice, bob, zone):
@@ -345,10 +468,15 @@ def test_navigation_counts_agree_with_the_approval_queue(
     both = make_user("both", team=team, role=TeamRole.APPROVER)
     other_team.memberships.create(user=both, role=TeamRole.MEMBER)  # a member there: decides nothing
     for user in (alice, bob, erin, carol, mallory, both):
-        expected = {"queue": approval_queue(user).count(), "member": user.memberships.exists()}
+        expected = {
+            "queue": approval_queue(user).count(),
+            "member": user.memberships.exists(),
+            "approver": user.memberships.filter(role=TeamRole.APPROVER).exists(),
+        }
         assert navigation_state(user) == expected, user.username
     assert navigation_state(bob)["queue"] == 1 and navigation_state(erin)["queue"] == 2
-    assert navigation_state(carol) == {"queue": 0, "member": False}
+    assert navigation_state(carol) == {"queue": 0, "member": False, "approver": False}
+    assert navigation_state(alice)["approver"] is False and navigation_state(both)["approver"] is True
 
 
 # --- Re-authentication ----------------------------------------------------------------------------
@@ -586,6 +714,48 @@ def test_environment_list_filters(client, alice, make_environment, zone):
     assert partial.lstrip().startswith('<div id="environment-table">') and "alpha" in partial and ">beta<" not in partial
 
 
+def test_environment_list_columns_sort_search_by_ip_and_export(client, alice, make_environment, zone):
+    import csv
+    import io
+
+    alpha = make_environment(alice, name="alpha", instance_type="t3.xlarge")
+    beta = make_environment(alice, name="beta")
+    describe_instances(beta)  # Carrier IP 155.146.1.2
+    describe_route_tables(beta)  # vpc-0a1b2c3d, cagw-0abc…
+    gone = make_environment(alice, name="gone")
+    describe_instances(gone)
+    Environment.objects.filter(pk=gone.pk).update(state="destroyed")
+    logged_in(client, alice)
+
+    def names(**params):
+        content = client.get("/environments/", params).content.decode()
+        return re.findall(r'<a href="/environments/\d+/">([a-z-]+)</a>', content), content
+
+    shown, content = names()
+    assert shown == ["gone", "beta", "alpha"]  # newest first
+    beta_row = content.split(f'href="/environments/{beta.pk}/"')[1].split("</tr>")[0]
+    assert ">155.146.1.2<" in beta_row and ">t3.medium<" in beta_row
+    gone_row = content.split(f'href="/environments/{gone.pk}/"')[1].split("</tr>")[0]
+    assert "155.146.1.2" not in gone_row  # a destroyed environment has no Carrier IP any more
+    assert names(sort="name")[0] == ["alpha", "beta", "gone"]
+    assert names(sort="-name")[0] == ["gone", "beta", "alpha"]
+    assert names(sort="instance")[0][-1] == "alpha"  # t3.xlarge after t3.medium
+    assert 'aria-sort="ascending"' in names(sort="name")[1]
+    assert names(sort="bogus")[0] == ["gone", "beta", "alpha"]
+    # Search by Carrier IP or AWS id, not only by name.
+    assert names(name="155.146.1.2", state="ready")[0] == []
+    assert names(name="155.146.1.2")[0] == ["gone", "beta"]
+    assert names(name="cagw-0abc", state="provisioning")[0] == ["beta"]
+    # CSV: every row as filtered and sorted.
+    response = client.get("/environments/", {"format": "csv", "sort": "name"})
+    assert response["Content-Type"].startswith("text/csv") and "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["name"] for row in rows] == ["alpha", "beta", "gone"]
+    assert rows[1]["carrier_ip"] == "155.146.1.2" and rows[2]["carrier_ip"] == "" and rows[0]["instance_type"] == "t3.xlarge"
+    assert rows[0]["zone"] == zone.name and rows[0]["team"] == "demo" and rows[0]["expires_at"].startswith("20")
+    assert str(alpha.pk) == rows[0]["id"]
+
+
 def test_environment_list_rows_follow_their_environment(client, alice, make_environment):
     """Rows are cached by their values: a new state or expiry shows at once, not a minute later."""
     environment = make_environment(alice, name="gamma")
@@ -644,6 +814,7 @@ def test_zones_page_is_for_admins(client, alice, admin_user, zone):
     Zone.objects.create(name="us-east-1-wl1-bos-wlz-1", group_name="us-east-1-wl1", region="us-east-1")
     content = client.get("/zones/").content.decode()
     assert "Opt in group us-east-1-wl1" in content and "AWS Support" in content
+    assert 'data-opt-in="not-opted-in">not opted in<' in content
 
 
 def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, monkeypatch):
@@ -653,19 +824,94 @@ def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, mon
         lambda *, origin, group: calls.append((origin.user, origin.source, group)),
     )
     logged_in(client, admin_user)
-    response = client.post("/zones/us-west-2-wl1/opt-in/", follow=True)
+    # First a confirmation that spells out the consequence; nothing happens without the group's name.
+    page = html.unescape(client.get("/zones/us-west-2-wl1/opt-in/").content.decode())
+    assert "opting a zone group out again needs a request to AWS Support" in page
+    assert "us-west-2-wl1-sfo-wlz-1" in page
+    refused = client.post("/zones/us-west-2-wl1/opt-in/", {"confirm": "us-west-2"})
+    assert refused.status_code == 200 and "Type us-west-2-wl1 exactly to confirm." in refused.content.decode()
+    assert calls == []
+    response = client.post("/zones/us-west-2-wl1/opt-in/", {"confirm": "us-west-2-wl1"}, follow=True)
     assert calls == [(admin_user, "web", "us-west-2-wl1")]
     assert b"is opted in" in response.content
 
 
 def test_the_page_says_how_to_reach_the_environment(client, alice, make_environment):
-    environment = make_environment(alice)
+    environment = make_environment(alice, key_name="alice-laptop", bastion_ssh_cidr="198.51.100.7/32")
     logged_in(client, alice)
     assert b'id="addresses"' not in client.get(f"/environments/{environment.pk}/").content
     describe_instances(environment)
-    content = client.get(f"/environments/{environment.pk}/").content.decode()
+    content = client.get(f"/environments/{environment.pk}/", REMOTE_ADDR="198.51.100.7").content.decode()
     assert 'data-testid="carrier-ip">155.146.1.2<' in content
+    assert "ssh-add ~/.ssh/alice-laptop.pem" in content
     assert "ssh -J ec2-user@203.0.113.10 ec2-user@10.0.0.20" in content
+    # From another address the bastion does not admit: no commands, what is missing and the fix.
+    elsewhere = html.unescape(client.get(f"/environments/{environment.pk}/", REMOTE_ADDR="203.0.113.99").content.decode())
+    assert "ssh -J" not in elsewhere
+    assert "The bastion admits SSH only from 198.51.100.7/32; the panel sees you at 203.0.113.99." in elsewhere
+
+
+def test_security_rules_acls_and_tags_as_tables(client, alice, make_environment):
+    environment = make_environment(alice)
+    describe_route_tables(environment)
+    now = timezone.now()
+    environment.resources.filter(key="wavelength_sg").update(
+        aws_id="sg-0wl",
+        tags={"wlpanel:environment": str(environment.pk), "Name": "edge-1-wavelength"},
+        described={
+            "GroupId": "sg-0wl",
+            "GroupName": "edge-1-wavelength",
+            "IpPermissions": [
+                {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "198.51.100.7/32", "Description": "SSH"}]}
+            ],
+            "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        },
+        described_at=now,
+    )
+    vpc = environment.resources.get(key="vpc")
+    vpc.described = {
+        "VpcId": "vpc-0a1b2c3d", "CidrBlock": "10.0.0.0/16",
+        "NetworkAcls": [{
+            "NetworkAclId": "acl-0def", "IsDefault": True, "Associations": [],
+            "Entries": [
+                {"RuleNumber": 100, "Protocol": "-1", "RuleAction": "allow", "Egress": False, "CidrBlock": "0.0.0.0/0"},
+                {"RuleNumber": 32767, "Protocol": "-1", "RuleAction": "deny", "Egress": False, "CidrBlock": "0.0.0.0/0"},
+            ],
+        }],
+    }  # fmt: skip
+    vpc.described_at = now
+    vpc.save()
+    logged_in(client, alice)
+    page = html.unescape(client.get(f"/environments/{environment.pk}/").content.decode())
+    security = page.split('id="security"')[1].split("</details>")[0]
+    rows = [re.sub(r"<[^>]+>", " ", row).split() for row in re.findall(r"<tr>(.*?)</tr>", security, re.S)]
+    assert ["inbound", "tcp", "22", "198.51.100.7/32", "SSH"] in rows
+    assert ["outbound", "all", "all", "0.0.0.0/0"] in rows
+    assert ["100", "inbound", "all", "all", "0.0.0.0/0", "allow"] in rows
+    assert ["*", "inbound", "all", "all", "0.0.0.0/0", "deny"] in rows
+    assert "Name=edge-1-wavelength" in security and f"wlpanel:environment={environment.pk}" in security
+
+
+def test_ssh_instructions_are_not_offered_when_they_cannot_work(client, alice, make_environment):
+    # The defaults: no key pair, and the bastion admits SSH from no address outside the VPC.
+    environment = make_environment(alice)
+    describe_instances(environment)
+    logged_in(client, alice)
+    page = html.unescape(client.get(f"/environments/{environment.pk}/", REMOTE_ADDR="198.51.100.7").content.decode())
+    assert "ssh -J" not in page and 'data-testid="ssh-missing"' in page
+    assert "No EC2 key pair was chosen, so the instances accept no SSH key at all." in page
+    assert "The bastion's security group admits SSH from no address outside the VPC." in page
+    assert f'href="/requests/new/?from={environment.request_id}"' in page
+
+
+def test_wide_ssh_ranges_are_warned_about(client, alice, bob, make_request):
+    request = make_request(alice, name="open-ssh", bastion_ssh_cidr="0.0.0.0/0")
+    logged_in(client, bob)
+    page = html.unescape(client.get(f"/requests/{request.pk}/").content.decode())
+    assert "0.0.0.0/0 admits SSH to the bastion from the whole internet" in page
+    logged_in(client, alice)
+    preview = client.post("/requests/new/preview/", {**FORM, "bastion_ssh_cidr": "52.0.0.0/8"}, **htmx()).content.decode()
+    assert "52.0.0.0/8 is a public range of 16,777,216 addresses" in html.unescape(preview)
 
 
 def test_a_member_asks_the_admins_to_opt_a_group_in(client, alice, admin_user, zone):

@@ -52,4 +52,17 @@ def test_demo_zones_opts_in_the_seed_group_on_the_embedded_sandbox(sandbox, admi
     call_command("demo_zones")
     assert Zone.objects.get(name=SFO).opted_in
     event = AuditEvent.objects.get(action="zone_group.opted_in")
-    assert event.actor_username == "admin" and event.source == "shell"
+    # The demo setup chose it, not the admin: the system's action, from the shell.
+    assert event.actor_username == "" and event.actor_id is None and event.source == "shell"
+
+
+def test_the_members_who_asked_are_told_when_the_group_is_opted_in(sandbox, admin_user, alice, bob):
+    from notify.models import Notification
+
+    zones_refresh(origin=Origin.system())
+    origin_of(alice).record(action="zone_group.opt_in_asked", target=None, target_repr="us-west-2-wl1", details={})
+    origin_of(alice).record(action="zone_group.opt_in_asked", target=None, target_repr="us-west-2-wl1", details={})
+    origin_of(bob).record(action="zone_group.opt_in_asked", target=None, target_repr="us-east-1-wl1", details={})
+    zone_group_opt_in(origin=origin_of(admin_user), group="us-west-2-wl1")
+    told = list(Notification.objects.filter(verb="zone_group.opted_in").values_list("user__username", "message"))
+    assert told == [("alice", "admin opted in the zone group us-west-2-wl1 you asked for: its zones can be requested now.")]

@@ -1,4 +1,4 @@
-"""The seed's whole build and teardown (DESIGN section 1, steps 0-9) with plain boto3."""
+"""The seed's whole build and teardown (the seed's steps 0-9) with plain boto3."""
 
 from sandbox_helpers import WL_GROUP, WL_ZONE
 

@@ -1,4 +1,4 @@
-"""`manage.py db_roles`: create or update the owner and app roles (DESIGN section 5); run as a superuser."""
+"""`manage.py db_roles`: create or update the owner and app roles (docs/api.md, "Roles" and "States"); run as a superuser."""
 
 import os
 

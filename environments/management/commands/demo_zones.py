@@ -2,7 +2,6 @@
 
 import os
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from audit.choices import Source
@@ -16,12 +15,12 @@ SEED_ZONE = "us-west-2-wl1-sfo-wlz-1"
 class Command(BaseCommand):
     help = (
         "Refresh the Wavelength Zone cache. When WLPANEL_SANDBOX_EMBEDDED=1 (set by `make run` when it "
-        f"started the sandbox), also opt in the zone group of {SEED_ZONE}, audited as the admin's action."
+        f"started the sandbox), also opt in the zone group of {SEED_ZONE}, audited as the system's action "
+        "(the demo setup's, from the shell): no person chose it."
     )
 
     def handle(self, *args, **options):
-        admin = get_user_model().objects.filter(username="admin").first()
-        origin = Origin(user=admin, source=Source.SHELL)
+        origin = Origin.system(source=Source.SHELL)
         count = zones_refresh(origin=origin)
         self.stdout.write(f"Zone cache refreshed: {count} Wavelength Zones.")
         if os.environ.get("WLPANEL_SANDBOX_EMBEDDED") != "1":
