@@ -201,6 +201,7 @@ def _record(run: CheckRun, environment: Environment) -> None:
         notifications.notify(
             users=[environment.owner],
             verb="checks.contradicted",
+            team=environment.team,
             message=f"Connectivity checks of {environment} contradict the traffic matrix: {run.detail}"[:500],
             link=f"/environments/{environment.pk}/",
         )

@@ -338,6 +338,13 @@ class ExtendForm(forms.Form):
     )
 
 
+class ExtensionRequestForm(forms.Form):
+    """Beyond the team's maximum: hours and why, for an approver to decide."""
+
+    hours = forms.IntegerField(min_value=1, max_value=24 * 365, label="Keep it longer by (hours)")
+    reason = forms.CharField(required=False, max_length=500, label="Why")
+
+
 class DestroyForm(forms.Form):
     """Typing the name confirms which environment goes: a destroy cannot be undone."""
 

@@ -230,3 +230,29 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.node} (pid {self.pid})"
+
+
+class ExtensionRequest(models.Model):
+    """Keeping an environment beyond its team's maximum lifetime: an approver of the team, never
+    the person asking, decides (states as a request's: pending → approved | rejected | cancelled)."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="extension_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    hours = models.PositiveIntegerField()
+    reason = models.CharField(max_length=500, blank=True)
+    state = models.CharField(max_length=16, choices=RequestState.choices, default=RequestState.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment"], condition=Q(state=RequestState.PENDING), name="one_pending_extension_per_environment"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.environment_id}: +{self.hours} h ({self.state})"

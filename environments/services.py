@@ -183,6 +183,8 @@ def environment_request_create(
         notifications.notify(
             users=[user for user in approvers if user.pk != origin.user.pk],
             verb="request.waiting",
+            event="request.created",
+            team=team,
             message=f"{origin.user.get_username()} asks for {team.slug}/{request.name} in {zone.name}: waiting for your approval.",
             link=f"/requests/{request.pk}/",
         )
@@ -273,6 +275,7 @@ def environment_request_approve(
         notifications.notify(
             users=[request.requester],
             verb="request.approved",
+            team=request.team,
             message=f"{origin.user.get_username()} approved {environment}; the build has started.",
             link=f"/environments/{environment.pk}/",
         )
@@ -314,6 +317,7 @@ def environment_request_reject(*, origin: Origin, request_id: int, comment: str 
         notifications.notify(
             users=[request.requester],
             verb="request.rejected",
+            team=request.team,
             message=f"{origin.user.get_username()} rejected {request}: {comment or 'no comment'}",
             link=f"/requests/{request.pk}/",
         )

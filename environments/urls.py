@@ -38,6 +38,13 @@ urlpatterns = [
     path("environments/<int:environment_id>/destroy/", views.environment_destroy, name="environment_destroy"),
     path("environments/<int:environment_id>/extend/", views.environment_extend, name="environment_extend"),
     path("environments/<int:environment_id>/retry/", views.environment_retry, name="environment_retry"),
+    path(
+        "environments/<int:environment_id>/extension-requests/",
+        views.extension_request_create,
+        name="extension_request_create",
+    ),
+    path("extension-requests/<int:extension_id>/approve/", views.extension_request_approve, name="extension_request_approve"),
+    path("extension-requests/<int:extension_id>/reject/", views.extension_request_reject, name="extension_request_reject"),
     path("environments/<int:environment_id>/refresh/", views.environment_refresh, name="environment_refresh"),
     path("key-pairs/", views.key_pair_list, name="key_pair_list"),
     path("zones/", views.zone_list, name="zone_list"),

@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
-from accounts.selectors import teams_requestable_by
+from accounts.selectors import is_team_approver, teams_requestable_by
 from audit.context import Origin
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
@@ -33,7 +33,7 @@ from pricing.selectors import environment_cost, extension_cost, plan_cost
 from sso.discovery import sso_enabled
 from sso.views import reauth_url as sso_reauth_url
 
-from . import approvals, connect, permissions, presenters, queries, services
+from . import approvals, connect, leases, permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -44,6 +44,7 @@ from .forms import (
     EnvironmentFilterForm,
     EnvironmentRequestForm,
     ExtendForm,
+    ExtensionRequestForm,
     ReauthForm,
     capacity_alternative,
 )
@@ -534,8 +535,10 @@ def environment_destroy(request, environment_id):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def environment_extend(request, environment_id):
+    if request.method == "GET":
+        return _extend_page(request, environment_id)
     form = ExtendForm(request.POST)
     if not form.is_valid():
         messages.error(request, "; ".join(form.errors.get("hours", ["Give a whole number of hours."])))
@@ -709,3 +712,77 @@ def zone_group_opt_in(request, group):
         "error": error,
     }
     return render(request, "environments/zone_group_opt_in.html", context)
+
+
+# --- The lease: one-click extension from a warning, and extension requests beyond the maximum ------
+
+
+def _extend_page(request, environment_id):
+    """Where an expiry warning's link lands: one button extends by the hours offered (within the
+    team's maximum); beyond it, the owner asks an approver, and approvers decide here."""
+    environment = environment_get_visible(request.user, environment_id)
+    allowed = leases.extension_hours_allowed(environment)
+    try:
+        wanted = max(int(request.GET.get("hours", "24")), 1)
+    except ValueError:
+        wanted = 24
+    wanted = min(wanted, leases.MAX_EXTENSION_HOURS)
+    pending = list(environment.extension_requests.filter(state=RequestState.PENDING).select_related("requested_by"))
+    context = {
+        "environment": environment,
+        "can_extend": permissions.can_extend(request.user, environment),
+        "allowed": allowed,
+        "offer": min(wanted, allowed),
+        "wanted": wanted,
+        "pending": [
+            (extension, extension.requested_by_id != request.user.pk and is_team_approver(user=request.user, team=environment.team))
+            for extension in pending
+        ],
+        "decided": environment.extension_requests.exclude(state=RequestState.PENDING).select_related("requested_by", "decided_by")[:10],
+    }
+    return render(request, "environments/environment_extend.html", context)
+
+
+def _extend_page_url(environment_id) -> str:
+    return reverse("environments:environment_extend", kwargs={"environment_id": environment_id})
+
+
+@login_required
+@require_POST
+def extension_request_create(request, environment_id):
+    if not permissions.can_extend(request.user, environment_get_visible(request.user, environment_id)):
+        raise PermissionDenied("Only the owner or an approver of the team may ask to extend it.")
+    form = ExtensionRequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        return _redirect(request, _extend_page_url(environment_id))
+    try:
+        leases.extension_request_create(origin=Origin.from_request(request), environment_id=environment_id, **form.cleaned_data)
+    except (Conflict, ValidationError) as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+    else:
+        messages.success(request, "Your extension request waits for an approver of the team.")
+    return _redirect(request, _extend_page_url(environment_id))
+
+
+def _extension_decide(request, extension_id, decide, done: str):
+    environment_id = leases.extension_request_environment_id(user=request.user, extension_id=extension_id)
+    try:
+        decide(origin=Origin.from_request(request), extension_id=extension_id, comment=request.POST.get("comment", "")[:500])
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return _redirect(request, _extend_page_url(environment_id))
+
+
+@login_required
+@require_POST
+def extension_request_approve(request, extension_id):
+    return _extension_decide(request, extension_id, leases.extension_request_approve, "Extension approved.")
+
+
+@login_required
+@require_POST
+def extension_request_reject(request, extension_id):
+    return _extension_decide(request, extension_id, leases.extension_request_reject, "Extension rejected.")

@@ -1,27 +1,46 @@
 """Notify people: in the panel, and by email (console backend under `make run`)."""
 
-from django.conf import settings
-from django.core.mail import send_mass_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import Notification
+from .emails import email_message_build, emails_send
+from .models import Notification, NotificationClaim
+from .preferences import channels_for_people, team_channels
+from .webhooks import webhooks_dispatch
 
 
-def notify(*, users, verb: str, message: str, link: str = "") -> None:
+def notify(
+    *,
+    users,
+    verb: str,
+    message: str,
+    link: str = "",
+    event: str | None = None,
+    team=None,
+    actions: list[dict] | None = None,
+) -> None:
+    """Tell `users` that `event` happened (`verb` when no event is named: the audit action name,
+    e.g. `request.created`), in the panel and by email after commit, and the team's webhooks that
+    take the event, as each person's and the team's preferences say. `actions` are one-click
+    follow-ups ({"label", "link"})."""
+    event = event or verb
+    if team is not None and team_channels(team=team, event=event).webhook:
+        webhooks_dispatch(team=team, event=event, message=message, link=link, actions=actions)
     users = [user for user in users if user is not None]
     if not users:
         return
-    Notification.objects.bulk_create(Notification(user=user, verb=verb, message=message, link=link) for user in users)
-    url = settings.WLPANEL_BASE_URL.rstrip("/") + link if link else settings.WLPANEL_BASE_URL
+    channels = channels_for_people(users=users, team=team, event=event)
+    Notification.objects.bulk_create(
+        Notification(user=user, verb=verb, message=message, link=link) for user in users if channels[user.pk].in_panel
+    )
     mails = [
-        (f"[wlpanel] {message[:70]}", f"{message}\n\n{url}\n", settings.DEFAULT_FROM_EMAIL, [user.email])
+        email_message_build(user=user, event=event, message=message, link=link, actions=actions)
         for user in users
-        if user.email
+        if user.email and channels[user.pk].email
     ]
     if mails:
         # After commit: never mail about a decision that was rolled back.
-        transaction.on_commit(lambda: send_mass_mail(mails, fail_silently=True))
+        transaction.on_commit(lambda: emails_send(mails))
 
 
 def notifications_mark_read(*, user, notification_id: int | None = None) -> int:
@@ -30,3 +49,14 @@ def notifications_mark_read(*, user, notification_id: int | None = None) -> int:
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())
+
+
+def notification_claim(*, key: str) -> bool:
+    """Take the once-only notification `key`; False when it was taken already (by anyone, ever)."""
+    try:
+        with transaction.atomic():
+            NotificationClaim.objects.create(key=key)
+    except IntegrityError:
+        return False
+    return True
+

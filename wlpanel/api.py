@@ -17,6 +17,8 @@ from audit.api import router as audit_router
 from checks.api import router as checks_router
 from environments.api import router as environments_router
 from environments.exceptions import Conflict, PlanMismatch
+from environments.lease_api import router as lease_router
+from notify.api import router as notify_router
 
 from .api_errors import describe_errors
 
@@ -114,4 +116,6 @@ def http_error(request, exc):
 
 api.add_router("/", environments_router)
 api.add_router("/audit/", audit_router)
+api.add_router("/", notify_router)
+api.add_router("/", lease_router)
 api.add_router("/", checks_router)

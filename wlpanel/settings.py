@@ -233,6 +233,7 @@ CELERY_BEAT_SCHEDULE = {
     "zones-refresh": {"task": "environments.zones_refresh", "schedule": timedelta(hours=6)},
     "prices-refresh": {"task": "pricing.refresh", "schedule": timedelta(days=1)},
     "requests-expire": {"task": "environments.expire_requests", "schedule": timedelta(minutes=1)},
+    "webhooks-due": {"task": "notify.deliver_due_webhooks", "schedule": timedelta(minutes=1)},
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": timedelta(seconds=WLPANEL_AUDIT_CHECKPOINT_SECONDS)},
 }
 
@@ -352,14 +353,32 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Mail goes out by SMTP in production, or wherever EMAIL_HOST names a server; otherwise (`make run`)
+# it is printed on the console.
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
-    if PRODUCTION
+    if PRODUCTION or EMAIL_HOST
     else "django.core.mail.backends.console.EmailBackend",
 )
+EMAIL_HOST = EMAIL_HOST or "localhost"
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wlpanel <wlpanel@localhost>")
 WLPANEL_BASE_URL = env.str("WLPANEL_BASE_URL", default="http://127.0.0.1:8000")
+
+# Webhooks: retried with exponential backoff (RETRY_SECONDS, doubling, at most MAX_BACKOFF) up to
+# MAX_ATTEMPTS. Private, link-local and metadata destinations are refused unless listed here (CIDRs).
+WLPANEL_WEBHOOK_RETRY_SECONDS = env.float("WLPANEL_WEBHOOK_RETRY_SECONDS", default=30.0)
+WLPANEL_WEBHOOK_MAX_BACKOFF_SECONDS = env.float("WLPANEL_WEBHOOK_MAX_BACKOFF_SECONDS", default=3600.0)
+WLPANEL_WEBHOOK_MAX_ATTEMPTS = env.int("WLPANEL_WEBHOOK_MAX_ATTEMPTS", default=8)
+WLPANEL_WEBHOOK_TIMEOUT_SECONDS = env.float("WLPANEL_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WLPANEL_WEBHOOK_ALLOWED_NETWORKS = env.list("WLPANEL_WEBHOOK_ALLOWED_NETWORKS", default=[])
 
 LOGGING = {
     "version": 1,

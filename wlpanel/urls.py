@@ -20,6 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("audit/", include("audit.urls")),
+    path("notify/", include("notify.urls")),
     path("account/", include("accounts.urls")),
     path("", include("checks.urls")),
     path("", include("environments.urls")),

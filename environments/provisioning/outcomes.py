@@ -34,6 +34,7 @@ def environment_finished(environment: Environment, *, building: bool) -> None:
     notifications.notify(
         users=[environment.owner],
         verb=f"environment.{target}",
+        team=environment.team,
         message=message,
         link=f"/environments/{environment.pk}/",
     )
@@ -64,6 +65,7 @@ def environment_failed(environment: Environment, resource: Resource, *, building
     notifications.notify(
         users=[environment.owner],
         verb=f"environment.{target}",
+        team=environment.team,
         message=f"{environment} {'failed' if building else 'could not be destroyed'}: {environment.failure_reason}"[
             :500
         ],

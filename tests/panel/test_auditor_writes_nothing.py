@@ -95,6 +95,8 @@ def _bodies(world: dict) -> dict:
         "cancel": {"comment": "auditor"},
         "destroy": {"confirm_name": world["environment_name"], "reason": "auditor"},
         "extend": {"hours": 1},
+        "extension-requests": {"hours": 1000, "reason": "auditor"},
+        "webhooks": {"url": "http://127.0.0.1:9/hook", "events": ["*"], "secret": "auditor-secret-0123", "team": "demo"},
         "requests": {"name": "by-carol", "team": "demo", "zone": "us-west-2-wl1-sfo-wlz-1", "instance_type": "t3.medium"},
         "new": {
             "name": "by-carol", "team": "demo", "zone": "us-west-2-wl1-sfo-wlz-1", "instance_type": "t3.medium",
