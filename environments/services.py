@@ -5,9 +5,11 @@ what. Database-only decisions and their audit rows commit in one transaction; wo
 engine is enqueued only after that commit.
 """
 
+import uuid
 from datetime import timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,8 +22,9 @@ from notify import services as notifications
 from . import permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
 from .exceptions import Conflict, PermissionDenied, ValidationError
-from .models import Environment, EnvironmentRequest, Resource, Zone
+from .models import Environment, EnvironmentRequest, Installation, Resource, Zone
 from .provisioning.plan import (
+    INSTALLATION_TAG,
     TOKEN_KINDS,
     IngressRule,
     PlanSpec,
@@ -230,15 +233,31 @@ def environment_request_approve(
     return environment
 
 
+def installation_id() -> str:
+    """This panel's namespace in AWS: `WLPANEL_INSTALLATION_ID` (if set) plus an id generated once per database."""
+    stored = Installation.objects.order_by("pk").first()
+    if stored is None:
+        try:
+            with transaction.atomic():
+                stored = Installation.objects.create(uid=uuid.uuid4().hex[:12])
+        except IntegrityError:  # pragma: no cover - two first approvals at once
+            stored = Installation.objects.order_by("pk").first()
+    configured = getattr(settings, "WLPANEL_INSTALLATION_ID", "")
+    return f"{configured}-{stored.uid}" if configured else stored.uid
+
+
 def _resources_create(environment: Environment) -> None:
+    installation = installation_id()
     Resource.objects.bulk_create(
         Resource(
             environment=environment,
             key=step["key"],
             kind=step["kind"],
             depends_on=step["depends_on"],
-            client_token=client_token(environment.pk, step["key"]) if step["kind"] in TOKEN_KINDS else "",
-            tags=resource_tags(environment.pk, environment.name, step["key"]),
+            client_token=(
+                client_token(installation, environment.pk, step["key"]) if step["kind"] in TOKEN_KINDS else ""
+            ),
+            tags=resource_tags(installation, environment.pk, environment.name, step["key"]),
             progress={"token_generation": 1},
         )
         for step in environment.plan["steps"]
@@ -317,6 +336,8 @@ def environment_destroy(*, origin: Origin, environment_id: int, reason: str = ""
                 raise Conflict(f"The environment is already {environment.state}.")
             raise PermissionDenied("Only the owner, an approver of the team or an admin may destroy it.")
         previous = environment_transition(environment, EnvironmentState.DESTROYING)
+        if previous == EnvironmentState.DESTROY_FAILED:
+            _resources_reset_failed(environment)  # else the failed step fails the teardown again at once
         _begin_operation(origin, environment, action="environment.destroy_requested", previous=previous, reason=reason)
     return environment
 
@@ -344,7 +365,8 @@ def _resources_reset_failed(environment: Environment) -> None:
         if not resource.aws_id and resource.kind in TOKEN_KINDS:
             generation = resource.progress.get("token_generation", 1) + 1
             resource.progress["token_generation"] = generation
-            resource.client_token = client_token(environment.pk, resource.key, generation)
+            installation = resource.tags.get(INSTALLATION_TAG, "")
+            resource.client_token = client_token(installation, environment.pk, resource.key, generation)
         if environment.state == EnvironmentState.DESTROYING:
             resource.state = ResourceState.DELETING
         else:

@@ -208,6 +208,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Unset: `make run` starts the sandbox and exports its URL here; a URL: that endpoint; "aws": real AWS.
 WLPANEL_AWS_ENDPOINT = env.str("WLPANEL_AWS_ENDPOINT", default="")
+# Names this panel in tags and ClientTokens, with an id generated once per database
+# (environments.services.installation_id); set it when several panels share an AWS account.
+WLPANEL_INSTALLATION_ID = env.str("WLPANEL_INSTALLATION_ID", default="")
 WLPANEL_AWS_REGIONS = env.list("WLPANEL_AWS_REGIONS", default=["us-west-2", "us-east-1", "eu-west-3"])
 # InsufficientInstanceCapacity: retry on a minutes scale, then fail with what the user can do.
 WLPANEL_CAPACITY_RETRY_SECONDS = env.float("WLPANEL_CAPACITY_RETRY_SECONDS", default=300.0)

@@ -43,7 +43,19 @@ ADVANCE_TASK = "environments.advance"
 QUEUED = "queued"  # lease owner while a run_step message is on its way
 BUILD, TEARDOWN = "build", "teardown"
 # Progress that belongs to one operation (build, retry, teardown) and starts afresh with the next.
-PER_OPERATION_PROGRESS = frozenset({"errors", "capacity_attempts", "hint", "waiting", "terminate_requested"})
+PER_OPERATION_PROGRESS = frozenset(
+    {
+        "errors",
+        "capacity_attempts",
+        "hint",
+        "waiting",
+        "terminate_requested",
+        "inventory_rounds",
+        "remaining",
+        "waiting_since",
+        "unfinished_claims",
+    }
+)
 
 
 def engine_setting(name: str, default: float) -> float:
@@ -59,7 +71,13 @@ def lease_seconds() -> int:
 
 
 def max_attempts() -> int:
+    """Claims in a row that never recorded an outcome (each crashed its worker) before a step fails."""
     return engine_setting("WLPANEL_STEP_MAX_ATTEMPTS", 100)
+
+
+def wait_limit_seconds() -> float:
+    """How long an instance may stay pending (build) or shutting down (teardown) before the step fails."""
+    return engine_setting("WLPANEL_INSTANCE_WAIT_LIMIT_SECONDS", 900.0)
 
 
 def max_errors() -> int:
@@ -238,17 +256,21 @@ def _claim(resource_id: int) -> Claim | None:
         siblings[resource.key] = resource
         if not is_ready(resource, siblings, mode):
             return None
-        resource.attempts += 1
-        if resource.attempts > max_attempts():
-            _give_up(resource, mode, now)
-            transaction.on_commit(lambda: current_app.send_task(ADVANCE_TASK, args=[environment.pk]))
-            return None
         operation = environment.cause_event_id
         if resource.progress.get("phase") != mode or resource.progress.get("operation") != operation:
             # A new build, retry or teardown: counters and waits of the previous one do not carry over.
             kept = {k: v for k, v in resource.progress.items() if k not in PER_OPERATION_PROGRESS}
             resource.progress = {**kept, "phase": mode, "operation": operation}
             resource.started_at, resource.finished_at = now, None
+        resource.attempts += 1
+        # The poison guard counts claims that never recorded an outcome (a crash each time); every
+        # recorded outcome, a poll's Wait included, sets it back to 0. Errors have their own cap.
+        unfinished = resource.progress.get("unfinished_claims", 0) + 1
+        if unfinished > max_attempts():
+            _give_up(resource, mode, now, unfinished - 1)
+            transaction.on_commit(lambda: current_app.send_task(ADVANCE_TASK, args=[environment.pk]))
+            return None
+        resource.progress["unfinished_claims"] = unfinished
         resource.started_at = resource.started_at or now
         resource.state = ResourceState.CREATING if mode == BUILD else ResourceState.DELETING
         resource.lease_owner = _new_owner()
@@ -258,11 +280,11 @@ def _claim(resource_id: int) -> Claim | None:
     return Claim(resource=resource, environment=environment, deps=deps, mode=mode, owner=resource.lease_owner)
 
 
-def _give_up(resource: Resource, mode: str, now) -> None:
+def _give_up(resource: Resource, mode: str, now, unfinished: int) -> None:
     resource.state = ResourceState.FAILED
     resource.last_error = (
-        f"Gave up after {resource.attempts - 1} attempts without finishing (a step that keeps crashing "
-        "its worker or never converges); see the worker logs."
+        f"Gave up after {unfinished} attempts without finishing (each ended without recording an outcome: "
+        "a step that keeps crashing its worker); see the worker logs."
     )
     resource.last_error_code = "TooManyAttempts"
     resource.progress = {**resource.progress, "phase": mode}
@@ -316,6 +338,7 @@ def _execute(claim: Claim):
         checkpoint=_checkpoint(claim),
         poll_seconds=poll_seconds(),
         grace_seconds=grace_seconds(),
+        wait_limit_seconds=wait_limit_seconds(),
     )
     executor = (steps.BUILD if claim.mode == BUILD else steps.TEARDOWN)[claim.resource.kind]
     try:
@@ -345,6 +368,7 @@ def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
     now = timezone.now()
     fields: dict = {"lease_until": None, "lease_owner": ""}
     progress = dict(resource.progress)
+    progress["unfinished_claims"] = 0  # this claim finished: it was no crash
     delay = None
     if isinstance(outcome, steps.Done):
         fields |= {
@@ -358,6 +382,8 @@ def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
         progress["errors"] = 0
         if claim.mode == BUILD:
             fields |= {"described": outcome.described, "described_at": now, "drift": ""}
+        else:
+            fields["drift"] = ""  # gone as intended; `described` stays as the record of what it was
     elif isinstance(outcome, steps.Wait):
         delay = outcome.seconds
         progress["waiting"] = outcome.reason

@@ -69,10 +69,12 @@ def environment_describe(environment_id: int, *, correlation_id: str | None = No
         if drift:
             summary[drift].append(resource.key)
     known = {resource.aws_id for resource in resources if resource.aws_id}
+    first = environment.resources.order_by("pk").first()
+    tags = aws.environment_tags(first.tags) if first else {aws.ENVIRONMENT_TAG: str(environment.pk)}
     orphans = [
         {"type": found["type"], "id": found["id"], "tags": found["tags"]}
-        for found in aws.environment_inventory(ec2, environment.pk)
-        if found["id"] not in known
+        for found in aws.environment_inventory(ec2, tags)
+        if found["id"] not in known and found["type"] not in aws.INSTANCE_PARTS
     ]
     environment.orphans = orphans
     environment.described_at = now

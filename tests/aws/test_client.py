@@ -52,3 +52,21 @@ def test_a_client_per_step_is_cheap_once_the_session_is_warm(sandbox):
     per_client = (time.perf_counter() - started) / 20
     print(f"client creation: {per_client * 1000:.1f} ms")
     assert per_client < 0.005
+
+
+def test_creates_without_a_client_token_are_never_retried_by_the_sdk(sandbox, settings):
+    import requests
+
+    settings.WLPANEL_AWS_READ_TIMEOUT = 0.5
+    control = f"{sandbox.url}/_sandbox"
+    requests.post(f"{control}/latency", json={"action": "CreateVpc", "ms": 900}, timeout=10).raise_for_status()
+    requests.post(f"{control}/latency", json={"action": "DescribeVpcs", "ms": 900}, timeout=10).raise_for_status()
+    ec2 = ec2_client("us-west-2", context=CONTEXT)
+    with pytest.raises(client.NO_ANSWER_ERRORS):
+        ec2.create_vpc(CidrBlock="10.8.0.0/16")
+    with pytest.raises(client.NO_ANSWER_ERRORS):
+        ec2.describe_vpcs()
+    time.sleep(1)  # let the sandbox finish the calls the client gave up on
+    counts = requests.get(f"{control}/calls", timeout=10).json()["counts"]
+    assert counts["CreateVpc"] == 1  # one attempt: a second could make a second VPC
+    assert counts["DescribeVpcs"] == 6  # reads keep botocore's retries (5 after the first try)

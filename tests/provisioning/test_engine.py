@@ -4,6 +4,7 @@ import pytest
 from celery import current_app
 
 from environments.choices import ResourceState
+from environments.models import Resource
 from environments.provisioning import engine
 from environments.services import environment_retry
 from tests.conftest import origin_of
@@ -48,14 +49,28 @@ def test_poison_guard_fails_a_step_that_never_finishes(make_environment, sent, s
     settings.WLPANEL_STEP_MAX_ATTEMPTS = 3
     environment = make_environment("poison")
     vpc = environment.resources.get(key="vpc")
-    vpc.attempts = 3
-    vpc.save()
+    for _ in range(3):  # three claims that never record an outcome: the worker died each time
+        assert engine._claim(vpc.pk) is not None
+        Resource.objects.filter(pk=vpc.pk).update(lease_until=None, lease_owner="")
     engine.run_step(vpc.pk)
     vpc.refresh_from_db()
     assert vpc.state == ResourceState.FAILED and vpc.last_error_code == "TooManyAttempts"
     engine.advance(environment.pk)
     environment.refresh_from_db()
     assert environment.state == "failed" and environment.failure_reason.startswith("VPC: Gave up after 3 attempts")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_polls_are_not_crashes_for_the_poison_guard(make_environment, sent, settings, monkeypatch):
+    settings.WLPANEL_STEP_MAX_ATTEMPTS = 3
+    environment = make_environment("patient")
+    vpc = environment.resources.get(key="vpc")
+    monkeypatch.setitem(engine.steps.BUILD, "vpc", lambda ctx: engine.steps.Wait(0, "still pending"))
+    for _ in range(6):  # twice the cap, every one a recorded Wait
+        engine.run_step(vpc.pk, chain=False)
+        vpc.refresh_from_db()
+        assert vpc.state == ResourceState.CREATING and vpc.lease_owner == ""
+    assert vpc.attempts == 6 and vpc.progress["unfinished_claims"] == 0
 
 
 @pytest.mark.workers

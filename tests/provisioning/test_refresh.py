@@ -23,12 +23,14 @@ def test_refresh_finds_missing_changed_and_orphaned_resources(engine_worker, mak
     ec2.release_address(AllocationId=address["AllocationId"], NetworkBorderGroup=address["NetworkBorderGroup"])
     table = resources["wavelength_route_table"]
     ec2.delete_route(RouteTableId=table.aws_id, DestinationCidrBlock="0.0.0.0/0")
+    # Tagged with this installation's environment (another installation's resources are not ours).
+    stray_tags = {key: resources["vpc"].tags[key] for key in ("wlpanel:installation", "wlpanel:environment")}
     stray = ec2.create_security_group(
         GroupName="stray",
         Description="made by hand",
         VpcId=resources["vpc"].aws_id,
         TagSpecifications=[
-            {"ResourceType": "security-group", "Tags": [{"Key": "wlpanel:environment", "Value": str(environment.pk)}]}
+            {"ResourceType": "security-group", "Tags": [{"Key": k, "Value": v} for k, v in stray_tags.items()]}
         ],
     )["GroupId"]
 
@@ -38,7 +40,7 @@ def test_refresh_finds_missing_changed_and_orphaned_resources(engine_worker, mak
     assert drift["carrier_ip"] == "missing"
     assert drift["wavelength_route_table"] == "changed"
     assert drift["vpc"] == drift["wavelength_instance"] == drift["wavelength_sg"] == ""
-    assert environment.orphans == [{"type": "security_group", "id": stray, "tags": {"wlpanel:environment": str(environment.pk)}}]
+    assert environment.orphans == [{"type": "security_group", "id": stray, "tags": stray_tags}]
     assert environment.described_at is not None
     assert environment.resources.get(key="carrier_ip").described is None
     event = AuditEvent.objects.get(environment_id=environment.pk, action="environment.refreshed")
