@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import Http404
 from ninja import Router, Schema, Status
+from ninja.errors import HttpError
 
 from accounts.models import Membership
 from accounts.selectors import teams_visible_to
@@ -17,6 +18,7 @@ from audit.context import Origin
 from wlpanel.pagination import keyset_page
 
 from . import presenters, queries, services
+from .choices import EnvironmentState
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
@@ -226,6 +228,11 @@ class TrafficRowOut(Schema):
     reasons: list[str]
 
 
+class GoneOut(Schema):
+    detail: str
+    errors: dict
+
+
 class TrafficOut(Schema):
     items: list[TrafficRowOut]
     described_at: datetime | None
@@ -326,7 +333,7 @@ def environment_detail_data(environment: Environment) -> dict:
             {
                 "key": r.key,
                 "kind": r.kind,
-                "state": r.state,
+                "state": presenters.resource_state(environment, r),
                 "aws_id": r.aws_id,
                 "tags": r.tags,
                 "drift": r.drift,
@@ -336,7 +343,7 @@ def environment_detail_data(environment: Environment) -> dict:
             for r in resources
         ],
         "route_tables": presenters.route_tables(resources, environment.plan),
-        "addresses": presenters.environment_addresses(resources),
+        "addresses": presenters.environment_addresses(resources, environment),
         "orphans": environment.orphans,
         "described_at": environment.described_at,
         "plan": environment.plan,
@@ -505,8 +512,10 @@ def environment_refresh(request, environment_id: int):
     return Status(202, environment_detail_data(environment))
 
 
-@router.get("/environments/{environment_id}/traffic", response=TrafficOut)
+@router.get("/environments/{environment_id}/traffic", response={200: TrafficOut, 410: GoneOut})
 def environment_traffic(request, environment_id: int):
     environment = environment_get_visible(request.user, environment_id)
+    if environment.state == EnvironmentState.DESTROYED:
+        raise HttpError(410, f"{environment} is destroyed: nothing of it is left in AWS, so no traffic can flow.")
     traffic = presenters.environment_traffic(environment, queries.environment_resources(environment))
     return {"items": traffic["items"], "described_at": traffic["described_at"]}

@@ -351,8 +351,9 @@ def _live_context(environment) -> dict:
         "steps_fingerprint": presenters.steps_fingerprint(environment, steps),
         "route_tables": presenters.route_tables(resources, environment.plan),
         "drifted": presenters.drifted(resources),
-        "addresses": presenters.environment_addresses(resources),
+        "addresses": presenters.environment_addresses(resources, environment),
         "traffic": traffic,
+        "history": presenters.is_history(environment),
         "described_fingerprint": presenters.described_fingerprint(environment, resources, traffic),
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
