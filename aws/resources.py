@@ -446,6 +446,13 @@ def security_group_missing_rules(group: dict, rules: list[dict]) -> list[dict]:
     return [permission for permission in ip_permissions(rules) if not _permission_keys(permission) <= present]
 
 
+def security_group_extra_rules(group: dict, rules: list[dict]) -> list[tuple]:
+    """(protocol, from, to, cidr) of `group`'s ingress that the plan's `rules` do not have (added by hand)."""
+    planned = set().union(*(_permission_keys(permission) for permission in ip_permissions(rules)))
+    present = set().union(*(_permission_keys(permission) for permission in group.get("IpPermissions", [])))
+    return sorted(present - planned, key=str)
+
+
 def security_group_rules_ensure(ec2, group: dict, rules: list[dict]) -> int:
     """Authorize the rules `group` (its Describe item) lacks, in one call; the number added."""
     missing = security_group_missing_rules(group, rules)

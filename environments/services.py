@@ -429,8 +429,10 @@ def environment_extend(*, origin: Origin, environment_id: int, hours: int) -> En
 def environment_refresh(*, origin: Origin, environment_id: int) -> Environment:
     """Ask a worker to describe every resource again (drift and orphans)."""
     environment = environment_get_visible(origin.user, environment_id)
-    if not permissions.can_refresh(origin.user, environment):
+    if not permissions.may_refresh(origin.user, environment):
         raise PermissionDenied("Only the owner, an approver of the team or an admin may refresh it.")
+    if environment.state not in permissions.REFRESHABLE_STATES:
+        raise Conflict(f"The environment is {environment.state}; refresh it once the operation has ended.")
     with transaction.atomic():
         origin.record(action="environment.refresh_requested", target=environment)
         _enqueue_after_commit(REFRESH_TASK, environment.pk, origin.correlation_id)

@@ -458,8 +458,12 @@ def environment_retry(request, environment_id):
 @login_required
 @require_POST
 def environment_refresh(request, environment_id):
-    services.environment_refresh(origin=Origin.from_request(request), environment_id=environment_id)
-    messages.success(request, "Refresh requested: a worker is describing every resource again.")
+    try:
+        services.environment_refresh(origin=Origin.from_request(request), environment_id=environment_id)
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Refresh requested: a worker is describing every resource again.")
     return _redirect(request, _environment_url(environment_id))
 
 

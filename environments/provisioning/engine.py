@@ -18,8 +18,6 @@ A poison guard (`WLPANEL_STEP_MAX_ATTEMPTS` claims) fails a step that never fini
 import logging
 import os
 import random
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,7 +32,7 @@ from aws.errors import CAPACITY_HINT, Action, Verdict, classify
 from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 
-from . import outcomes, steps
+from . import liveness, outcomes, steps
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +143,13 @@ def is_due(resource: Resource, now, *, queued_is_free: bool = False) -> bool:
         return False
     if queued_is_free and resource.lease_owner == QUEUED:
         return True
-    return resource.lease_until is None or resource.lease_until <= now
+    return resource.lease_until is None or resource.lease_until <= now or _owner_dead(resource)
+
+
+def _owner_dead(resource: Resource) -> bool:
+    """The lease's holder is known dead (process gone here, or its worker's heartbeat stopped):
+    the step is taken over at once instead of when the lease runs out."""
+    return resource.lease_owner not in ("", QUEUED) and liveness.lease_owner_is_dead(resource.lease_owner)
 
 
 # --- advance ----------------------------------------------------------------------------------------
@@ -166,18 +170,20 @@ def advance(environment_id: int, *, keep_one: bool = False) -> list[int]:
         return []
     now = timezone.now()
     by_key = {resource.key: resource for resource in resources}
-    ready = [r.pk for r in resources if is_due(r, now) and is_ready(r, by_key, mode)]
-    dispatched = [resource_id for resource_id in ready if _mark_dispatched(resource_id, now)]
+    ready = [r for r in resources if is_ready(r, by_key, mode) and is_due(r, now)]
+    dispatched = [r.pk for r in ready if _mark_dispatched(r, now)]
     for resource_id in dispatched[1:] if keep_one else dispatched:
         current_app.send_task(RUN_STEP_TASK, args=[resource_id])
     return dispatched
 
 
-def _mark_dispatched(resource_id: int, now) -> bool:
+def _mark_dispatched(resource: Resource, now) -> bool:
     """Take the step for a moment, so a concurrent or duplicate advance does not send it twice."""
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    if resource.lease_until and resource.lease_until > now and resource.lease_owner not in ("", QUEUED):
+        free |= Q(lease_owner=resource.lease_owner)  # is_due found its holder dead
     return bool(
-        Resource.objects.filter(free, pk=resource_id).update(
+        Resource.objects.filter(free, pk=resource.pk).update(
             lease_until=now + timedelta(seconds=dispatch_grace_seconds()), lease_owner=QUEUED
         )
     )
@@ -192,6 +198,11 @@ def _settle_environment(environment: Environment, resources: list[Resource], mod
         locked = Environment.objects.select_for_update().select_related("owner").get(pk=environment.pk)
         if mode_of(locked) != mode:
             return True  # someone settled it (or the user changed course) meanwhile
+        # Decide from the steps as they are now, under the lock: a retry or destroy may have reset them.
+        resources = list(locked.resources.all())
+        blocked = [r for r in resources if is_blocked(r, mode)]
+        if not blocked and not all(is_finished(r, mode) for r in resources):
+            return False
         if blocked:
             outcomes.environment_failed(locked, blocked[0], building=mode == BUILD)
         else:
@@ -234,7 +245,7 @@ def run_step(resource_id: int, *, chain: bool = True) -> None:
 
 
 def _new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return liveness.lease_owner_name()
 
 
 def _claim(resource_id: int) -> Claim | None:

@@ -536,6 +536,9 @@ def test_extend_and_refresh(client, alice, make_environment, published_tasks, dj
     assert (environment.expires_at - before).total_seconds() >= 24 * 3600 - 5
     too_long = client.post(f"/environments/{environment.pk}/extend/", {"hours": 100000}, follow=True)
     assert b"allows at most 720 hours" in too_long.content
+    refused = client.post(f"/environments/{environment.pk}/refresh/", follow=True)  # still provisioning
+    assert b"refresh it once the operation has ended" in refused.content
+    Environment.objects.filter(pk=environment.pk).update(state="ready")
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/environments/{environment.pk}/refresh/")
     assert published_tasks[-1][0] == "environments.refresh" and published_tasks[-1][1][0] == environment.pk

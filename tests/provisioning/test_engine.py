@@ -86,3 +86,50 @@ def test_retry_after_a_capacity_failure_builds_the_rest(engine_worker, make_envi
     assert environment.state == "ready", environment.failure_reason
     assert environment.resources.get(key="wavelength_instance").progress.get("capacity_attempts") is None
     assert_matches_inventory(environment, control)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_whose_worker_stopped_beating_is_taken_over_before_its_lease_ends(make_environment, sent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from environments.models import WorkerHeartbeat
+
+    environment = make_environment("orphaned-lease")
+    vpc = environment.resources.get(key="vpc")
+    now = timezone.now()
+    heartbeat = WorkerHeartbeat.objects.create(
+        node="celery@elsewhere", hostname="elsewhere", pid=4242, queues=["q"], capacity=1, started_at=now, beat_at=now
+    )
+    Resource.objects.filter(pk=vpc.pk).update(
+        lease_owner="elsewhere:4242:4243:abcdef", lease_until=now + timedelta(minutes=2), state=ResourceState.CREATING
+    )
+    sent.clear()
+    assert engine.advance(environment.pk) == []  # its worker beats: the lease stands
+
+    heartbeat.beat_at = now - timedelta(minutes=1)  # three beats missed: that worker is dead
+    heartbeat.save()
+    assert engine.advance(environment.pk) == [vpc.pk]
+    assert sent == [("environments.run_step", [vpc.pk])]
+    assert engine._claim(vpc.pk) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_whose_process_is_gone_on_this_host_is_taken_over_at_once(make_environment, sent):
+    import socket
+    import subprocess
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    environment = make_environment("gone-process")
+    vpc = environment.resources.get(key="vpc")
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    host = socket.gethostname()[:32]
+    Resource.objects.filter(pk=vpc.pk).update(
+        lease_owner=f"{host}:1:{finished.pid}:abcdef", lease_until=timezone.now() + timedelta(minutes=2)
+    )
+    sent.clear()
+    assert engine.advance(environment.pk) == [vpc.pk]

@@ -51,3 +51,26 @@ def test_an_instance_pending_too_long_fails_by_time_with_a_clear_message(engine_
     assert instance.attempts > 2
     assert environment.failure_code == "InstancePendingTooLong"
     assert "has been pending for" in environment.failure_reason
+
+
+def test_a_step_of_a_killed_worker_is_taken_over_before_its_lease_runs_out(engine_worker, make_environment, control):
+    # The production lease (120 s): only knowing the holder is dead lets another worker take over early.
+    control.post("latency", {"action": "RunInstances", "ms": 2500})
+    worker = engine_worker(WLPANEL_STEP_LEASE_SECONDS="120")
+    environment = make_environment("killed", bastion=False)
+    wait_for(
+        lambda: any(call["status"] is None for call in control.calls("RunInstances")),
+        timeout=60,
+        message="RunInstances in flight",
+    )
+    instance = environment.resources.get(key="wavelength_instance")
+    lease_until = instance.lease_until
+    worker.kill()
+    control.delete("latency")
+
+    engine_worker(WLPANEL_STEP_LEASE_SECONDS="120")
+    wait_for_state(environment, "ready", "failed", timeout=110, reconcile=True)
+    assert environment.state == "ready", environment.failure_reason
+    instance.refresh_from_db()
+    assert instance.finished_at < lease_until  # taken over while the dead worker's lease still ran
+    assert_matches_inventory(environment, control)
