@@ -6,6 +6,7 @@ the session, which keeps CSRF on for unsafe methods. Errors: {"detail": ..., "er
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -15,6 +16,7 @@ from ninja.utils import check_csrf
 from audit.api import router as audit_router
 from environments.api import router as environments_router
 from environments.exceptions import Conflict
+from wlpanel.degraded import DETAIL, RETRY_AFTER_SECONDS
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -82,6 +84,13 @@ def conflict(request, exc):
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request, exc):
     return error(request, 401, "Log in or send Authorization: Bearer <token>.")
+
+
+@api.exception_handler(DatabaseError)
+def database_unavailable(request, exc):
+    response = error(request, 503, DETAIL)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.exception_handler(HttpError)

@@ -60,6 +60,7 @@ if WLPANEL_SERVE_SANDBOX:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    "wlpanel.degraded.DatabaseUnavailableMiddleware",  # outermost: sees every answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -186,7 +187,9 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A broker blip does not stop a step half way through its AWS calls: the step's lease and the
+# database guard its work, and a redelivered message finds the step finished or still leased.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # On a warm shutdown, give running steps a moment and requeue unacked messages.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 CELERY_TASK_DEFAULT_QUEUE = env.str("WLPANEL_QUEUE", default="wlpanel")
