@@ -10,9 +10,10 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/lock.t
 
 COPY . .
 # collectstatic needs settings that import; these values are build-time placeholders only.
-RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.sqlite3 \
-    CELERY_BROKER_URL=memory:// python manage.py collectstatic --noinput \
- && useradd --system --uid 10001 wlpanel
+RUN DJANGO_SECRET_KEY=build-only WLPANEL_AUDIT_KEY=build-only DJANGO_ALLOWED_HOSTS=build \
+    DATABASE_URL=sqlite:////tmp/build.sqlite3 CELERY_BROKER_URL=memory:// python manage.py collectstatic --noinput \
+ && useradd --system --uid 10001 wlpanel \
+ && mkdir -p /var/lib/wlpanel && chown wlpanel /var/lib/wlpanel
 USER wlpanel
 
 EXPOSE 8000

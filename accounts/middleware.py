@@ -19,7 +19,7 @@ class BearerTokenMiddleware:
         if header.startswith("Bearer ") and request.path.startswith("/api/"):
             user = api_token_authenticate(header.removeprefix("Bearer ").strip())
             if user is None:
-                return JsonResponse({"detail": "Invalid or revoked token.", "errors": {}}, status=401)
+                return JsonResponse({"detail": "Invalid, expired or revoked token.", "errors": {}}, status=401)
             request.user = user
             request.auth_via_token = True
             request._dont_enforce_csrf_checks = True

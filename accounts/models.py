@@ -2,6 +2,7 @@ import hashlib
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 from .choices import GlobalRole, TeamRole
 
@@ -47,17 +48,26 @@ class Membership(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for /api/. Only its SHA-256 is stored; the token is shown once."""
+    """A bearer token for /api/. Only its SHA-256 is stored; the token is shown once.
+
+    Refused after `expires_at`, once revoked, or when its user is inactive; a password change or a
+    deactivation revokes it (accounts.services).
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart.")
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"{self.prefix}… ({self.user})"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
 
     @staticmethod
     def hash_key(key: str) -> str:

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from .choices import TeamRole
-from .models import Membership, Team, User
+from .models import ApiToken, Membership, Team, User
 
 
 def user_sees_all(user: User) -> bool:
@@ -29,3 +29,8 @@ def teams_requestable_by(user: User) -> QuerySet[Team]:
 
 def is_team_approver(*, user: User, team: Team) -> bool:
     return Membership.objects.filter(user=user, team=team, role=TeamRole.APPROVER).exists()
+
+
+def api_tokens_of(user: User) -> QuerySet[ApiToken]:
+    """The user's API tokens, newest first, live ones included with revoked and expired ones."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

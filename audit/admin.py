@@ -6,21 +6,14 @@ review pages at /audit/ are the auditors' tool. This changelist is also the benc
 
 from django.contrib import admin
 
+from wlpanel import admin_base
+
 from .models import AuditEvent, AwsCall
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin_base.ReadOnlyAdmin):
     # An exact COUNT(*) over the whole table on every page costs more than the page itself.
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEvent)

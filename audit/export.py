@@ -48,7 +48,7 @@ SCALAR_COLUMNS = (
     "environment_id",
 )
 JSON_COLUMNS = ("before", "after", "details")
-TAIL_COLUMNS = ("ip_address", "user_agent", "correlation_id", "prev_hash", "hash")
+TAIL_COLUMNS = ("ip_address", "user_agent", "correlation_id", "prev_hash", "hash", "chain_scheme")
 COLUMNS = SCALAR_COLUMNS + JSON_COLUMNS + TAIL_COLUMNS
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}

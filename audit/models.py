@@ -1,6 +1,6 @@
 from django.db import models
 
-from .choices import Source
+from .choices import ChainScheme, Source
 
 
 class AuditEvent(models.Model):
@@ -29,6 +29,9 @@ class AuditEvent(models.Model):
     correlation_id = models.CharField(max_length=64, blank=True, db_index=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # How `hash` was made. Rows written before the chain was keyed keep the plain SHA-256 scheme
+    # (the column's database default, so a raw INSERT that omits it claims the old scheme).
+    chain_scheme = models.PositiveSmallIntegerField(choices=ChainScheme.choices, db_default=ChainScheme.SHA256)
 
     class Meta:
         ordering = ["-id"]
@@ -50,7 +53,8 @@ class AuditEvent(models.Model):
 class AwsCall(models.Model):
     """One AWS API call as the client saw it (after botocore's own retries).
 
-    Linked to its environment and to the audit row of the action that caused it. Append-only too.
+    Linked to its environment and to the audit row of the action that caused it. Append-only and
+    hash-chained too.
     """
 
     created_at = models.DateTimeField(db_index=True)
@@ -69,6 +73,11 @@ class AwsCall(models.Model):
     resource_key = models.CharField(max_length=64, blank=True)
     correlation_id = models.CharField(max_length=64, blank=True, db_index=True)
     cause_event_id = models.BigIntegerField(null=True, blank=True, help_text="Audit row of the causing action.")
+    # A keyed chain of its own (the call log is written far more often than the audit rows); calls
+    # logged before it existed keep empty hashes and the UNCHAINED scheme.
+    prev_hash = models.CharField(max_length=64, db_default="")
+    hash = models.CharField(max_length=64, db_default="")
+    chain_scheme = models.PositiveSmallIntegerField(choices=ChainScheme.choices, db_default=ChainScheme.UNCHAINED)
 
     class Meta:
         ordering = ["-id"]

@@ -195,7 +195,8 @@ def audit_event_neighbours(events: QuerySet[AuditEvent], event: AuditEvent) -> t
 
 def audit_event_hash_matches(event: AuditEvent) -> bool:
     """Whether the row's content still hashes to its stored hash (its link is checked by audit_verify)."""
-    return event_hash({name: getattr(event, name) for name in HASHED_FIELDS}, event.prev_hash) == event.hash
+    fields = {name: getattr(event, name) for name in HASHED_FIELDS}
+    return event_hash(fields, event.prev_hash, event.chain_scheme) == event.hash
 
 
 @dataclass(frozen=True)

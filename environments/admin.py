@@ -3,18 +3,9 @@ log), never through an admin form. Admins manage teams and users in `accounts.ad
 
 from django.contrib import admin
 
+from wlpanel.admin_base import ReadOnlyAdmin
+
 from .models import Environment, EnvironmentRequest, Resource, Zone
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Zone)

@@ -29,6 +29,8 @@ from audit.context import Origin
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
 from notify import services as notifications
+from sso.discovery import sso_enabled
+from sso.views import reauth_url as sso_reauth_url
 
 from . import permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
@@ -106,6 +108,8 @@ def reauth(request):
     next_url = request.POST.get("next") or request.GET.get("next") or reverse("home")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = reverse("home")
+    if sso_enabled() and not request.user.has_usable_password():
+        return redirect(sso_reauth_url(next_url))  # the provider asks for the password
     form = ReauthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = authenticate(request, username=request.user.get_username(), password=form.cleaned_data["password"])

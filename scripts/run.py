@@ -172,6 +172,11 @@ def start_sandbox(env: dict) -> str:
     return ready_file.read_text().strip()
 
 
+def demo_setup(env: dict) -> None:
+    # The command reads WLPANEL_DEMO_PASSWORD from its environment: an argument would show in `ps`.
+    manage("demo_setup", env=env)
+
+
 def beat_schedule(env: dict) -> Path:
     """Beat's schedule file, beside the other local state (WLPANEL_VAR_DIR, as in settings)."""
     var_dir = Path(env.get("WLPANEL_VAR_DIR") or ROOT / "var")
@@ -187,7 +192,7 @@ def main() -> int:
         ensure_local_database(env)
         manage("migrate", "--noinput", env=env)
         manage("collectstatic", "--noinput", "-v0", env=env)
-        manage("demo_setup", "--password", env.get("WLPANEL_DEMO_PASSWORD", ""), env=env)
+        demo_setup(env)
         if not env.get("WLPANEL_AWS_ENDPOINT"):
             env["WLPANEL_AWS_ENDPOINT"] = start_sandbox(env)
             env["WLPANEL_SANDBOX_EMBEDDED"] = "1"

@@ -37,6 +37,9 @@ def _answers(url: str, default_port: int) -> bool:
 def pytest_configure(config):
     # Full-strength hashing makes every test user cost ~0.3 s; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from tests.audit.flush import allow_test_flush_of_audit_tables
+
+    allow_test_flush_of_audit_tables()
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":
         pytest.exit(

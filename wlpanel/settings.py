@@ -5,6 +5,7 @@ PostgreSQL and Redis default to the local servers when they answer; when one is 
 configured nor answering, an embedded stand-in is used and named in the log (DESIGN section 6).
 """
 
+import hashlib
 import logging
 import socket
 from datetime import timedelta
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "audit",
     "environments",
     "notify",
+    "sso",
 ]
 # The embedded AWS is an app only where it is served (`manage.py sandbox`): in the local profile,
 # or where WLPANEL_SERVE_SANDBOX says so (docker-compose's sandbox service). The panel never imports it.
@@ -177,6 +179,27 @@ CACHES = {
     }
 }
 
+# --- Audit: the chain's key and its checkpoints (docs/audit.md, "Tamper evidence") -------------
+
+# The HMAC key of the audit chain, kept outside the database: whoever holds only the database
+# cannot forge or re-hash rows. Required in production; the local profile derives one from SECRET_KEY.
+if PRODUCTION:
+    WLPANEL_AUDIT_KEY = env.str("WLPANEL_AUDIT_KEY")
+else:
+    WLPANEL_AUDIT_KEY = env.str(
+        "WLPANEL_AUDIT_KEY", default=hashlib.sha256(f"wlpanel-audit-chain:{SECRET_KEY}".encode()).hexdigest()
+    )
+# Append-only file of checkpoints of the chain's head, outside the database (one JSON line each).
+WLPANEL_AUDIT_CHECKPOINT_FILE = Path(
+    env.str("WLPANEL_AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl"))
+)
+WLPANEL_AUDIT_CHECKPOINT_SECONDS = env.int("WLPANEL_AUDIT_CHECKPOINT_SECONDS", default=300)
+# Also to S3 with Object Lock when a bucket is named (created with Object Lock enabled).
+WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET", default="")
+WLPANEL_AUDIT_CHECKPOINT_S3_PREFIX = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_PREFIX", default="audit-checkpoints/")
+WLPANEL_AUDIT_CHECKPOINT_S3_REGION = env.str("WLPANEL_AUDIT_CHECKPOINT_S3_REGION", default="us-east-1")
+WLPANEL_AUDIT_CHECKPOINT_S3_RETENTION_DAYS = env.int("WLPANEL_AUDIT_CHECKPOINT_S3_RETENTION_DAYS", default=400)
+
 # --- Celery: at-least-once delivery; PostgreSQL decides what actually happens ---------------------
 
 CELERY_TASK_ACKS_LATE = True
@@ -205,6 +228,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire": {"task": "environments.expire", "schedule": timedelta(minutes=1)},
     "drift-refresh": {"task": "environments.refresh_all", "schedule": timedelta(minutes=10)},
     "zones-refresh": {"task": "environments.zones_refresh", "schedule": timedelta(hours=6)},
+    "audit-checkpoint": {"task": "audit.checkpoint", "schedule": timedelta(seconds=WLPANEL_AUDIT_CHECKPOINT_SECONDS)},
 }
 
 # --- AWS ------------------------------------------------------------------------------------------
@@ -223,7 +247,8 @@ WLPANEL_CAPACITY_MAX_ATTEMPTS = env.int("WLPANEL_CAPACITY_MAX_ATTEMPTS", default
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "sso.backends.LocalLoginBackend",  # passwords, as WLPANEL_LOCAL_LOGIN allows
+    "sso.backends.ProviderBackend",  # the company's OIDC provider, when WLPANEL_OIDC_ISSUER is set
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -242,6 +267,8 @@ AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0)
 
+# API tokens expire this many days after they are issued.
+WLPANEL_API_TOKEN_DAYS = env.int("WLPANEL_API_TOKEN_DAYS", default=90)
 SESSION_COOKIE_AGE = env.int("WLPANEL_SESSION_MAX_AGE", default=12 * 3600)
 WLPANEL_SESSION_IDLE_SECONDS = env.int("WLPANEL_SESSION_IDLE_SECONDS", default=30 * 60)
 # Sensitive page actions (approve, destroy, opt-in) ask for the password again past this age.
@@ -313,3 +340,23 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"botocore": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Single sign-on (OpenID Connect; mozilla-django-oidc) -----------------------------------------
+# Set WLPANEL_OIDC_ISSUER to log in through the company's provider; its endpoints come from its
+# discovery document. Groups map to teams and roles by the rules in the admin (sso.GroupRule).
+WLPANEL_OIDC_ISSUER = env.str("WLPANEL_OIDC_ISSUER", default="")
+WLPANEL_OIDC_NAME = env.str("WLPANEL_OIDC_NAME", default="your identity provider")
+WLPANEL_OIDC_GROUPS_CLAIM = env.str("WLPANEL_OIDC_GROUPS_CLAIM", default="groups")
+WLPANEL_OIDC_USERNAME_CLAIM = env.str("WLPANEL_OIDC_USERNAME_CLAIM", default="preferred_username")
+WLPANEL_OIDC_ACTIVE_CLAIM = env.str("WLPANEL_OIDC_ACTIVE_CLAIM", default="")  # false there deactivates
+# Password logins: "all", "admins" (break-glass superusers only; the default with SSO) or "off".
+WLPANEL_LOCAL_LOGIN = env.str("WLPANEL_LOCAL_LOGIN", default="admins" if WLPANEL_OIDC_ISSUER else "all")
+OIDC_RP_CLIENT_ID = env.str("WLPANEL_OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("WLPANEL_OIDC_CLIENT_SECRET", default="")
+OIDC_RP_SIGN_ALGO = env.str("WLPANEL_OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("WLPANEL_OIDC_SCOPES", default=f"openid email profile {WLPANEL_OIDC_GROUPS_CLAIM}")
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the hint for the provider's end-session endpoint at logout
+OIDC_TIMEOUT = env.int("WLPANEL_OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
+OIDC_VERIFY_SSL = env.bool("WLPANEL_OIDC_VERIFY_TLS", default=True)

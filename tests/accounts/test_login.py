@@ -86,3 +86,25 @@ def test_issue_token_prints_only_the_token_as_last_line(db, alice, capsys):
     token = capsys.readouterr().out.strip().splitlines()[-1]
     assert api_token_authenticate(token) == alice
     assert not ApiToken.objects.filter(key_hash=token).exists()  # only the hash is stored
+
+
+@pytest.mark.django_db
+def test_healthz_shows_workers_hosts_and_pids_to_staff_only(client, alice, admin_user):
+    from django.utils import timezone
+
+    from environments.models import WorkerHeartbeat
+
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(
+        node="celery@edge-host-7", hostname="edge-host-7", pid=4242, capacity=4, started_at=now, beat_at=now
+    )
+    public = client.get("/healthz")
+    assert public.status_code == 200 and set(public.json()) == {"status", "database", "broker"}
+    assert b"edge-host-7" not in public.content and b"4242" not in public.content
+
+    client.force_login(alice)
+    assert b"edge-host-7" not in client.get("/healthz").content
+
+    client.force_login(admin_user)
+    staff = client.get("/healthz").json()
+    assert {"node": "celery@edge-host-7", "pid": 4242}.items() <= staff["workers"]["items"][0].items()

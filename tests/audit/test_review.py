@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from audit import services
+from audit import chain
 from audit.choices import Source
 from audit.models import AuditEvent
 from audit.selectors import SEARCH_TEXT_SQL, audit_diff, environment_timeline
@@ -28,7 +28,7 @@ def fast_password_hashing(settings):
 @contextmanager
 def written_at(moment: dt.datetime):
     """Rows recorded inside are stamped `moment` (the writer takes its time from timezone.now)."""
-    with mock.patch.object(services.timezone, "now", return_value=moment):
+    with mock.patch.object(chain.timezone, "now", return_value=moment):
         yield
 
 

@@ -1,11 +1,13 @@
+import os
 import secrets
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts import services
 from accounts.choices import GlobalRole, TeamRole
-from accounts.models import Membership, Team
+from accounts.models import Team
 from audit.choices import Source
 from audit.context import Origin
 
@@ -26,36 +28,38 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default="")
+        parser.add_argument("--password", default="", help="Prefer $WLPANEL_DEMO_PASSWORD: arguments show in `ps`.")
 
     def handle(self, *args, password: str, **options):
+        password = password or os.environ.get("WLPANEL_DEMO_PASSWORD", "")
         origin = Origin.system(source=Source.SHELL)
         generated = not password
         password = password or secrets.token_urlsafe(12)
         created_any = False
         with transaction.atomic():
-            team, _ = Team.objects.get_or_create(slug="demo", defaults={"name": "Demo team"})
+            # Through accounts.services, so each user, membership and password set is audited.
+            team = Team.objects.filter(slug="demo").first() or services.team_save(
+                origin=origin, team=Team(slug="demo", name="Demo team")
+            )
             for username, (role, global_role, superuser) in DEMO_USERS.items():
-                user, created = get_user_model().objects.get_or_create(
-                    username=username,
-                    defaults={
-                        "email": f"{username}@demo.wlpanel.test",
-                        "global_role": global_role,
-                        "is_superuser": superuser,
-                        "is_staff": superuser,
-                    },
-                )
-                if created or not generated:
-                    user.set_password(password)
-                    user.save()
-                    origin.record(
-                        action="user.created" if created else "user.password_reset",
-                        target=user,
-                        details={"by": "demo_setup"},
+                user = get_user_model().objects.filter(username=username).first()
+                created = user is None
+                if created:
+                    user = services.user_save(
+                        origin=origin,
+                        user=get_user_model()(
+                            username=username,
+                            email=f"{username}@demo.wlpanel.test",
+                            global_role=global_role,
+                            is_superuser=superuser,
+                            is_staff=superuser,
+                        ),
                     )
+                if created or not generated:
+                    services.user_password_set(origin=origin, user=user, password=password)
                 created_any |= created
                 if role is not None:
-                    Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+                    services.membership_set(origin=origin, team=team, user=user, role=role)
         if generated and created_any:
             self.stdout.write(f"Demo users alice, bob, carol and admin have the password: {password}")
         elif generated:
