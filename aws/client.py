@@ -35,6 +35,7 @@ __all__ = [
     "AwsError",
     "BotoCoreError",
     "CallContext",
+    "CallNotRecorded",
     "ClientError",
     "ec2_client",
     "ssm_client",
@@ -209,6 +210,14 @@ def is_mutating(operation: str) -> bool:
     return not operation.startswith(READ_ONLY_PREFIXES)
 
 
+INTENT = "intent"  # the call log's write-ahead row of a mutating call, before it is sent
+RESOLVED = "resolved"  # the row that closes an intent whose answer was never recorded
+
+
+class CallNotRecorded(RuntimeError):
+    """A mutating call was not sent because the call log could not hold its intent."""
+
+
 class CallRecorder:
     """botocore event handlers that time each call and write it to the call log."""
 
@@ -226,6 +235,31 @@ class CallRecorder:
         context["wlpanel_started"] = time.monotonic()
         context["wlpanel_operation"] = model.name
         context["wlpanel_params"] = public_params(params)
+        if is_mutating(model.name):
+            self._write_intent(model.name, context["wlpanel_params"])
+
+    def _write_intent(self, operation: str, params: dict) -> None:
+        """Commit the intent of a mutating call before it is sent (write-ahead): a process killed
+        during the call leaves the intent, which recovery resolves. No intent, no call."""
+        from audit.services import aws_call_record
+
+        call_context = _current_context.get() or NO_CONTEXT
+        try:
+            aws_call_record(
+                service=self.service,
+                region=self.region,
+                operation=operation,
+                params=params,
+                mutating=True,
+                outcome=INTENT,
+                duration_ms=0,
+                environment_id=call_context.environment_id,
+                resource_key=call_context.resource_key,
+                correlation_id=call_context.correlation_id,
+                cause_event_id=call_context.cause_event_id,
+            )
+        except Exception as exc:
+            raise CallNotRecorded(f"{operation} not sent: its intent could not be written to the call log") from exc
 
     def answered(self, http_response, parsed, model, context, **_):
         error = parsed.get("Error") or {}

@@ -32,7 +32,7 @@ from aws.errors import CAPACITY_HINT, Action, Verdict, classify
 from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 
-from . import liveness, outcomes, steps
+from . import calls, liveness, outcomes, steps
 
 log = logging.getLogger(__name__)
 
@@ -235,12 +235,16 @@ def run_step(resource_id: int, *, chain: bool = True) -> None:
     claim = _claim(resource_id)
     if claim is None:
         return
+    lost_calls = calls.unanswered_intents(claim.environment.pk, claim.resource.key)
     try:
         outcome = _execute(claim)
         follow_up = _record_outcome(claim, outcome, chain=chain)
     except LeaseLost:
         log.warning("lost the lease on %s; another worker has it", claim.resource)
         return
+    if lost_calls:
+        # What this run found (adopted by tag, described) is the answer the dead worker never wrote.
+        calls.intents_resolve(lost_calls, claim.resource)
     follow_up()
 
 

@@ -74,3 +74,34 @@ def test_a_step_of_a_killed_worker_is_taken_over_before_its_lease_runs_out(engin
     instance.refresh_from_db()
     assert instance.finished_at < lease_until  # taken over while the dead worker's lease still ran
     assert_matches_inventory(environment, control)
+
+
+def test_every_mutating_call_the_sandbox_executed_is_in_the_call_log_despite_kill_9(
+    engine_worker, make_environment, control
+):
+    from audit.models import AuditEvent, AwsCall
+
+    control.post("latency", {"action": "CreateVpc", "ms": 2500})
+    worker = engine_worker()
+    environment = make_environment("write-ahead", bastion=False)
+    wait_for(
+        lambda: any(call["status"] is None for call in control.calls("CreateVpc")), timeout=60, message="CreateVpc in flight"
+    )
+    worker.kill()  # the answer arrives at a dead process: it never writes it
+    control.delete("latency")
+    engine_worker()
+    wait_for_state(environment, "ready", "failed", timeout=90, reconcile=True)
+    assert environment.state == "ready", environment.failure_reason
+
+    logged = AwsCall.objects.filter(environment_id=environment.pk, mutating=True)
+    executed: dict[str, int] = {}
+    for call in control.calls():
+        if not call["action"].startswith(("Describe", "Get")) and call["action"] != "ModifyAvailabilityZoneGroup":
+            executed[call["action"]] = executed.get(call["action"], 0) + 1
+    intents = {action: logged.filter(operation=action, outcome="intent").count() for action in executed}
+    assert intents == executed  # zero executed-but-unrecorded calls
+    resolved = logged.get(operation="CreateVpc", outcome="resolved")
+    intent_id = logged.filter(operation="CreateVpc", outcome="intent").order_by("id").first().pk
+    vpc_id = environment.resources.get(key="vpc").aws_id
+    assert resolved.error_message.startswith(f"intent #{intent_id}:") and vpc_id in resolved.error_message
+    assert AuditEvent.objects.filter(environment_id=environment.pk, action="aws.CreateVpc", details__outcome="resolved").exists()
