@@ -164,3 +164,20 @@ def test_what_cannot_be_removed_fails_the_teardown_by_name_and_any_destroyer_may
     wait_for_state(environment, "destroyed", "destroy_failed", timeout=90, reconcile=True)
     assert environment.state == "destroyed", environment.failure_reason
     assert control.inventory(environment.pk) == [] and _volumes_tagged(control, environment) == []
+
+
+def test_creates_that_take_effect_then_answer_5xx_leave_exactly_the_planned_resources(
+    engine_worker, make_environment, control, alice
+):
+    for action in (*UNTOKENED_CREATES, "CreateRouteTable", "CreateCarrierGateway", "RunInstances"):
+        control.post("faults", {"action": action, "code": "InternalError", "status": 500, "after_effect": True, "count": 1})
+    engine_worker()
+    environment = make_environment("lost-successes")
+    wait_for_state(environment, "ready", "failed", timeout=120, reconcile=True)
+    assert environment.state == "ready", environment.failure_reason
+    assert_matches_inventory(environment, control)
+    assert all(fault["fired"] == 1 for fault in control.get("state")["faults"])
+
+    environment_destroy(origin=origin_of(alice), environment_id=environment.pk)
+    wait_for_state(environment, "destroyed", "destroy_failed", timeout=90, reconcile=True)
+    assert environment.state == "destroyed" and control.inventory(environment.pk) == []
