@@ -1,25 +1,20 @@
 """The S3 sink for checkpoints: one object each, under Object Lock in compliance mode, so nobody,
 not even the account's root user, can delete or overwrite it before its retention ends.
 
-The bucket must have been created with Object Lock enabled (S3 refuses to add it later). This is
-audit/'s only boto3 use, kept to these two functions on purpose: the panel's AWS adapter is
-moving to its own package, and these calls should then go through it (they are not in the AWS
-call log meanwhile). Against the sandbox it is a demonstration only: a sandbox reset deletes its
-objects.
+The bucket must have been created with Object Lock enabled (S3 refuses to add it later). The
+calls go through the AWS adapter, so they are in the AWS call log like every other. Against the
+sandbox it is a demonstration only: a sandbox reset deletes its objects.
 """
 
 from datetime import UTC, datetime, timedelta
 
-import boto3
 from django.conf import settings
+
+from aws.client import NO_CONTEXT, s3_client
 
 
 def _s3_client():
-    endpoint = settings.WLPANEL_AWS_ENDPOINT
-    options = {"region_name": settings.WLPANEL_AUDIT_CHECKPOINT_S3_REGION}
-    if endpoint and endpoint != "aws":  # the sandbox: any credentials do
-        options |= {"endpoint_url": endpoint, "aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
-    return boto3.client("s3", **options)
+    return s3_client(settings.WLPANEL_AUDIT_CHECKPOINT_S3_REGION, context=NO_CONTEXT)
 
 
 def s3_checkpoint_put(*, folder: str, taken_at: datetime, body: str) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "CallNotRecorded",
     "ClientError",
     "ec2_client",
+    "s3_client",
     "ssm_client",
 ]
 
@@ -191,6 +192,10 @@ def ec2_client(region: str, *, context: CallContext):
 
 def ssm_client(region: str, *, context: CallContext):
     return RecordedClient(_cached_client("ssm", region), context)
+
+
+def s3_client(region: str, *, context: CallContext):
+    return RecordedClient(_cached_client("s3", region), context)
 
 
 def public_params(params: dict) -> dict:
