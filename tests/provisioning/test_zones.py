@@ -41,7 +41,8 @@ def test_opt_in_is_audited_and_returns_once_the_cache_shows_it(sandbox, admin_us
     assert Zone.objects.get(name=SFO).opt_in_status == "opted-in"
     actions = list(AuditEvent.objects.filter(action__startswith="zone_group.").order_by("id").values_list("action", flat=True))
     assert actions == ["zone_group.opt_in_requested", "zone_group.opted_in"]
-    call = AwsCall.objects.get(operation="ModifyAvailabilityZoneGroup")
+    intent, call = AwsCall.objects.filter(operation="ModifyAvailabilityZoneGroup").order_by("id")
+    assert intent.outcome == "intent"  # written ahead of the call
     assert call.outcome == "ok" and call.params == {"GroupName": "us-west-2-wl1", "OptInStatus": "opted-in"}
     assert AuditEvent.objects.filter(action="aws.ModifyAvailabilityZoneGroup").exists()
 
