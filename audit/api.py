@@ -5,16 +5,18 @@ COUNT_LIMIT; past that it reads COUNT_LIMIT with `count_exact: false`, because a
 a loose filter over a million rows would cost more than the page.
 """
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from ninja import Query, Router, Schema
+from pydantic import Field
 
+from wlpanel.api_errors import answers
 from wlpanel.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
 
 from .choices import Source
 from .export import FORMATS, audit_export_response, audit_export_start
-from .forms import AuditFilterForm, filter_errors
+from .forms import FILTER_BOUNDS, AuditFilterForm, filter_errors
 from .models import AuditEvent
 from .selectors import (
     AuditFilter,
@@ -64,17 +66,22 @@ def _event_out(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-class AuditFilterQuery(Schema):
-    """The review page's filters, as query parameters; validated by the same form."""
+def _bounded(name: str, description: str = ""):
+    """A filter as the form bounds it (audit.forms.FILTER_BOUNDS), stated in the OpenAPI document."""
+    return Annotated[str, Field(max_length=FILTER_BOUNDS[name], description=description)]
 
-    q: str = ""
-    actor: str = ""
-    team: str = ""
-    environment: str = ""
-    action: str = ""
-    source: str = ""
-    since: str = ""
-    until: str = ""
+
+class AuditFilterQuery(Schema):
+    """The review page's filters, as query parameters; validated by the same form (no NUL anywhere)."""
+
+    q: _bounded("q", "Searches action, actor, target and details.") = ""
+    actor: _bounded("actor") = ""
+    team: _bounded("team") = ""
+    environment: _bounded("environment", "An environment id.") = ""
+    action: _bounded("action", "Exact, or a prefix ending in * (request.*).") = ""
+    source: Literal["", *Source.values] = ""
+    since: _bounded("since", "ISO date or date-time (UTC).") = ""
+    until: _bounded("until", "ISO date or date-time (UTC); a date means its end.") = ""
 
 
 def _audit_filter(filters: AuditFilterQuery) -> AuditFilter:
@@ -84,12 +91,12 @@ def _audit_filter(filters: AuditFilterQuery) -> AuditFilter:
     return form.to_filter()
 
 
-@router.get("/events", response=AuditEventList, summary="List audit events")
+@router.get("/events", response=answers({200: AuditEventList}, 400), summary="List audit events")
 def events_list(
     request,
     filters: Query[AuditFilterQuery],
-    limit: int = DEFAULT_LIMIT,
-    cursor: str | None = None,
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]*$")] | None = None,
 ):
     """Rows the caller may see, newest first. `q` searches action, actor, target and details;
     `action` ending in `*` is a prefix; `since`/`until` are ISO dates or date-times (UTC)."""
@@ -108,8 +115,17 @@ def events_list(
     }
 
 
-@router.get("/events/export", summary="Export audit events (CSV or JSON Lines, streamed)")
-def events_export(request, filters: Query[AuditFilterQuery], format: str = "jsonl"):
+_EXPORT_ANSWERS = answers({}, 400, 403)
+_EXPORT_CONTENT = {"text/csv": {"schema": {"type": "string"}}, "application/jsonl": {"schema": {"type": "string"}}}
+
+
+@router.get(
+    "/events/export",
+    response=_EXPORT_ANSWERS,
+    summary="Export audit events (CSV or JSON Lines, streamed)",
+    openapi_extra={"responses": {"200": {"description": "The rows, oldest first.", "content": _EXPORT_CONTENT}}},
+)
+def events_export(request, filters: Query[AuditFilterQuery], format: Literal["csv", "jsonl"] = "jsonl"):
     """Every row the filter selects, oldest first, with `prev_hash` and `hash`. Auditors and
     admins only; the export itself is audited (`audit.exported`)."""
     if format not in FORMATS:

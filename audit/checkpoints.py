@@ -67,18 +67,25 @@ def _database_name() -> str:
     return str(connection.settings_dict["NAME"])
 
 
-def chain_head(chain: Chain) -> ChainHead:
+def chain_head(chain: Chain, *, keyed_from: int | None = None) -> ChainHead:
+    """The chain's head now; `keyed_from` when already known (finding it scans the unkeyed rows)."""
     rows = chain.model.objects
     head = rows.order_by("-id").values_list("id", "hash").first()
     if head is None:
         return ChainHead(0, GENESIS_HASH, 0, None)
-    keyed_from = rows.filter(chain_scheme=ChainScheme.HMAC_SHA256).order_by("id").values_list("id", flat=True).first()
+    if keyed_from is None:
+        keyed = rows.filter(chain_scheme=ChainScheme.HMAC_SHA256).order_by("id")
+        keyed_from = keyed.values_list("id", flat=True).first()
     return ChainHead(head[0], head[1], rows.filter(id__lte=head[0]).count(), keyed_from)
 
 
-def checkpoint_current() -> Checkpoint:
+def checkpoint_current(previous: Checkpoint | None = None) -> Checkpoint:
     # Appends are serialised and ids rise with commits, so "rows up to the head" is a stable count.
-    heads = {chain.model._meta.db_table: chain_head(chain) for chain in CHAINS}
+    heads = {}
+    for chain in CHAINS:
+        table = chain.model._meta.db_table
+        known = previous.heads.get(table) if previous else None
+        heads[table] = chain_head(chain, keyed_from=known.keyed_from if known else None)
     return Checkpoint(_database_name(), timezone.now().isoformat(), heads)
 
 
@@ -247,7 +254,9 @@ def audit_checkpoint_take(*, incremental: bool = True) -> Checkpoint:
 
     Never writes over a break: a checkpoint of a tampered head would vouch for it.
     """
-    checkpoint = checkpoint_current()  # before the walk, so every row it covers gets verified
+    # Taken before the walk, so every row it covers gets verified. The walk holds any row at or
+    # after the previous checkpoint's first keyed id to the key, so carrying that id over is safe.
+    checkpoint = checkpoint_current(previous=checkpoint_latest())
     result = audit_log_verify(incremental=incremental)
     if result.broken is not None:
         raise AuditTampered(*result.broken)

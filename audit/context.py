@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .choices import Source
+from .client_ip import client_ip
 from .services import record
 
 
@@ -22,7 +23,7 @@ class Origin:
         return cls(
             user=request.user if request.user.is_authenticated else None,
             source=source,
-            ip_address=request.META.get("REMOTE_ADDR") or None,
+            ip_address=client_ip(request),
             user_agent=request.headers.get("User-Agent", "")[:300],
             correlation_id=getattr(request, "correlation_id", "") or uuid.uuid4().hex,
             client_request_id=getattr(request, "client_request_id", ""),

@@ -8,16 +8,20 @@ from django.utils import timezone
 from .choices import Source
 from .selectors import AuditFilter
 
+# The longest value of each filter, read by the form and by the API's query schema alike.
+FILTER_BOUNDS = {"q": 200, "actor": 150, "team": 50, "environment": 19, "action": 64, "since": 40, "until": 40}
+ID_MAX = 2**63 - 1  # ids are PostgreSQL bigints
+
 
 class AuditFilterForm(forms.Form):
     """Filters from a query string. Every field is optional; an empty form selects everything."""
 
-    q = forms.CharField(required=False, max_length=200, label="Search")
-    actor = forms.CharField(required=False, max_length=150)
-    team = forms.SlugField(required=False, max_length=50)
-    environment = forms.IntegerField(required=False, min_value=1)
+    q = forms.CharField(required=False, max_length=FILTER_BOUNDS["q"], label="Search")
+    actor = forms.CharField(required=False, max_length=FILTER_BOUNDS["actor"])
+    team = forms.SlugField(required=False, max_length=FILTER_BOUNDS["team"])
+    environment = forms.IntegerField(required=False, min_value=1, max_value=ID_MAX)
     action = forms.CharField(
-        required=False, max_length=64, help_text="Exact, or a prefix ending in * (request.*)."
+        required=False, max_length=FILTER_BOUNDS["action"], help_text="Exact, or a prefix ending in * (request.*)."
     )
     source = forms.ChoiceField(required=False, choices=[("", "Any source"), *Source.choices])
     since = forms.DateTimeField(required=False, help_text="From this moment (a date means its start).")
@@ -28,7 +32,10 @@ class AuditFilterForm(forms.Form):
         raw = (self.data.get("until") or "").strip()
         # A bare date is read as "through that day": the end of the day, not its first second.
         if until is not None and _is_bare_date(raw):
-            until += dt.timedelta(days=1)
+            try:
+                until += dt.timedelta(days=1)
+            except OverflowError:  # 9999-12-31: through its end is "no end"
+                return None
         return until
 
     def clean(self):
@@ -61,6 +68,8 @@ class JumpToDateForm(forms.Form):
     def moment(self) -> dt.datetime | None:
         day = self.cleaned_data.get("date")
         if day is None:
+            return None
+        if day == dt.date.max:  # its end is past the last date there is: the newest rows
             return None
         return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min), dt.UTC)
 

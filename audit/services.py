@@ -14,6 +14,7 @@ from django.db.models import Model
 
 from .chain import AWS_CALLS, EVENTS, GENESIS_HASH, ChainBreak, chain_append, chain_hash, chain_walk
 from .choices import ChainScheme
+from .client_ip import client_ip
 from .models import AuditEvent, AwsCall
 
 __all__ = ["GENESIS_HASH", "HASHED_FIELDS", "ChainBreak", "audit_chain_verify", "aws_call_record", "event_hash", "record"]
@@ -102,7 +103,7 @@ def request_context(request) -> dict[str, Any]:
     if request is None:
         return {}
     return {
-        "ip_address": request.META.get("REMOTE_ADDR") or None,
+        "ip_address": client_ip(request),
         "user_agent": request.headers.get("User-Agent", ""),
         "correlation_id": getattr(request, "correlation_id", ""),
     }

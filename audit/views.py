@@ -29,7 +29,8 @@ from .selectors import (
 
 def _cursor(request, name: str) -> int | None:
     value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    # ASCII digits only ("²".isdigit() is true too), and within a bigint.
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 @login_required

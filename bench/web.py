@@ -103,6 +103,7 @@ def setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wlpanel.settings")
     os.environ.setdefault("WLPANEL_POLL_SECONDS", "0.2")
+    os.environ.setdefault("WLPANEL_CHECKS_AUTOMATIC", "0")
     import django
 
     django.setup()

@@ -1,27 +1,50 @@
 """/api/ endpoints for teams, zones, requests and environments (DESIGN section 6).
 
-Thin, like the pages: parse the body, call the same services, serialize. Errors become
-{"detail", "errors"} with 400/403/404/409 through the handlers of the API root (`wlpanel.api`, which mounts this router).
+Thin, like the pages: parse the body (bounded by `schemas.py`), call the same services, serialize.
+Errors become {"detail", "errors"} through the handlers of the API root (`wlpanel.api`, which
+mounts this router); each route declares the status codes it can answer (`wlpanel.api_errors`).
 """
 
-from datetime import datetime
-from typing import Any
-
 from django.http import Http404
-from ninja import Router, Schema, Status
+from ninja import Path, Router, Status
 from ninja.errors import HttpError
 
 from accounts.models import Membership
 from accounts.selectors import teams_visible_to
 from audit.choices import Source
 from audit.context import Origin
+from wlpanel.api_errors import PlanConflictOut, answers
 from wlpanel.pagination import keyset_page
 
 from . import presenters, queries, services
 from .choices import EnvironmentState
-from .exceptions import Conflict, PermissionDenied, ValidationError
+from .exceptions import PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
+from .provisioning.plan import plan_hash as compute_plan_hash
+from .schemas import (
+    ApproveIn,
+    Cursor,
+    DecisionIn,
+    EnvironmentDetailOut,
+    EnvironmentPage,
+    EnvironmentStateFilter,
+    ExtendIn,
+    Limit,
+    NameFilter,
+    ObjectId,
+    ReasonIn,
+    RequestDetailOut,
+    RequestIn,
+    RequestPage,
+    RequestStateFilter,
+    TeamFilter,
+    TeamPage,
+    TrafficOut,
+    ZoneFilter,
+    ZoneGroup,
+    ZonePage,
+)
 from .selectors import environment_get_visible, request_get_visible
 from .views import login_is_recent
 
@@ -37,205 +60,6 @@ def _recent_login_if_session(request) -> None:
     as the pages do, so the API is no way around that; bearer tokens are not asked."""
     if not getattr(request, "auth_via_token", False) and not login_is_recent(request):
         raise PermissionDenied("Confirm your password first (/reauth/): your login is too old for this action.")
-
-
-# --- Schemas -------------------------------------------------------------------------------------
-
-
-class Page(Schema):
-    count: int
-    next: str | None
-
-
-class TeamOut(Schema):
-    slug: str
-    name: str
-    role: str | None  # member | approver | null (auditors and admins see teams they are not in)
-    default_ttl_hours: int
-    max_ttl_hours: int
-
-
-class TeamPage(Page):
-    items: list[TeamOut]
-
-
-class ZoneOut(Schema):
-    name: str
-    group: str
-    region: str
-    parent_zone: str
-    carrier: str
-    metro: str
-    opt_in_status: str
-    instance_types: list[str]
-    described_at: datetime | None
-
-
-class ZonePage(Page):
-    items: list[ZoneOut]
-
-
-class IngressRuleIn(Schema):
-    protocol: str
-    ports: str | None = None
-
-
-class RequestIn(Schema):
-    name: str
-    team: str
-    zone: str
-    instance_type: str
-    purpose: str = ""
-    bastion: bool = True
-    vpc_cidr: str = "10.0.0.0/16"
-    public_subnet_cidr: str = "10.0.1.0/24"
-    wavelength_subnet_cidr: str = "10.0.0.0/24"
-    bastion_ssh_cidr: str | None = None
-    wavelength_ingress: list[IngressRuleIn] | None = None
-    ttl_hours: int | None = None  # the team's default (72 unless the team says otherwise)
-    key_name: str = ""
-    image_id: str = ""
-
-
-class RequestOut(Schema):
-    id: int
-    name: str
-    team: str
-    zone: str
-    instance_type: str
-    purpose: str
-    bastion: bool
-    vpc_cidr: str
-    public_subnet_cidr: str
-    wavelength_subnet_cidr: str
-    bastion_ssh_cidr: str | None
-    wavelength_ingress: list[dict]
-    ttl_hours: int
-    state: str
-    requester: str
-    decided_by: str | None
-    decided_at: datetime | None
-    decision_comment: str
-    created_at: datetime
-    plan_hash: str
-    environment_id: int | None
-    prefilled_from: int | None
-
-
-class RequestDetailOut(RequestOut):
-    plan: dict
-
-
-class RequestPage(Page):
-    items: list[RequestOut]
-
-
-class DecisionIn(Schema):
-    comment: str = ""
-    plan_hash: str | None = None
-
-
-class EnvironmentOut(Schema):
-    id: int
-    name: str
-    team: str
-    state: str
-    zone: str
-    region: str
-    owner: str
-    request_id: int
-    plan_hash: str
-    expires_at: datetime
-    created_at: datetime
-    ready_at: datetime | None
-    destroyed_at: datetime | None
-    failure_reason: str
-    failure_hint: str
-    failure_code: str
-
-
-class EnvironmentPage(Page):
-    items: list[EnvironmentOut]
-
-
-class StepOut(Schema):
-    key: str
-    kind: str
-    title: str
-    state: str
-    aws_id: str
-    calls: list[str]
-    attempts: int
-    started_at: datetime | None
-    finished_at: datetime | None
-    duration_seconds: float | None
-    error: str
-    error_code: str
-    next_attempt_at: datetime | None
-
-
-class ResourceOut(Schema):
-    key: str
-    kind: str
-    state: str
-    aws_id: str
-    tags: dict
-    drift: str
-    described: Any
-    described_at: datetime | None
-
-
-class RouteOut(Schema):
-    destination: str
-    target_kind: str
-    target_id: str
-    state: str
-    planned: bool
-
-
-class RouteTableOut(Schema):
-    key: str
-    aws_id: str
-    subnets: list[dict]
-    routes: list[RouteOut]
-    described_at: datetime | None
-
-
-class EnvironmentDetailOut(EnvironmentOut):
-    steps: list[StepOut]
-    resources: list[ResourceOut]
-    route_tables: list[RouteTableOut]
-    addresses: dict  # bastion_public_ip, instance_private_ip, carrier_ip, ssh … once described
-    orphans: list[Any]
-    described_at: datetime | None
-    plan: dict
-
-
-class ReasonIn(Schema):
-    reason: str = ""
-
-
-class ExtendIn(Schema):
-    hours: int
-
-
-class TrafficRowOut(Schema):
-    source: str
-    destination: str
-    protocol: str
-    allowed: bool
-    ports: list[str] | None
-    reasons: list[str]
-
-
-class GoneOut(Schema):
-    detail: str
-    errors: dict
-
-
-class TrafficOut(Schema):
-    items: list[TrafficRowOut]
-    described_at: datetime | None
 
 
 # --- Serializers (plain dicts; the schemas above validate and document them) ---------------------
@@ -353,8 +177,8 @@ def environment_detail_data(environment: Environment) -> dict:
 # --- Teams and zones -----------------------------------------------------------------------------
 
 
-@router.get("/teams", response=TeamPage)
-def team_list(request, limit: int | None = None, cursor: str | None = None):
+@router.get("/teams", response=answers({200: TeamPage}, 400))
+def team_list(request, limit: Limit | None = None, cursor: Cursor | None = None):
     roles = dict(Membership.objects.filter(user=request.user).values_list("team_id", "role"))
     return keyset_page(
         teams_visible_to(request.user),
@@ -370,13 +194,13 @@ def team_list(request, limit: int | None = None, cursor: str | None = None):
     )
 
 
-@router.get("/zones", response=ZonePage)
-def zone_list(request, limit: int | None = None, cursor: str | None = None):
+@router.get("/zones", response=answers({200: ZonePage}, 400))
+def zone_list(request, limit: Limit | None = None, cursor: Cursor | None = None):
     return keyset_page(Zone.objects.all(), limit=limit, cursor=cursor, serialize=zone_data)
 
 
-@router.post("/zone-groups/{group}/opt-in", response=ZonePage)
-def zone_group_opt_in(request, group: str):
+@router.post("/zone-groups/{group}/opt-in", response=answers({200: ZonePage}, 400, 403, 404, 409))
+def zone_group_opt_in(request, group: Path[ZoneGroup]):
     """Admin only. Returns once the zone cache shows the group's new status."""
     if not request.user.is_superuser:
         raise PermissionDenied("Only an admin may opt zone groups in (opting out again needs AWS Support).")
@@ -388,9 +212,13 @@ def zone_group_opt_in(request, group: str):
 # --- Requests ------------------------------------------------------------------------------------
 
 
-@router.get("/requests", response=RequestPage)
+@router.get("/requests", response=answers({200: RequestPage}, 400))
 def request_list(
-    request, team: str = "", state: str = "", limit: int | None = None, cursor: str | None = None
+    request,
+    team: TeamFilter = "",
+    state: RequestStateFilter = "",
+    limit: Limit | None = None,
+    cursor: Cursor | None = None,
 ):
     requests = queries.requests_filtered(request.user, team=team, state=state)
     return keyset_page(
@@ -409,7 +237,7 @@ def _environment_id(request: EnvironmentRequest) -> int | None:
         return None
 
 
-@router.post("/requests", response={201: RequestDetailOut})
+@router.post("/requests", response=answers({201: RequestDetailOut}, 400, 403, 404))
 def request_create(request, payload: RequestIn):
     team = teams_visible_to(request.user).filter(slug=payload.team).first()
     if team is None:
@@ -424,15 +252,19 @@ def request_create(request, payload: RequestIn):
     return Status(201, request_data(created, plan=True))
 
 
-@router.get("/requests/{request_id}", response=RequestDetailOut)
-def request_detail(request, request_id: int):
+@router.get("/requests/{request_id}", response=answers({200: RequestDetailOut}, 400, 404))
+def request_detail(request, request_id: Path[ObjectId]):
     found = request_get_visible(request.user, request_id)
     return request_data(found, environment_id=_environment_id(found), plan=True)
 
 
-@router.post("/requests/{request_id}/approve", response=RequestDetailOut)
-def request_approve(request, request_id: int, payload: DecisionIn | None = None):
-    payload = payload or DecisionIn()
+@router.post(
+    "/requests/{request_id}/approve",
+    response=answers({200: RequestDetailOut}, 400, 403, 404, 409, conflict=PlanConflictOut),
+)
+def request_approve(request, request_id: Path[ObjectId], payload: ApproveIn):
+    """`plan_hash` is required and must equal the hash of the request's plan, recomputed now:
+    missing → 400, different → 409 with `given_plan_hash` and the request's `plan_hash`."""
     _recent_login_if_session(request)
     environment = services.environment_request_approve(
         origin=_origin(request), request_id=request_id, plan_hash=payload.plan_hash, comment=payload.comment
@@ -440,16 +272,22 @@ def request_approve(request, request_id: int, payload: DecisionIn | None = None)
     return request_data(environment.request, environment_id=environment.pk, plan=True)
 
 
-@router.post("/requests/{request_id}/reject", response=RequestDetailOut)
-def request_reject(request, request_id: int, payload: DecisionIn | None = None):
+@router.post(
+    "/requests/{request_id}/reject",
+    response=answers({200: RequestDetailOut}, 400, 403, 404, 409, conflict=PlanConflictOut),
+)
+def request_reject(request, request_id: Path[ObjectId], payload: DecisionIn | None = None):
     payload = payload or DecisionIn()
     _check_plan_hash(request, request_id, payload.plan_hash)
     rejected = services.environment_request_reject(origin=_origin(request), request_id=request_id, comment=payload.comment)
     return request_data(rejected, plan=True)
 
 
-@router.post("/requests/{request_id}/cancel", response=RequestDetailOut)
-def request_cancel(request, request_id: int, payload: DecisionIn | None = None):
+@router.post(
+    "/requests/{request_id}/cancel",
+    response=answers({200: RequestDetailOut}, 400, 403, 404, 409, conflict=PlanConflictOut),
+)
+def request_cancel(request, request_id: Path[ObjectId], payload: DecisionIn | None = None):
     payload = payload or DecisionIn()
     _check_plan_hash(request, request_id, payload.plan_hash)
     cancelled = services.environment_request_cancel(origin=_origin(request), request_id=request_id, comment=payload.comment)
@@ -457,35 +295,38 @@ def request_cancel(request, request_id: int, payload: DecisionIn | None = None):
 
 
 def _check_plan_hash(request, request_id: int, plan_hash: str | None) -> None:
-    """Reject and cancel take `plan_hash` too (same body); when given it must be the request's."""
-    if plan_hash is not None and request_get_visible(request.user, request_id).plan_hash != plan_hash:
-        raise Conflict("The plan you were shown is not the request's current plan; reload and review it again.")
+    """Reject and cancel take `plan_hash` too (same body); when given it must be the hash of the
+    request's plan, recomputed as an approval recomputes it."""
+    if plan_hash is not None:
+        current = compute_plan_hash(request_get_visible(request.user, request_id).plan)
+        if current != plan_hash:
+            raise PlanMismatch(given=plan_hash, current=current)
 
 
 # --- Environments --------------------------------------------------------------------------------
 
 
-@router.get("/environments", response=EnvironmentPage)
+@router.get("/environments", response=answers({200: EnvironmentPage}, 400))
 def environment_list(
     request,
-    team: str = "",
-    state: str = "",
-    zone: str = "",
-    name: str = "",
-    limit: int | None = None,
-    cursor: str | None = None,
+    team: TeamFilter = "",
+    state: EnvironmentStateFilter = "",
+    zone: ZoneFilter = "",
+    name: NameFilter = "",
+    limit: Limit | None = None,
+    cursor: Cursor | None = None,
 ):
     environments = queries.environments_filtered(request.user, team=team, state=state, zone=zone, name=name)
     return keyset_page(environments, limit=limit, cursor=cursor, serialize=environment_data)
 
 
-@router.get("/environments/{environment_id}", response=EnvironmentDetailOut)
-def environment_detail(request, environment_id: int):
+@router.get("/environments/{environment_id}", response=answers({200: EnvironmentDetailOut}, 400, 404))
+def environment_detail(request, environment_id: Path[ObjectId]):
     return environment_detail_data(environment_get_visible(request.user, environment_id))
 
 
-@router.post("/environments/{environment_id}/destroy", response={202: EnvironmentDetailOut})
-def environment_destroy(request, environment_id: int, payload: ReasonIn | None = None):
+@router.post("/environments/{environment_id}/destroy", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
+def environment_destroy(request, environment_id: Path[ObjectId], payload: ReasonIn | None = None):
     payload = payload or ReasonIn()
     _recent_login_if_session(request)
     environment = services.environment_destroy(
@@ -494,26 +335,26 @@ def environment_destroy(request, environment_id: int, payload: ReasonIn | None =
     return Status(202, environment_detail_data(environment))
 
 
-@router.post("/environments/{environment_id}/extend", response=EnvironmentDetailOut)
-def environment_extend(request, environment_id: int, payload: ExtendIn):
+@router.post("/environments/{environment_id}/extend", response=answers({200: EnvironmentDetailOut}, 400, 403, 404, 409))
+def environment_extend(request, environment_id: Path[ObjectId], payload: ExtendIn):
     environment = services.environment_extend(origin=_origin(request), environment_id=environment_id, hours=payload.hours)
     return environment_detail_data(environment)
 
 
-@router.post("/environments/{environment_id}/retry", response={202: EnvironmentDetailOut})
-def environment_retry(request, environment_id: int):
+@router.post("/environments/{environment_id}/retry", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
+def environment_retry(request, environment_id: Path[ObjectId]):
     environment = services.environment_retry(origin=_origin(request), environment_id=environment_id)
     return Status(202, environment_detail_data(environment))
 
 
-@router.post("/environments/{environment_id}/refresh", response={202: EnvironmentDetailOut})
-def environment_refresh(request, environment_id: int):
+@router.post("/environments/{environment_id}/refresh", response=answers({202: EnvironmentDetailOut}, 400, 403, 404))
+def environment_refresh(request, environment_id: Path[ObjectId]):
     environment = services.environment_refresh(origin=_origin(request), environment_id=environment_id)
     return Status(202, environment_detail_data(environment))
 
 
-@router.get("/environments/{environment_id}/traffic", response={200: TrafficOut, 410: GoneOut})
-def environment_traffic(request, environment_id: int):
+@router.get("/environments/{environment_id}/traffic", response=answers({200: TrafficOut}, 400, 404, 410))
+def environment_traffic(request, environment_id: Path[ObjectId]):
     environment = environment_get_visible(request.user, environment_id)
     if environment.state == EnvironmentState.DESTROYED:
         raise HttpError(410, f"{environment} is destroyed: nothing of it is left in AWS, so no traffic can flow.")

@@ -3,12 +3,13 @@ the request form calls so that the page, the plan preview and the API report the
 """
 
 from django import forms
+from django.core.validators import RegexValidator
 from django.utils.timesince import timesince
 
 from accounts.selectors import teams_requestable_by
 from aws.errors import CAPACITY_CODES
 
-from . import services
+from . import services, validation
 from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Zone
 
@@ -18,7 +19,32 @@ ALL_INGRESS = [{"protocol": "all", "ports": None}]
 ERROR_FIELDS = {"wavelength_ingress": "ingress_mode"}
 
 
-class ZoneChoiceField(forms.ModelChoiceField):
+def _pattern(pattern: str, message: str) -> RegexValidator:
+    """The API schema's character set (environments/validation.py), with the same message."""
+    return RegexValidator(pattern, message)
+
+
+def _cidr(value: str) -> None:
+    problem = validation.cidr_error(value.strip())
+    if problem:
+        raise forms.ValidationError(problem)
+
+
+class BoundedModelChoiceField(forms.ModelChoiceField):
+    """A choice looked up by a text key: text no row can have (NUL, too long) is refused before the
+    query, which PostgreSQL would answer with an error."""
+
+    def __init__(self, *args, max_length: int, **kwargs):
+        self.max_length = max_length
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str) and (len(value) > self.max_length or validation.text_error(value)):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class ZoneChoiceField(BoundedModelChoiceField):
     def label_from_instance(self, zone: Zone) -> str:
         where = " · ".join(part for part in (zone.carrier, zone.metro) if part)
         status = "opted in" if zone.opted_in else "not opted in"
@@ -27,29 +53,49 @@ class ZoneChoiceField(forms.ModelChoiceField):
 
 class EnvironmentRequestForm(forms.Form):
     name = forms.CharField(
-        max_length=40,
+        max_length=validation.NAME_MAX,
         help_text="Lowercase letters, digits and hyphens; unique among the team's live environments.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "edge-demo"}),
     )
-    team = forms.ModelChoiceField(queryset=None, to_field_name="slug", empty_label=None)
-    purpose = forms.CharField(
-        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What is it for?"})
+    team = BoundedModelChoiceField(
+        queryset=None, to_field_name="slug", empty_label=None, max_length=validation.TEAM_SLUG_MAX
     )
-    zone = ZoneChoiceField(queryset=Zone.objects.all(), to_field_name="name", label="Wavelength Zone", empty_label=None)
-    instance_type = forms.CharField(max_length=32, widget=forms.Select, label="Instance type")
+    purpose = forms.CharField(
+        required=False,
+        max_length=validation.PURPOSE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What is it for?"}),
+    )
+    zone = ZoneChoiceField(
+        queryset=Zone.objects.all(),
+        to_field_name="name",
+        label="Wavelength Zone",
+        empty_label=None,
+        max_length=validation.ZONE_NAME_MAX,
+    )
+    instance_type = forms.CharField(
+        max_length=validation.INSTANCE_TYPE_MAX,
+        widget=forms.Select,
+        label="Instance type",
+        validators=[_pattern(validation.INSTANCE_TYPE_PATTERN, "An EC2 instance type such as t3.medium.")],
+    )
     bastion = forms.ChoiceField(
         choices=[("yes", "Yes: a bastion in the public subnet, reachable by SSH"), ("no", "No bastion")],
         initial="yes",
         widget=forms.RadioSelect,
         label="Bastion host",
     )
-    vpc_cidr = forms.CharField(max_length=18, initial="10.0.0.0/16", label="VPC CIDR")
-    public_subnet_cidr = forms.CharField(max_length=18, initial="10.0.1.0/24", label="Public subnet CIDR")
-    wavelength_subnet_cidr = forms.CharField(max_length=18, initial="10.0.0.0/24", label="Wavelength subnet CIDR")
+    vpc_cidr = forms.CharField(max_length=validation.CIDR_MAX, initial="10.0.0.0/16", label="VPC CIDR", validators=[_cidr])
+    public_subnet_cidr = forms.CharField(
+        max_length=validation.CIDR_MAX, initial="10.0.1.0/24", label="Public subnet CIDR", validators=[_cidr]
+    )
+    wavelength_subnet_cidr = forms.CharField(
+        max_length=validation.CIDR_MAX, initial="10.0.0.0/24", label="Wavelength subnet CIDR", validators=[_cidr]
+    )
     bastion_ssh_cidr = forms.CharField(
         required=False,
-        max_length=18,
+        max_length=validation.CIDR_MAX,
         label="SSH to the bastion from",
+        validators=[_cidr],
         # A native suggestion list (the requester's address, offered by the page), no script needed.
         widget=forms.TextInput(attrs={"list": "ssh-suggestions", "placeholder": "e.g. 198.51.100.7/32", "autocomplete": "off"}),
     )
@@ -60,15 +106,31 @@ class EnvironmentRequestForm(forms.Form):
         label="Reaching the Wavelength instance from outside the VPC",
     )
     ingress_tcp = forms.CharField(
-        required=False, max_length=200, label="TCP ports", widget=forms.TextInput(attrs={"placeholder": "22,80,443"})
+        required=False,
+        max_length=validation.PORTS_MAX,
+        label="TCP ports",
+        widget=forms.TextInput(attrs={"placeholder": "22,80,443"}),
     )
     ingress_udp = forms.CharField(
-        required=False, max_length=200, label="UDP ports", widget=forms.TextInput(attrs={"placeholder": "5000-5100"})
+        required=False,
+        max_length=validation.PORTS_MAX,
+        label="UDP ports",
+        widget=forms.TextInput(attrs={"placeholder": "5000-5100"}),
     )
     ingress_icmp = forms.BooleanField(required=False, initial=True, label="ICMP (ping)")
-    ttl_hours = forms.IntegerField(min_value=1, label="Expires after (hours)")
-    key_name = forms.CharField(required=False, max_length=255, label="EC2 key pair")
-    image_id = forms.CharField(required=False, max_length=64, label="AMI override")
+    ttl_hours = forms.IntegerField(min_value=1, max_value=validation.TTL_HOURS_MAX, label="Expires after (hours)")
+    key_name = forms.CharField(
+        required=False,
+        max_length=validation.KEY_NAME_MAX,
+        label="EC2 key pair",
+        validators=[_pattern(validation.KEY_NAME_PATTERN, "An EC2 key pair name is printable ASCII.")],
+    )
+    image_id = forms.CharField(
+        required=False,
+        max_length=validation.IMAGE_ID_MAX,
+        label="AMI override",
+        validators=[_pattern(validation.IMAGE_ID_PATTERN, "An AMI id such as ami-0123456789abcdef0, or empty.")],
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -94,6 +156,8 @@ class EnvironmentRequestForm(forms.Form):
             return name
         if not name:
             return Zone.objects.filter(opt_in_status="opted-in").first() or Zone.objects.first()
+        if not isinstance(name, str) or len(name) > validation.ZONE_NAME_MAX or validation.text_error(name):
+            return None  # no zone has such a name (and PostgreSQL refuses to compare NUL)
         return Zone.objects.filter(name=name).first()
 
     @property
@@ -203,23 +267,41 @@ def _free_name(request: EnvironmentRequest) -> str:
 class DecisionForm(forms.Form):
     """Approve or reject; `plan_hash` is the hash of the plan the approver was shown."""
 
-    comment = forms.CharField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
-    plan_hash = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    comment = forms.CharField(required=False, max_length=validation.COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 2}))
+    plan_hash = forms.CharField(
+        max_length=validation.PLAN_HASH_LENGTH,
+        required=False,
+        widget=forms.HiddenInput,
+        validators=[_pattern(validation.PLAN_HASH_PATTERN, "A plan hash is 64 lowercase hexadecimal digits.")],
+    )
+
+
+class ApproveForm(DecisionForm):
+    """An approval always names the plan it approves (the API's ApproveIn)."""
+
+    plan_hash = forms.CharField(
+        max_length=validation.PLAN_HASH_LENGTH,
+        widget=forms.HiddenInput,
+        validators=[_pattern(validation.PLAN_HASH_PATTERN, "A plan hash is 64 lowercase hexadecimal digits.")],
+        error_messages={"required": "Give the hash of the plan you reviewed (the request's plan_hash)."},
+    )
 
 
 class CancelForm(forms.Form):
-    comment = forms.CharField(required=False, max_length=1000)
+    comment = forms.CharField(required=False, max_length=validation.COMMENT_MAX)
 
 
 class ExtendForm(forms.Form):
-    hours = forms.IntegerField(min_value=1, initial=24, label="Extend by (hours)")
+    hours = forms.IntegerField(
+        min_value=1, max_value=validation.EXTEND_HOURS_MAX, initial=24, label="Extend by (hours)"
+    )
 
 
 class DestroyForm(forms.Form):
     """Typing the name confirms which environment goes: a destroy cannot be undone."""
 
-    confirm_name = forms.CharField(max_length=40, label="Type the environment's name to confirm")
-    reason = forms.CharField(required=False, max_length=500, label="Reason")
+    confirm_name = forms.CharField(max_length=validation.NAME_MAX, label="Type the environment's name to confirm")
+    reason = forms.CharField(required=False, max_length=validation.REASON_MAX, label="Reason")
 
     def __init__(self, *args, environment: Environment, **kwargs):
         super().__init__(*args, **kwargs)
@@ -236,7 +318,9 @@ class EnvironmentFilterForm(forms.Form):
     team = forms.ChoiceField(required=False)
     state = forms.ChoiceField(required=False, choices=[("", "Any state"), *EnvironmentState.choices])
     zone = forms.ChoiceField(required=False)
-    name = forms.CharField(required=False, max_length=40, widget=forms.TextInput(attrs={"placeholder": "Name contains…"}))
+    name = forms.CharField(
+        required=False, max_length=validation.NAME_MAX, widget=forms.TextInput(attrs={"placeholder": "Name contains…"})
+    )
 
     def __init__(self, *args, teams, zones, **kwargs):
         super().__init__(*args, **kwargs)

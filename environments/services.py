@@ -21,7 +21,7 @@ from notify import services as notifications
 
 from . import permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
-from .exceptions import Conflict, PermissionDenied, ValidationError
+from .exceptions import Conflict, PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Installation, Resource, Zone
 from .provisioning.plan import (
     INSTALLATION_TAG,
@@ -30,11 +30,11 @@ from .provisioning.plan import (
     PlanSpec,
     client_token,
     plan_document,
-    plan_hash,
     resource_tags,
 )
+from .provisioning.plan import plan_hash as compute_plan_hash
 from .selectors import environment_get_visible, request_get_visible
-from .validation import NAME, ingress_errors, network_errors
+from .validation import EXTEND_HOURS_MAX, NAME, NAME_MESSAGE, ingress_errors, network_errors
 
 DEFAULT_INGRESS = [{"protocol": "all", "ports": None}]
 ADVANCE_TASK = "environments.advance"
@@ -72,7 +72,7 @@ def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, 
     errors: dict[str, list[str]] = {}
     name = fields["name"]
     if not NAME.match(name):
-        errors["name"] = ["Use 1–40 lowercase letters, digits and hyphens, starting and ending with a letter or digit."]
+        errors["name"] = [NAME_MESSAGE]
     elif (
         Environment.objects.filter(team=team, name=name).exclude(state=EnvironmentState.DESTROYED).exists()
         or EnvironmentRequest.objects.filter(team=team, name=name, state=RequestState.PENDING).exists()
@@ -124,7 +124,7 @@ def request_fields(**given) -> dict:
 
 def request_plan_preview(*, team: Team, zone: Zone, fields: dict) -> tuple[dict, str]:
     document = plan_document(request_spec(team=team, zone=zone, fields=fields))
-    return document, plan_hash(document)
+    return document, compute_plan_hash(document)
 
 
 def environment_request_create(
@@ -174,15 +174,20 @@ def _check_decider(origin: Origin, request: EnvironmentRequest, verb: str) -> No
         raise PermissionDenied(f"Only approvers of team {request.team.slug} may {verb} its requests.")
 
 
-def environment_request_approve(
-    *, origin: Origin, request_id: int, plan_hash: str | None = None, comment: str = ""
-) -> Environment:
-    """Four eyes: an approver of the team, never the requester, approves the exact plan shown."""
+def environment_request_approve(*, origin: Origin, request_id: int, plan_hash: str, comment: str = "") -> Environment:
+    """Four eyes: an approver of the team, never the requester, approves the exact plan shown.
+
+    `plan_hash` is required on every path and is checked against a hash recomputed from the stored
+    plan, not against the stored hash: a plan changed behind the request's back is a 409 too.
+    """
+    if not plan_hash:
+        raise ValidationError({"plan_hash": ["Give the hash of the plan you reviewed (the request's plan_hash)."]})
     with transaction.atomic():
         request = _locked_pending_request(origin, request_id)
         _check_decider(origin, request, "approve")
-        if plan_hash is not None and plan_hash != request.plan_hash:
-            raise Conflict("The plan you were shown is not the request's current plan; reload and review it again.")
+        current = compute_plan_hash(request.plan)
+        if plan_hash != current:
+            raise PlanMismatch(given=plan_hash, current=current)
         if not request.zone.opted_in:
             raise Conflict(f"{request.zone.name} is no longer opted in.")
         now = timezone.now()
@@ -201,7 +206,7 @@ def environment_request_approve(
                     zone=request.zone,
                     region=request.zone.region,
                     plan=request.plan,
-                    plan_hash=request.plan_hash,
+                    plan_hash=current,
                     correlation_id=origin.correlation_id,
                     expires_at=now + timedelta(hours=request.ttl_hours),
                 )
@@ -212,7 +217,7 @@ def environment_request_approve(
             action="request.approved",
             target=request,
             before={"state": RequestState.PENDING},
-            after={"state": RequestState.APPROVED, "environment_id": environment.pk, "plan_hash": request.plan_hash},
+            after={"state": RequestState.APPROVED, "environment_id": environment.pk, "plan_hash": current},
             details={"comment": comment},
             environment_id=environment.pk,
         )
@@ -403,8 +408,8 @@ def environment_extend(*, origin: Origin, environment_id: int, hours: int) -> En
             if environment.state in (EnvironmentState.DESTROYING, EnvironmentState.DESTROYED):
                 raise Conflict(f"The environment is {environment.state}; there is nothing to extend.")
             raise PermissionDenied("Only the owner or an approver of the team may extend it.")
-        if not isinstance(hours, int) or hours < 1:
-            raise ValidationError({"hours": ["Give a whole number of hours, at least 1."]})
+        if not isinstance(hours, int) or not 1 <= hours <= EXTEND_HOURS_MAX:
+            raise ValidationError({"hours": [f"Give a whole number of hours from 1 to {EXTEND_HOURS_MAX}."]})
         now = timezone.now()
         new_expiry = max(environment.expires_at, now) + timedelta(hours=hours)
         latest = now + timedelta(hours=environment.team.max_ttl_hours)

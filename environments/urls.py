@@ -1,6 +1,21 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from . import views
+from . import validation, views
+
+
+class ZoneGroupConverter:
+    """A zone group's name as AWS writes them (us-west-2-wl1); anything else is a 404 before the view."""
+
+    regex = f"[a-z0-9-]{{1,{validation.ZONE_GROUP_MAX}}}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ZoneGroupConverter, "zone_group")
 
 app_name = "environments"
 
@@ -25,6 +40,6 @@ urlpatterns = [
     path("environments/<int:environment_id>/retry/", views.environment_retry, name="environment_retry"),
     path("environments/<int:environment_id>/refresh/", views.environment_refresh, name="environment_refresh"),
     path("zones/", views.zone_list, name="zone_list"),
-    path("zones/<str:group>/opt-in/", views.zone_group_opt_in, name="zone_group_opt_in"),
-    path("zones/<str:group>/opt-in/ask/", views.zone_group_opt_in_ask, name="zone_group_opt_in_ask"),
+    path("zones/<zone_group:group>/opt-in/", views.zone_group_opt_in, name="zone_group_opt_in"),
+    path("zones/<zone_group:group>/opt-in/ask/", views.zone_group_opt_in_ask, name="zone_group_opt_in_ask"),
 ]

@@ -22,9 +22,11 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
+from accounts.selectors import teams_requestable_by
+from audit.client_ip import client_ip
 from audit.context import Origin
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
@@ -36,6 +38,7 @@ from . import permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
+    ApproveForm,
     CancelForm,
     DecisionForm,
     DestroyForm,
@@ -125,6 +128,7 @@ def reauth(request):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def home(request):
     context = {
         "notifications": notification_selectors.notifications_unread(request.user),
@@ -152,10 +156,16 @@ def notification_read(request, notification_id=None):
 def _suggested_ssh_cidr(request) -> str:
     """The requester's own address as a /32 (what the bastion's SSH rule most often needs)."""
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_ip(request) or "")
     except ValueError:
         return ""
     return f"{address}/32" if address.version == 4 else ""
+
+
+def _may_request_somewhere(user) -> None:
+    """Only members and approvers of some team request (auditors and admins outside teams do not)."""
+    if not teams_requestable_by(user).exists():
+        raise PermissionDenied("Only members of a team may request environments.")
 
 
 def _request_form_context(request, form, prefill) -> dict:
@@ -170,6 +180,8 @@ def _request_form_context(request, form, prefill) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_create(request):
+    if request.method == "POST":  # the page itself tells those outside every team why they cannot
+        _may_request_somewhere(request.user)
     prefill = queries.request_to_prefill(request.user, request.POST.get("from") or request.GET.get("from"))
     if request.method == "POST":
         form = EnvironmentRequestForm(request.POST, user=request.user)
@@ -208,6 +220,7 @@ def request_instance_types(request):
 @require_POST
 def request_preview(request):
     """The `plan-preview` partial: every resource and AWS call the request would make, or its errors."""
+    _may_request_somewhere(request.user)
     form = EnvironmentRequestForm(request.POST, user=request.user)
     plan = plan_hash = None
     if form.is_valid():
@@ -222,6 +235,7 @@ def request_preview(request):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def request_list(request):
     state = request.GET.get("state", "")
     if state not in RequestState.values:
@@ -244,6 +258,7 @@ def request_list(request):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def approval_list(request):
     page = Paginator(queries.request_rows(approval_queue(request.user)).order_by("-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -251,8 +266,7 @@ def approval_list(request):
     return render(request, "environments/request_list.html", {"page": page, "approvals": True, "title": "Approvals"})
 
 
-@login_required
-def request_detail(request, request_id):
+def _request_detail_page(request, request_id, *, status: int = 200):
     env_request = request_get_visible(request.user, request_id)
     context = {
         "env_request": env_request,
@@ -263,7 +277,13 @@ def request_detail(request, request_id):
         "decision_form": DecisionForm(initial={"plan_hash": env_request.plan_hash}),
         "login_is_recent": login_is_recent(request),
     }
-    return render(request, "environments/request_detail.html", context)
+    return render(request, "environments/request_detail.html", context, status=status)
+
+
+@login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
+def request_detail(request, request_id):
+    return _request_detail_page(request, request_id)
 
 
 def _request_url(request_id):
@@ -274,21 +294,24 @@ def _request_url(request_id):
 @require_POST
 @recent_login_required(_request_url)
 def request_approve(request, request_id):
-    form = DecisionForm(request.POST)
+    form = ApproveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "The approval form was not valid.")
-        return redirect(_request_url(request_id))
+        # Nothing is approved without the plan it binds to: the page again, with what was wrong (400).
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{field}: {error}" if field != "__all__" else error)
+        return _request_detail_page(request, request_id, status=400)
     try:
         environment = services.environment_request_approve(
             origin=Origin.from_request(request),
             request_id=request_id,
-            # The page always binds the approval to the plan it showed; a missing hash never matches.
+            # The hash of the plan the page showed, checked against the plan's hash recomputed now.
             plan_hash=form.cleaned_data["plan_hash"],
             comment=form.cleaned_data["comment"],
         )
-    except Conflict as exc:
+    except Conflict as exc:  # PlanMismatch names both hashes
         messages.error(request, str(exc))
-        return redirect(_request_url(request_id))
+        return _request_detail_page(request, request_id, status=409)
     messages.success(request, f"Approved: {environment} is being built.")
     return _redirect(request, reverse("environments:environment_detail", kwargs={"environment_id": environment.pk}))
 
@@ -323,6 +346,7 @@ def request_cancel(request, request_id):
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def environment_list(request):
     teams = list(queries.teams_for_filters(request.user))
     zone_names = list(Zone.objects.only("name").order_by("name"))
@@ -364,6 +388,7 @@ def _live_context(environment) -> dict:
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def environment_detail(request, environment_id):
     environment = environment_get_visible(request.user, environment_id)
     user = request.user
@@ -480,6 +505,7 @@ def _admin_only(user) -> None:
 
 
 @login_required
+@require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def zone_list(request):
     _admin_only(request.user)
     cached = list(Zone.objects.order_by("group_name", "name"))
@@ -498,7 +524,9 @@ def zone_list(request):
 @login_required
 @require_POST
 def zone_group_opt_in_ask(request, group):
-    """A member asks the admins to opt a zone group in; only an admin carries it out (/zones/)."""
+    """A member asks the admins to opt a zone group in; only an admin carries it out (/zones/).
+    Asking is for those who may request (an auditor changes nothing, not even the admins' inbox)."""
+    _may_request_somewhere(request.user)
     if not Zone.objects.filter(group_name=group).exists():
         raise Http404("No such zone group.")
     origin = Origin.from_request(request)

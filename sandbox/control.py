@@ -11,6 +11,7 @@ from sandbox import wavelength
 from sandbox.awsquery import status_line
 from sandbox.faults import ConfigError, LatencyRule
 from sandbox.inventory import inventory
+from sandbox.lab import control as lab_control
 from sandbox.runtime import SandboxRuntime
 
 CONTROL_PREFIX = "/_sandbox/"
@@ -144,7 +145,7 @@ def _route(method: str, path: str) -> Handler:
     name = path[len(CONTROL_PREFIX) :].strip("/")
     if method == "DELETE" and name.startswith("faults/"):
         return remove_fault(name.removeprefix("faults/"))
-    handler = ROUTES.get((method, name))
+    handler = ROUTES.get((method, name)) or lab_control.route(method, name)
     if handler is None:
         known = any(route_name == name for _, route_name in ROUTES)
         raise ControlError(405 if known else 404, f"no control path {method} {CONTROL_PREFIX}{name}")

@@ -42,6 +42,8 @@ class SandboxMiddleware:
             pending = self.runtime.calls.arrived(call)
             status, headers, body = self._answer(call, environ)
             self.runtime.calls.completed(pending, status, _error_code(status, body))
+            if call.action == "DeleteVpc" and status == 200:  # the lab goes with its VPC
+                self.runtime.labs.teardown(call.params.get("VpcId", ""))
         start_response(status_line(status), headers)
         return [body]
 
@@ -53,7 +55,9 @@ class SandboxMiddleware:
         inconsistent = self.runtime.consistency.error_for(call)
         if inconsistent is not None:
             return _error_answer(inconsistent)
-        status, headers, body = self._moto(environ)
+        # SSM Run Command of the product's probe script runs in the lab (sandbox/lab/ssm.py).
+        ran = self.runtime.labs.ssm.answer(call.action, call.account, call.region, environ)
+        status, headers, body = ran or self._moto(environ)
         if status == 200:
             self.runtime.consistency.record_created(created_ids(call.action, body))
             lost = self.runtime.faults.error_for(call, zone_of=self._launch_zone, after_effect=True)

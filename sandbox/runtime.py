@@ -8,6 +8,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from sandbox import wavelength
 from sandbox.calllog import CallLog
 from sandbox.faults import Consistency, Faults, Latency, Throttle
+from sandbox.lab.registry import Labs
 from sandbox.wavelength.availability_zones import opted_in_groups
 
 
@@ -29,9 +30,11 @@ class SandboxRuntime:
         self.throttle = Throttle()
         self.consistency = Consistency()
         self.calls = CallLog()
+        self.labs = Labs(self.moto_lock)  # the data plane (sandbox/lab/); sweeps stale namespaces
 
     def reset(self) -> None:
         """Back to a clean start: moto's own reset, then every sandbox setting and record."""
+        self.labs.teardown_all()
         with self.moto_lock:
             # moto's reset rebuilds each regional EC2 backend (default VPC, AMIs: ~0.1 s a region)
             # only to discard it; dropping them first leaves the rebuild to the next call.

@@ -69,6 +69,7 @@ class SandboxServer:
             self._thread.join()
             self._thread = None
         self._server.server_close()
+        self.runtime.labs.teardown_all()
 
 
 def start(host: str = LOOPBACK, port: int = 0, **options) -> SandboxServer:

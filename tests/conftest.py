@@ -37,6 +37,7 @@ def _answers(url: str, default_port: int) -> bool:
 def pytest_configure(config):
     # Full-strength hashing makes every test user cost ~0.3 s; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.WLPANEL_CHECKS_AUTOMATIC = False  # tests/checks turn the automatic connectivity run on
     from tests.audit.flush import allow_test_flush_of_audit_tables
 
     allow_test_flush_of_audit_tables()
@@ -229,6 +230,7 @@ def worker_env(transactional_db, celery_queue, sandbox, tmp_path):
         "WLPANEL_QUEUE": celery_queue,
         "WLPANEL_AWS_ENDPOINT": sandbox.url,
         "PYTHONUNBUFFERED": "1",
+        "WLPANEL_CHECKS_AUTOMATIC": "0",  # tests/checks turn it on for their workers
     }
     return env
 

@@ -8,15 +8,19 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError
 from django.http import Http404
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as SchemaValidationError
 from ninja.utils import check_csrf
 
 from audit.api import router as audit_router
+from checks.api import router as checks_router
 from environments.api import router as environments_router
-from environments.exceptions import Conflict
+from environments.exceptions import Conflict, PlanMismatch
 from wlpanel.degraded import DETAIL, RETRY_AFTER_SECONDS
+
+from .api_errors import describe_errors
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -25,6 +29,12 @@ class PanelAuth:
     """A bearer token, or a logged-in session with CSRF enforced on writes."""
 
     openapi_type = "http"
+    # What the OpenAPI document states (a browser session, with X-CSRFToken on writes, works too).
+    openapi_security_schema = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "`python manage.py issue_token USER` prints a token; send `Authorization: Bearer <token>`.",
+    }
 
     def __call__(self, request):
         if getattr(request, "auth_via_token", False):
@@ -36,7 +46,12 @@ class PanelAuth:
         return request.user
 
 
-api = NinjaAPI(
+class PanelAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return describe_errors(super().get_openapi_schema(*args, **kwargs))
+
+
+api = PanelAPI(
     title="wlpanel API",
     version="1",
     description="Self-service AWS Wavelength edge environments.",
@@ -44,6 +59,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url=None,
     openapi_url="/openapi.json",
+    docs_decorator=require_safe,  # the document is read, never written: other methods are 405
 )
 
 
@@ -55,8 +71,11 @@ def error(request, status: int, detail: str, errors: dict | None = None):
 def schema_invalid(request, exc):
     errors: dict[str, list[str]] = {}
     for item in exc.errors:
-        location = [str(part) for part in item.get("loc", []) if part not in ("body", "payload", "query")]
-        errors.setdefault(".".join(location) or "non_field_errors", []).append(item.get("msg", "invalid"))
+        location = [str(part) for part in item.get("loc", []) if part not in ("body", "payload", "query", "path")]
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        if item.get("type") == "missing" and location == ["plan_hash"]:
+            message = "Give the hash of the plan you reviewed (the request's plan_hash)."
+        errors.setdefault(".".join(location) or "non_field_errors", []).append(message)
     return error(request, 400, "The request is not valid.", errors)
 
 
@@ -78,7 +97,10 @@ def not_found(request, exc):
 
 @api.exception_handler(Conflict)
 def conflict(request, exc):
-    return error(request, 409, str(exc))
+    body = {"detail": str(exc), "errors": getattr(exc, "errors", {})}
+    if isinstance(exc, PlanMismatch):  # both hashes, so the client can tell which plan it was shown
+        body |= {"given_plan_hash": exc.given, "plan_hash": exc.current}
+    return api.create_response(request, body, status=409)
 
 
 @api.exception_handler(AuthenticationError)
@@ -100,3 +122,4 @@ def http_error(request, exc):
 
 api.add_router("/", environments_router)
 api.add_router("/audit/", audit_router)
+api.add_router("/", checks_router)

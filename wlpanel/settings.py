@@ -6,12 +6,14 @@ configured nor answering, an embedded stand-in is used and named in the log (DES
 """
 
 import hashlib
+import ipaddress
 import logging
 import socket
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "environments",
     "notify",
     "sso",
+    "checks",
 ]
 # The embedded AWS is an app only where it is served (`manage.py sandbox`): in the local profile,
 # or where WLPANEL_SERVE_SANDBOX says so (docker-compose's sandbox service). The panel never imports it.
@@ -238,6 +241,12 @@ WLPANEL_AWS_ENDPOINT = env.str("WLPANEL_AWS_ENDPOINT", default="")
 # Names this panel in tags and ClientTokens, with an id generated once per database
 # (environments.services.installation_id); set it when several panels share an AWS account.
 WLPANEL_INSTALLATION_ID = env.str("WLPANEL_INSTALLATION_ID", default="")
+# Connectivity checks (issue 16): once automatically when a build is ready (benchmarks switch it
+# off), probe timeout in seconds, probes in flight, and the internet endpoint probed from instances on AWS.
+WLPANEL_CHECKS_AUTOMATIC = env.bool("WLPANEL_CHECKS_AUTOMATIC", default=True)
+WLPANEL_CHECKS_TIMEOUT = env.float("WLPANEL_CHECKS_TIMEOUT", default=1.0)
+WLPANEL_CHECKS_PARALLEL = env.int("WLPANEL_CHECKS_PARALLEL", default=8)
+WLPANEL_CHECKS_INTERNET_TARGET = env.str("WLPANEL_CHECKS_INTERNET_TARGET", default="")
 WLPANEL_AWS_REGIONS = env.list("WLPANEL_AWS_REGIONS", default=["us-west-2", "us-east-1", "eu-west-3"])
 # InsufficientInstanceCapacity: retry on a minutes scale, then fail with what the user can do.
 WLPANEL_CAPACITY_RETRY_SECONDS = env.float("WLPANEL_CAPACITY_RETRY_SECONDS", default=300.0)
@@ -261,11 +270,28 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=15)
+# A locked (address, username) pair may try again after this long.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("WLPANEL_LOCKOUT_COOLOFF_MINUTES", default=15))
 # Lock the (ip, username) pair: neither a victim's name alone nor a shared NAT address locks others out.
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=1 if PRODUCTION else 0)
+# Who the client is behind proxies: a count of proxies in front of the panel, or their CIDR blocks
+# (audit/client_ip.py). Production sits behind one TLS proxy; locally the browser connects directly.
+# (AXES_PROXY_COUNT is the earlier name of the count, still read.)
+WLPANEL_TRUSTED_PROXIES = (
+    env.str("WLPANEL_TRUSTED_PROXIES", default="") or env.str("AXES_PROXY_COUNT", default="") or ("1" if PRODUCTION else "0")
+)
+try:  # refused at start-up, not at the first request
+    _proxies = [part.strip() for part in WLPANEL_TRUSTED_PROXIES.split(",") if part.strip()]
+    if not (len(_proxies) == 1 and _proxies[0].isdigit()):
+        for _proxy in _proxies or ["(none)"]:
+            ipaddress.ip_network(_proxy, strict=False)
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"WLPANEL_TRUSTED_PROXIES: give a count of proxies (0, 1, 2 …) or CIDR blocks, not {WLPANEL_TRUSTED_PROXIES!r}."
+    ) from exc
+# Lockout, audit rows and rate limits all read the address through that one function.
+AXES_CLIENT_IP_CALLABLE = "audit.client_ip.client_ip"
 
 # API tokens expire this many days after they are issued.
 WLPANEL_API_TOKEN_DAYS = env.int("WLPANEL_API_TOKEN_DAYS", default=90)

@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("audit/", include("audit.urls")),
     path("account/", include("accounts.urls")),
+    path("", include("checks.urls")),
     path("", include("environments.urls")),
 ]

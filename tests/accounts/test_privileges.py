@@ -251,3 +251,15 @@ def test_demo_setup_takes_the_password_from_the_environment_and_make_run_passes_
     ((args, env),) = calls
     assert "from-the-environment-1" not in " ".join(args) and "--password" not in args
     assert env["WLPANEL_DEMO_PASSWORD"] == "from-the-environment-1"
+
+
+@pytest.mark.django_db
+def test_admin_bulk_delete_of_teams_is_audited_per_team(client, admin_user, team, other_team):
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("admin:accounts_team_changelist"),
+        {"action": "delete_selected", "_selected_action": [team.pk, other_team.pk], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert sorted(row.before["slug"] for row in rows("team.deleted")) == ["demo", "other"]
+    assert not Team.objects.exists()

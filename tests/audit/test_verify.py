@@ -397,6 +397,7 @@ def test_checkpoints_go_to_s3_under_object_lock_and_cannot_be_deleted(alice, s3_
     assert "s3://wlpanel-audit-checkpoints/audit-checkpoints/" in _verify("--checkpoint")
 
     (item,) = s3_bucket.list_objects_v2(Bucket="wlpanel-audit-checkpoints")["Contents"]
+    assert AwsCall.objects.filter(service="s3", operation="PutObject").exists()  # in the call log like any call
     assert item["Key"].startswith(f"audit-checkpoints/{connection.settings_dict['NAME']}/")
     head = s3_bucket.head_object(Bucket="wlpanel-audit-checkpoints", Key=item["Key"])
     assert head["ObjectLockMode"] == "COMPLIANCE"
@@ -410,7 +411,26 @@ def test_a_tail_deletion_is_named_from_s3_even_when_the_file_was_rolled_back(ali
     events = _events(alice)
     _verify("--checkpoint")
     checkpoint_file.write_text("")  # whoever could write the file rolled it back; S3 keeps its copy
-    # The tail from the last event on, including the audit row of the checkpoint's own PutObject.
+    # The tail from the checkpoint's head on (the checkpoint's own PutObject left an audit row after it).
     _as_table_owner("DELETE FROM audit_auditevent WHERE id >= %s", [events[-1].pk])
 
     assert "rows removed from the end" in _failure()
+
+
+@pytest.mark.django_db
+def test_aws_calls_logged_before_the_chain_are_skipped_but_none_may_follow_a_chained_one(alice):
+    insert = (
+        "INSERT INTO audit_awscall (created_at, service, region, operation, params, mutating, outcome, error_message,"
+        " duration_ms, retries, request_id, resource_key, correlation_id) VALUES (now(), 'ec2', 'us-west-2', %s,"
+        " '{}', false, 'ok', '', 1, 0, '', '', '')"
+    )
+    with connection.cursor() as cursor:  # as the unchained call log wrote them: no hash, scheme 0
+        cursor.execute(insert, ["DescribeVpcs"])
+    chained = aws_call_record(region="us-west-2", operation="CreateVpc", outcome="ok", duration_ms=4)
+    assert chained.prev_hash == "0" * 64
+    assert "AWS call log OK: 2 rows verified" in _verify()
+
+    with connection.cursor() as cursor:  # one more "old" row after the chain began: not allowed
+        cursor.execute(insert, ["TerminateInstances"])
+    message = _failure()
+    assert "AWS call log broken at row" in message and "TerminateInstances" in message and "old scheme 0" in message

@@ -50,3 +50,25 @@ def test_ingress_rules():
 def test_port_ranges():
     assert port_ranges(None) is None
     assert port_ranges("22, 1000-2000") == [(22, 22), (1000, 2000)]
+
+
+def test_netmask_notation_is_refused_with_the_prefix_to_write_instead():
+    from environments.validation import cidr_error
+
+    assert cidr_error("10.0.0.0/255.255.0.0") == "“10.0.0.0/255.255.0.0” uses a netmask: write the prefix length instead, 10.0.0.0/16."
+    assert "not a valid one" in cidr_error("10.0.0.0/255.0.255.0")
+    assert "host bits" in cidr_error("10.0.0.1/16") and "10.0.0.0/16" in cidr_error("10.0.0.1/16")
+    assert "netmask" in errors(vpc_cidr="10.0.0.0/255.255.0.0")["vpc_cidr"][0]
+    for bare_or_bad in ("10.0.0.0", "10.0.0.0/33", "999.0.0.0/16", "10.0.0.0/16\x00", " 10.0.0.0/16"):
+        assert "not an IPv4 CIDR" in cidr_error(bare_or_bad), bare_or_bad
+    assert cidr_error("10.0.0.0/16") is None and cidr_error("0.0.0.0/0") is None
+
+
+def test_ingress_rule_and_port_range_counts_are_bounded():
+    from environments.validation import INGRESS_RULES_MAX, PORT_RANGES_MAX
+
+    assert "at most 8" in ingress_errors([{"protocol": "all", "ports": None}] * (INGRESS_RULES_MAX + 1))["wavelength_ingress"][0]
+    assert ingress_errors([{"protocol": "tcp", "ports": ",".join(["22"] * PORT_RANGES_MAX)}]) == {}
+    too_many = ingress_errors([{"protocol": "tcp", "ports": ",".join(["22"] * (PORT_RANGES_MAX + 1))}])
+    assert "At most 50" in too_many["wavelength_ingress"][0]
+    assert "at most 200 characters" in ingress_errors([{"protocol": "udp", "ports": "1," * 150}])["wavelength_ingress"][0]

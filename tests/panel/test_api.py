@@ -190,21 +190,43 @@ def test_approve_returns_the_environment_id(api, alice, bob, make_request, publi
     assert api(bob).post(f"/requests/{request.pk}/reject").status_code == 409
 
 
-def test_approve_without_a_body_or_hash_is_allowed_for_api_callers(api, alice, bob, make_request):
+def test_approve_without_a_plan_hash_is_400_on_every_api_path(api, alice, bob, make_request):
     request = make_request(alice)
-    assert api(bob).post(f"/requests/{request.pk}/approve").status_code == 200
+    for body in (None, {}, {"comment": "looks fine"}):
+        response = api(bob).post(f"/requests/{request.pk}/approve", body)
+        assert response.status_code == 400, body
+        assert set(response.json()) == {"detail", "errors"} and "plan" in response.json()["errors"]["plan_hash"][0]
+    response = api(bob).post(f"/requests/{request.pk}/approve", {"plan_hash": "not-a-hash"})
+    assert response.status_code == 400 and response.json()["errors"]["plan_hash"]
+    assert EnvironmentRequest.objects.get().state == "pending" and not Environment.objects.exists()
 
 
-def test_approval_with_a_stale_plan_hash_is_409(api, alice, bob, make_request):
+def test_approval_with_a_stale_plan_hash_is_409_with_both_hashes(api, alice, bob, make_request):
     request = make_request(alice)
     response = api(bob).post(f"/requests/{request.pk}/approve", {"plan_hash": "f" * 64})
-    assert response.status_code == 409 and "plan" in response.json()["detail"]
+    body = response.json()
+    assert response.status_code == 409 and "plan" in body["detail"]
+    assert body["given_plan_hash"] == "f" * 64 and body["plan_hash"] == request.plan_hash
+    assert "f" * 64 in body["detail"] and request.plan_hash in body["detail"] and body["errors"]["plan_hash"]
     assert EnvironmentRequest.objects.get().state == "pending"
+
+
+def test_approval_checks_a_hash_recomputed_from_the_stored_plan_not_the_stored_hash(api, alice, bob, make_request):
+    """A plan changed in the database behind the request's back (its stored hash left alone) is not approved."""
+    from environments.provisioning.plan import plan_hash
+
+    request = make_request(alice)
+    tampered = {**request.plan, "spec": {**request.plan["spec"], "instance_type": "g4dn.2xlarge"}}
+    EnvironmentRequest.objects.filter(pk=request.pk).update(plan=tampered)
+    response = api(bob).post(f"/requests/{request.pk}/approve", {"plan_hash": request.plan_hash})
+    assert response.status_code == 409
+    assert response.json()["given_plan_hash"] == request.plan_hash and response.json()["plan_hash"] == plan_hash(tampered)
+    assert not Environment.objects.exists()
 
 
 def test_self_approval_is_403_even_for_an_admin(api, alice, admin_user, team, make_request):
     own = make_request(alice)
-    assert api(alice).post(f"/requests/{own.pk}/approve").status_code == 403
+    assert api(alice).post(f"/requests/{own.pk}/approve", {"plan_hash": own.plan_hash}).status_code == 403
     team.memberships.create(user=admin_user, role=TeamRole.APPROVER)
     admins_own = make_request(admin_user, name="admins")
     response = api(admin_user).post(f"/requests/{admins_own.pk}/approve", {"plan_hash": admins_own.plan_hash})
@@ -214,7 +236,7 @@ def test_self_approval_is_403_even_for_an_admin(api, alice, admin_user, team, ma
 
 def test_an_admin_who_is_no_approver_of_the_team_cannot_approve(api, alice, admin_user, make_request):
     request = make_request(alice)
-    assert api(admin_user).post(f"/requests/{request.pk}/approve").status_code == 403
+    assert api(admin_user).post(f"/requests/{request.pk}/approve", {"plan_hash": request.plan_hash}).status_code == 403
 
 
 def test_reject_and_cancel(api, alice, bob, make_request):
@@ -229,7 +251,8 @@ def test_reject_and_cancel(api, alice, bob, make_request):
 def test_other_teams_requests_are_404(api, alice, mallory, make_request):
     request = make_request(alice)
     for path in (f"/requests/{request.pk}", f"/requests/{request.pk}/approve", f"/requests/{request.pk}/cancel"):
-        response = api(mallory).get(path) if "/" not in path.removeprefix("/requests/") else api(mallory).post(path)
+        body = {"plan_hash": request.plan_hash}
+        response = api(mallory).get(path) if "/" not in path.removeprefix("/requests/") else api(mallory).post(path, body)
         assert response.status_code == 404, path
     assert api(mallory).get("/requests").json() == {"items": [], "count": 0, "next": None}
 
@@ -367,7 +390,7 @@ def test_auditors_read_everything_and_change_nothing(api, carol, alice, make_req
     auditor = api(carol)
     assert auditor.get("/requests").json()["count"] == 2
     assert auditor.get(f"/environments/{environment.pk}").status_code == 200
-    assert auditor.post(f"/requests/{pending.pk}/approve").status_code == 403
+    assert auditor.post(f"/requests/{pending.pk}/approve", {"plan_hash": pending.plan_hash}).status_code == 403
     assert auditor.post(f"/requests/{pending.pk}/cancel").status_code == 403
     for action in ("destroy", "refresh"):
         assert auditor.post(f"/environments/{environment.pk}/{action}").status_code == 403, action
@@ -383,9 +406,10 @@ def test_session_callers_confirm_their_password_for_sensitive_actions_tokens_do_
     session = client.session
     session["authenticated_at"] = int(time.time()) - settings.WLPANEL_REAUTH_SECONDS - 60
     session.save()
-    response = client.post(f"/api/requests/{request.pk}/approve", {}, content_type="application/json")
+    body = {"plan_hash": request.plan_hash}
+    response = client.post(f"/api/requests/{request.pk}/approve", body, content_type="application/json")
     assert response.status_code == 403 and "/reauth/" in response.json()["detail"]
-    assert Api(bob).post(f"/requests/{request.pk}/approve").status_code == 200
+    assert Api(bob).post(f"/requests/{request.pk}/approve", body).status_code == 200
 
 
 def test_list_query_counts_do_not_grow(api, alice, make_environment):

@@ -21,9 +21,9 @@ def test_members_and_other_teams_cannot_decide(alice, make_user, team, mallory, 
     dave = make_user("dave", team=team, role="member")
     request = make_request(alice)
     with pytest.raises(PermissionDenied):
-        services.environment_request_approve(origin=origin_of(dave), request_id=request.pk)
+        services.environment_request_approve(origin=origin_of(dave), request_id=request.pk, plan_hash=request.plan_hash)
     with pytest.raises(Http404):
-        services.environment_request_approve(origin=origin_of(mallory), request_id=request.pk)
+        services.environment_request_approve(origin=origin_of(mallory), request_id=request.pk, plan_hash=request.plan_hash)
 
 
 def test_approval_binds_to_the_plan_hash_and_happens_once(alice, bob, erin, make_request):
@@ -33,7 +33,9 @@ def test_approval_binds_to_the_plan_hash_and_happens_once(alice, bob, erin, make
     environment = services.environment_request_approve(origin=origin_of(bob), request_id=request.pk, plan_hash=request.plan_hash)
     assert environment.state == "provisioning" and environment.resources.count() == len(request.plan["steps"])
     with pytest.raises(Conflict):
-        services.environment_request_approve(origin=origin_of(erin), request_id=request.pk)
+        services.environment_request_approve(origin=origin_of(erin), request_id=request.pk, plan_hash=request.plan_hash)
+    with pytest.raises(ValidationError):  # no hash, no approval, on every path
+        services.environment_request_approve(origin=origin_of(erin), request_id=request.pk, plan_hash="")
 
 
 def test_only_the_requester_cancels(alice, bob, make_request):

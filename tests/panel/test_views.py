@@ -148,8 +148,9 @@ def test_request_form_shows_zones_defaults_and_the_requesters_address(client, al
 def test_people_outside_every_team_are_told_why_they_cannot_request(client, carol, zone):
     logged_in(client, carol)
     assert b'data-testid="no-team"' in client.get("/requests/new/").content
-    response = client.post("/requests/new/", FORM)
-    assert response.status_code == 200 and "team" in response.context["form"].errors
+    # Submitting anyway (or previewing) is refused: an auditor changes nothing.
+    assert client.post("/requests/new/", FORM).status_code == 403
+    assert client.post("/requests/new/preview/", FORM).status_code == 403
     assert not EnvironmentRequest.objects.exists()
 
 
@@ -295,12 +296,16 @@ def test_an_admin_who_requested_cannot_approve_it_either(client, admin_user, tea
 def test_an_approval_of_a_plan_not_shown_is_refused(client, alice, bob, make_request):
     request = make_request(alice)
     logged_in(client, bob)
-    response = client.post(f"/requests/{request.pk}/approve/", {"plan_hash": "0" * 64}, follow=True)
-    assert "not the request&#x27;s current plan" in response.content.decode()
+    response = client.post(f"/requests/{request.pk}/approve/", {"plan_hash": "0" * 64})
+    page = response.content.decode()
+    assert response.status_code == 409 and "not the request&#x27;s current plan" in page
+    assert "0" * 64 in page and request.plan_hash in page  # both hashes, on the request's page
     assert not Environment.objects.exists()
-    # No hash at all is no better.
-    client.post(f"/requests/{request.pk}/approve/", {})
-    assert not Environment.objects.exists()
+    # No hash at all is no better: 400, the page again with what is missing.
+    for body in ({}, {"comment": "fine by me"}, {"plan_hash": ""}):
+        response = client.post(f"/requests/{request.pk}/approve/", body)
+        assert response.status_code == 400 and "hash of the plan you reviewed" in response.content.decode()
+    assert not Environment.objects.exists() and EnvironmentRequest.objects.get().state == "pending"
 
 
 def test_reject_and_cancel(client, alice, bob, make_request):
@@ -534,8 +539,13 @@ def test_extend_and_refresh(client, alice, make_environment, published_tasks, dj
     client.post(f"/environments/{environment.pk}/extend/", {"hours": 24})
     environment.refresh_from_db()
     assert (environment.expires_at - before).total_seconds() >= 24 * 3600 - 5
-    too_long = client.post(f"/environments/{environment.pk}/extend/", {"hours": 100000}, follow=True)
+    too_long = client.post(f"/environments/{environment.pk}/extend/", {"hours": 10000}, follow=True)
     assert b"allows at most 720 hours" in too_long.content
+    # Hours past any team's limit (1e12 once overflowed the date arithmetic) are refused as such.
+    absurd = client.post(f"/environments/{environment.pk}/extend/", {"hours": 10**12}, follow=True)
+    assert absurd.status_code == 200 and b"less than or equal to 87600" in absurd.content
+    environment.refresh_from_db()
+    assert (environment.expires_at - before).total_seconds() < 25 * 3600
     refused = client.post(f"/environments/{environment.pk}/refresh/", follow=True)  # still provisioning
     assert b"refresh it once the operation has ended" in refused.content
     Environment.objects.filter(pk=environment.pk).update(state="ready")

@@ -84,7 +84,7 @@ def make_environment(seed_zone, alice, bob):
         request = environment_request_create(
             origin=origin_of(alice), team=alice.memberships.first().team, zone=seed_zone, name=name, **fields
         )
-        return environment_request_approve(origin=origin_of(bob), request_id=request.pk)
+        return environment_request_approve(origin=origin_of(bob), request_id=request.pk, plan_hash=request.plan_hash)
 
     return make
 
