@@ -8,6 +8,7 @@ from ninja import Router, Schema, Status
 from audit.choices import Source
 from audit.context import Origin
 from environments.selectors import environment_get_visible
+from wlpanel.api_errors import answers
 
 from . import services
 
@@ -60,7 +61,7 @@ def run_data(run) -> dict:
     }
 
 
-@router.post("/environments/{environment_id}/checks", response={202: RunStarted})
+@router.post("/environments/{environment_id}/checks", response=answers({202: RunStarted}, 400, 403, 404, 409))
 def checks_start(request, environment_id: int):
     run = services.check_run_request(
         origin=Origin.from_request(request, Source.API), environment_id=environment_id
@@ -68,7 +69,7 @@ def checks_start(request, environment_id: int):
     return Status(202, {"run_id": run.pk})
 
 
-@router.get("/environments/{environment_id}/checks", response=CheckRunOut)
+@router.get("/environments/{environment_id}/checks", response=answers({200: CheckRunOut}, 400, 404))
 def checks_latest(request, environment_id: int):
     environment = environment_get_visible(request.user, environment_id)
     run = services.latest_run(environment)
