@@ -347,7 +347,7 @@ def environment_retry(request, environment_id: Path[ObjectId]):
     return Status(202, environment_detail_data(environment))
 
 
-@router.post("/environments/{environment_id}/refresh", response=answers({202: EnvironmentDetailOut}, 400, 403, 404))
+@router.post("/environments/{environment_id}/refresh", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
 def environment_refresh(request, environment_id: Path[ObjectId]):
     environment = services.environment_refresh(origin=_origin(request), environment_id=environment_id)
     return Status(202, environment_detail_data(environment))
