@@ -16,6 +16,7 @@ class Origin:
     ip_address: str | None = None
     user_agent: str = ""
     correlation_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    client_request_id: str = ""  # the client's X-Request-ID: recorded, never joined on
 
     @classmethod
     def from_request(cls, request, source: str = Source.WEB) -> "Origin":
@@ -25,6 +26,7 @@ class Origin:
             ip_address=client_ip(request),
             user_agent=request.headers.get("User-Agent", "")[:300],
             correlation_id=getattr(request, "correlation_id", "") or uuid.uuid4().hex,
+            client_request_id=getattr(request, "client_request_id", ""),
         )
 
     @classmethod
@@ -34,6 +36,8 @@ class Origin:
     def record(self, *, action: str, target, **fields: Any):
         """`audit.services.record` with this origin's actor, source and request details."""
         fields.setdefault("correlation_id", self.correlation_id)
+        if self.client_request_id:
+            fields["details"] = {**(fields.get("details") or {}), "client_request_id": self.client_request_id}
         return record(
             actor=self.user,
             action=action,

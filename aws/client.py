@@ -8,6 +8,7 @@ costs microseconds (measured: ~270 ms for the first client, ~50 ms for each furt
 """
 
 import logging
+import os
 import threading
 import time
 from contextvars import ContextVar
@@ -34,6 +35,7 @@ __all__ = [
     "AwsError",
     "BotoCoreError",
     "CallContext",
+    "CallNotRecorded",
     "ClientError",
     "ec2_client",
     "pricing_client",
@@ -53,7 +55,14 @@ NO_ANSWER_ERRORS = (
 
 log = logging.getLogger(__name__)
 
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# Creates that carry no ClientToken: a blind SDK retry after a timeout or a 5xx may create a
+# second resource (issue 13: one CreateVpc left six VPCs). They get one attempt; the engine looks
+# the resource up by its step tag before it ever tries again.
+SINGLE_ATTEMPT_OPERATIONS = frozenset(
+    {"CreateVpc", "CreateSubnet", "CreateInternetGateway", "CreateSecurityGroup", "AllocateAddress"}
+)
+RETRYING, SINGLE_ATTEMPT = "retrying", "single-attempt"
+TOTAL_ATTEMPTS = {RETRYING: 6, SINGLE_ATTEMPT: 1}  # the first try included
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
 # Parameters never written to the call log: user data and anything that looks like a secret.
 SECRET_PARAMETERS = frozenset(
@@ -99,20 +108,36 @@ def _endpoint_arguments() -> dict:
 _current_context: ContextVar[CallContext | None] = ContextVar("wlpanel_aws_call_context", default=None)
 NO_CONTEXT = CallContext()
 _clients_lock = threading.Lock()
-_clients: dict[tuple[str, str, str], Any] = {}
+_clients: dict[tuple, Any] = {}
 
 
-def _cached_client(service: str, region: str):
-    """One botocore client per service, region and endpoint in this process.
+def _timeout_setting(name: str, default: float) -> float:
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name)
+    return float(value) if value is not None else default
+
+
+def client_config(retry_profile: str) -> Config:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS[retry_profile]},
+        connect_timeout=_timeout_setting("WLPANEL_AWS_CONNECT_TIMEOUT", 5.0),
+        read_timeout=_timeout_setting("WLPANEL_AWS_READ_TIMEOUT", 30.0),
+    )
+
+
+def _cached_client(service: str, region: str, retry_profile: str = RETRYING):
+    """One botocore client per service, region, endpoint and retry profile in this process.
 
     Building a client builds a class with a method per operation (~50 ms for EC2); reusing one
     makes a client per step free. botocore clients are safe to share between threads.
     """
-    key = (service, region, settings.WLPANEL_AWS_ENDPOINT)
+    config = client_config(retry_profile)
+    key = (service, region, settings.WLPANEL_AWS_ENDPOINT, retry_profile, config.read_timeout, config.connect_timeout)
     with _clients_lock:
         if key not in _clients:
             client = _shared_session().client(
-                service, region_name=region, config=CLIENT_CONFIG, **_endpoint_arguments()
+                service, region_name=region, config=config, **_endpoint_arguments()
             )
             CallRecorder(region, service).attach(client)
             _clients[key] = client
@@ -120,14 +145,25 @@ def _cached_client(service: str, region: str):
 
 
 class RecordedClient:
-    """A shared boto3 client seen through one call context: its calls are logged against it."""
+    """A shared boto3 client seen through one call context: its calls are logged against it.
 
-    def __init__(self, client, context: CallContext):
+    The retry mode is chosen per call: operations in SINGLE_ATTEMPT_OPERATIONS go through a
+    client that never retries them.
+    """
+
+    def __init__(self, client, context: CallContext, single_attempt_client=None):
         self._client = client
         self._context = context
+        self._single_attempt_client = single_attempt_client
+
+    def _client_for(self, name: str):
+        operation = self._client.meta.method_to_api_mapping.get(name)
+        if self._single_attempt_client is not None and operation in SINGLE_ATTEMPT_OPERATIONS:
+            return self._single_attempt_client
+        return self._client
 
     def __getattr__(self, name: str):
-        attribute = getattr(self._client, name)
+        attribute = getattr(self._client_for(name), name)
         if name.startswith("_") or not callable(attribute):
             return attribute
 
@@ -145,11 +181,14 @@ def warm_up(regions: list[str]) -> None:
     """Build this process's clients now (at worker start), not inside the first step's time."""
     for region in regions:
         _cached_client("ec2", region)
+        _cached_client("ec2", region, SINGLE_ATTEMPT)
         _cached_client("ssm", region)
 
 
 def ec2_client(region: str, *, context: CallContext):
-    return RecordedClient(_cached_client("ec2", region), context)
+    return RecordedClient(
+        _cached_client("ec2", region), context, single_attempt_client=_cached_client("ec2", region, SINGLE_ATTEMPT)
+    )
 
 
 def ssm_client(region: str, *, context: CallContext):
@@ -229,6 +268,14 @@ def _environment_team_slug(environment_id: int | None) -> str | None:
     )
 
 
+INTENT = "intent"  # the call log's write-ahead row of a mutating call, before it is sent
+RESOLVED = "resolved"  # the row that closes an intent whose answer was never recorded
+
+
+class CallNotRecorded(RuntimeError):
+    """A mutating call was not sent because the call log could not hold its intent."""
+
+
 class CallRecorder:
     """botocore event handlers that time each call and write it to the call log."""
 
@@ -246,6 +293,31 @@ class CallRecorder:
         context["wlpanel_started"] = time.monotonic()
         context["wlpanel_operation"] = model.name
         context["wlpanel_params"] = public_params(params)
+        if is_mutating(model.name):
+            self._write_intent(model.name, context["wlpanel_params"])
+
+    def _write_intent(self, operation: str, params: dict) -> None:
+        """Commit the intent of a mutating call before it is sent (write-ahead): a process killed
+        during the call leaves the intent, which recovery resolves. No intent, no call."""
+        from audit.services import aws_call_record
+
+        call_context = _current_context.get() or NO_CONTEXT
+        try:
+            aws_call_record(
+                service=self.service,
+                region=self.region,
+                operation=operation,
+                params=params,
+                mutating=True,
+                outcome=INTENT,
+                duration_ms=0,
+                environment_id=call_context.environment_id,
+                resource_key=call_context.resource_key,
+                correlation_id=call_context.correlation_id,
+                cause_event_id=call_context.cause_event_id,
+            )
+        except Exception as exc:
+            raise CallNotRecorded(f"{operation} not sent: its intent could not be written to the call log") from exc
 
     def answered(self, http_response, parsed, model, context, **_):
         error = parsed.get("Error") or {}

@@ -94,6 +94,15 @@ def is_not_found(exc: BaseException) -> bool:
     return code.endswith(".NotFound") or code.endswith("NotFound")
 
 
+def is_duplicate(exc: BaseException) -> bool:
+    """AWS says the thing exists already (`InvalidGroup.Duplicate`, `InvalidSubnet.Conflict`, ...).
+
+    After a create whose answer was lost, that thing may well be ours: look it up by its tags.
+    """
+    code = error_code(exc)
+    return code.endswith((".Duplicate", ".Conflict", "AlreadyExists"))
+
+
 def created_nothing(exc: BaseException) -> bool:
     """True when AWS answered a create with an error that proves nothing was created."""
     if not isinstance(exc, ClientError):
@@ -101,6 +110,8 @@ def created_nothing(exc: BaseException) -> bool:
     code = error_code(exc)
     if code in CAPACITY_CODES or code in THROTTLING_CODES:
         return True
+    if is_duplicate(exc):
+        return False  # something exists: perhaps our own earlier create
     return (http_status(exc) or 0) < 500 and code not in TRANSIENT_CODES
 
 

@@ -15,6 +15,9 @@ from .errors import error_code, is_not_found
 
 ENVIRONMENT_TAG = "wlpanel:environment"
 RESOURCE_TAG = "wlpanel:resource"
+# Which panel made it: environment ids repeat across installations (another panel on the same
+# account, a re-created database), so lookups and the inventory also match this tag.
+INSTALLATION_TAG = "wlpanel:installation"
 SSM_PREFIX = "SSM "
 DEFAULT_ROOT_VOLUME_GIB = 8
 GONE_INSTANCE_STATES = frozenset({"terminated"})
@@ -57,7 +60,32 @@ KINDS = {
     ),
     "instance": Kind("describe_instances", "Reservations", "InstanceId", "InstanceIds", "instance"),
     "carrier_ip": Kind("describe_addresses", "Addresses", "AllocationId", "AllocationIds", "elastic-ip"),
+    # Created with the instances (tagged at launch), never steps of their own; the inventory
+    # after a teardown asks for them too.
+    "volume": Kind("describe_volumes", "Volumes", "VolumeId", "VolumeIds", "volume"),
+    "network_interface": Kind(
+        "describe_network_interfaces",
+        "NetworkInterfaces",
+        "NetworkInterfaceId",
+        "NetworkInterfaceIds",
+        "network-interface",
+    ),
 }
+# Kinds that come and go with an instance: no step of their own, so never orphans while it lives.
+INSTANCE_PARTS = frozenset({"volume", "network_interface"})
+# The order in which leftovers are removed: what holds others first, the VPC last.
+TEARDOWN_ORDER = (
+    "carrier_ip",
+    "instance",
+    "network_interface",
+    "volume",
+    "route_table",
+    "carrier_gateway",
+    "internet_gateway",
+    "security_group",
+    "subnet",
+    "vpc",
+)
 
 
 # --- Tags, lookups, descriptions ------------------------------------------------------------------
@@ -81,35 +109,100 @@ def _items(ec2, kind: str, **arguments) -> list[dict]:
 def _alive(kind: str, item: dict) -> bool:
     if kind == "instance":
         return item["State"]["Name"] not in GONE_INSTANCE_STATES
-    if kind == "carrier_gateway":
+    if kind in ("carrier_gateway", "volume"):
         return item.get("State") not in ("deleting", "deleted")
     return True
 
 
+def _tag_filters(tags: dict[str, str], keys: tuple[str, ...]) -> list[dict]:
+    # A step recorded before the installation tag existed is matched without it.
+    return [{"Name": f"tag:{key}", "Values": [tags[key]]} for key in keys if tags.get(key)]
+
+
 def find_by_tags(ec2, kind: str, tags: dict[str, str]) -> list[dict]:
-    """Live resources of `kind` carrying this environment's and this step's tags (adoption)."""
-    filters = [
-        {"Name": f"tag:{ENVIRONMENT_TAG}", "Values": [tags[ENVIRONMENT_TAG]]},
-        {"Name": f"tag:{RESOURCE_TAG}", "Values": [tags[RESOURCE_TAG]]},
+    """Live resources of `kind` carrying this installation's, environment's and step's tags (adoption).
+
+    An instance shutting down is not one to adopt: it is on its way out (a Retry replaces it).
+    """
+    filters = _tag_filters(tags, (INSTALLATION_TAG, ENVIRONMENT_TAG, RESOURCE_TAG))
+    return [
+        item
+        for item in _items(ec2, kind, Filters=filters)
+        if _alive(kind, item) and not (kind == "instance" and item["State"]["Name"] == "shutting-down")
     ]
-    return [item for item in _items(ec2, kind, Filters=filters) if _alive(kind, item)]
+
+
+def item_id(kind: str, item: dict) -> str:
+    return item[KINDS[kind].id_field]
 
 
 def find_id_by_tags(ec2, kind: str, tags: dict[str, str]) -> str:
     found = find_by_tags(ec2, kind, tags)
-    return found[0][KINDS[kind].id_field] if found else ""
+    return item_id(kind, found[0]) if found else ""
 
 
-def environment_inventory(ec2, environment_id: int) -> list[dict]:
-    """Every live resource tagged with the environment: [{type, id, tags, item}]."""
-    filters = [{"Name": f"tag:{ENVIRONMENT_TAG}", "Values": [str(environment_id)]}]
+def item_tags(item: dict) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in item.get("Tags") or item.get("TagSet") or []}
+
+
+def environment_tags(step_tags: dict[str, str]) -> dict[str, str]:
+    """Of a step's tags, those every resource of its environment carries (installation, environment)."""
+    return {key: value for key, value in step_tags.items() if key in (INSTALLATION_TAG, ENVIRONMENT_TAG)}
+
+
+def environment_inventory(ec2, tags: dict[str, str]) -> list[dict]:
+    """Every live resource tagged with the environment (and installation): [{type, id, tags, item}].
+
+    Network interfaces are also listed when they sit in one of those VPCs untagged (AWS makes
+    them for instances; one left behind keeps its subnet and VPC alive).
+    """
+    filters = _tag_filters(tags, (INSTALLATION_TAG, ENVIRONMENT_TAG))
     found = []
-    for kind, spec in KINDS.items():
+    for kind in KINDS:
         for item in _items(ec2, kind, Filters=filters):
             if _alive(kind, item):
-                tags = {tag["Key"]: tag["Value"] for tag in item.get("Tags", [])}
-                found.append({"type": kind, "id": item[spec.id_field], "tags": tags, "item": item})
+                found.append({"type": kind, "id": item_id(kind, item), "tags": item_tags(item), "item": item})
+    vpc_ids = [entry["id"] for entry in found if entry["type"] == "vpc"]
+    known = {entry["id"] for entry in found}
+    if vpc_ids:
+        for item in _items(ec2, "network_interface", Filters=[{"Name": "vpc-id", "Values": vpc_ids}]):
+            if item_id("network_interface", item) not in known:
+                entry = {"type": "network_interface", "id": item_id("network_interface", item), "item": item}
+                found.append({**entry, "tags": item_tags(item)})
     return found
+
+
+def inventory_remove(ec2, entry: dict) -> bool:
+    """Remove one inventory entry; True when something was asked of AWS, False when already gone.
+
+    Instances are only asked to terminate here (the caller waits for `terminated`); a network
+    interface attached to an instance is left to that instance's termination.
+    """
+    kind, item, resource_id = entry["type"], entry["item"], entry["id"]
+    if kind == "instance":
+        return instance_terminate(ec2, resource_id)
+    if kind == "carrier_ip":
+        return carrier_ip_release(ec2, item, item.get("NetworkBorderGroup", ""))
+    if kind == "network_interface":
+        if item.get("Attachment", {}).get("InstanceId"):
+            return False
+        return _delete(ec2.delete_network_interface, NetworkInterfaceId=resource_id)
+    if kind == "volume":
+        return _delete(ec2.delete_volume, VolumeId=resource_id)
+    if kind == "route_table":
+        route_table_clear(ec2, item)
+        return route_table_delete(ec2, resource_id)
+    if kind == "internet_gateway":
+        for attachment in item.get("Attachments", []):
+            internet_gateway_detach(ec2, resource_id, attachment["VpcId"])
+        return internet_gateway_delete(ec2, resource_id)
+    deletes = {
+        "carrier_gateway": carrier_gateway_delete,
+        "security_group": security_group_delete,
+        "subnet": subnet_delete,
+        "vpc": vpc_delete,
+    }
+    return deletes[kind](ec2, resource_id)
 
 
 def _json_value(value):
@@ -353,6 +446,13 @@ def security_group_missing_rules(group: dict, rules: list[dict]) -> list[dict]:
     return [permission for permission in ip_permissions(rules) if not _permission_keys(permission) <= present]
 
 
+def security_group_extra_rules(group: dict, rules: list[dict]) -> list[tuple]:
+    """(protocol, from, to, cidr) of `group`'s ingress that the plan's `rules` do not have (added by hand)."""
+    planned = set().union(*(_permission_keys(permission) for permission in ip_permissions(rules)))
+    present = set().union(*(_permission_keys(permission) for permission in group.get("IpPermissions", [])))
+    return sorted(present - planned, key=str)
+
+
 def security_group_rules_ensure(ec2, group: dict, rules: list[dict]) -> int:
     """Authorize the rules `group` (its Describe item) lacks, in one call; the number added."""
     missing = security_group_missing_rules(group, rules)
@@ -417,7 +517,7 @@ def instance_run(ec2, spec: InstanceSpec, *, token: str, tags: dict) -> str:
         "MinCount": 1,
         "MaxCount": 1,
         "ClientToken": token,
-        "TagSpecifications": tag_specifications("instance", tags, "volume"),
+        "TagSpecifications": tag_specifications("instance", tags, "volume", "network-interface"),
     }
     if spec.public_ip:
         arguments["NetworkInterfaces"] = [
@@ -426,6 +526,7 @@ def instance_run(ec2, spec: InstanceSpec, *, token: str, tags: dict) -> str:
                 "SubnetId": spec.subnet_id,
                 "Groups": [spec.security_group_id],
                 "AssociatePublicIpAddress": True,
+                "DeleteOnTermination": True,  # else it outlives the instance and holds the subnet
             }
         ]
     else:

@@ -329,7 +329,9 @@ def throttle_bound(ids: list[int]) -> tuple[float, str]:
 def calls_per_environment(ids: list[int]) -> dict[str, float]:
     from audit.models import AwsCall
 
-    calls = list(AwsCall.objects.filter(environment_id__in=ids).values_list("operation", "outcome", "resource_key"))
+    # Answered calls only: a mutating call's write-ahead intent row is not a second call.
+    answered = AwsCall.objects.filter(environment_id__in=ids).exclude(outcome__in=("intent", "resolved"))
+    calls = list(answered.values_list("operation", "outcome", "resource_key"))
     size = len(ids)
     ok = [call for call in calls if call[1] == "ok"]
     return {

@@ -7,6 +7,7 @@ mounts this router); each route declares the status codes it can answer (`wlpane
 
 from django.http import Http404
 from ninja import Path, Router, Status
+from ninja.errors import HttpError
 
 from accounts.models import Membership
 from accounts.selectors import teams_visible_to
@@ -17,6 +18,7 @@ from wlpanel.api_errors import PlanConflictOut, answers
 from wlpanel.pagination import keyset_page
 
 from . import approvals, presenters, queries, services
+from .choices import EnvironmentState
 from .exceptions import PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
@@ -161,7 +163,7 @@ def environment_detail_data(environment: Environment) -> dict:
             {
                 "key": r.key,
                 "kind": r.kind,
-                "state": r.state,
+                "state": presenters.resource_state(environment, r),
                 "aws_id": r.aws_id,
                 "tags": r.tags,
                 "drift": r.drift,
@@ -171,7 +173,7 @@ def environment_detail_data(environment: Environment) -> dict:
             for r in resources
         ],
         "route_tables": presenters.route_tables(resources, environment.plan),
-        "addresses": presenters.environment_addresses(resources),
+        "addresses": presenters.environment_addresses(resources, environment),
         "orphans": environment.orphans,
         "described_at": environment.described_at,
         "plan": environment.plan,
@@ -355,14 +357,16 @@ def environment_retry(request, environment_id: Path[ObjectId]):
     return Status(202, environment_detail_data(environment))
 
 
-@router.post("/environments/{environment_id}/refresh", response=answers({202: EnvironmentDetailOut}, 400, 403, 404))
+@router.post("/environments/{environment_id}/refresh", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
 def environment_refresh(request, environment_id: Path[ObjectId]):
     environment = services.environment_refresh(origin=_origin(request), environment_id=environment_id)
     return Status(202, environment_detail_data(environment))
 
 
-@router.get("/environments/{environment_id}/traffic", response=answers({200: TrafficOut}, 400, 404))
+@router.get("/environments/{environment_id}/traffic", response=answers({200: TrafficOut}, 400, 404, 410))
 def environment_traffic(request, environment_id: Path[ObjectId]):
     environment = environment_get_visible(request.user, environment_id)
+    if environment.state == EnvironmentState.DESTROYED:
+        raise HttpError(410, f"{environment} is destroyed: nothing of it is left in AWS, so no traffic can flow.")
     traffic = presenters.environment_traffic(environment, queries.environment_resources(environment))
     return {"items": traffic["items"], "described_at": traffic["described_at"]}

@@ -207,6 +207,20 @@ class Resource(models.Model):
         return f"{self.environment_id}:{self.key}"
 
 
+class Installation(models.Model):
+    """This panel's identity in AWS: one row, generated with the database (see `installation_id`).
+
+    Tags and ClientTokens carry it, so two panels on one account, or this one on a re-created
+    database, never adopt (nor delete) each other's resources although environment ids repeat.
+    """
+
+    uid = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.uid
+
+
 class WorkerHeartbeat(models.Model):
     """What a Celery worker's main process last said about itself (environments.provisioning.liveness).
 

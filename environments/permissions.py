@@ -55,9 +55,17 @@ def can_retry(user, environment) -> bool:
     return retryable and environment.owner_id == user.pk
 
 
+# Between operations only: while a build or teardown runs, its steps are the ones describing AWS.
+REFRESHABLE_STATES = frozenset({EnvironmentState.READY, EnvironmentState.FAILED, EnvironmentState.DESTROY_FAILED})
+
+
 def can_refresh(user, environment, role=_LOOK_UP) -> bool:
+    return environment.state in REFRESHABLE_STATES and may_refresh(user, environment, role)
+
+
+def may_refresh(user, environment, role=_LOOK_UP) -> bool:
     """Refresh only re-reads AWS into the cache; the team's approvers and admins may too."""
-    return environment.state != EnvironmentState.DESTROYED and (
+    return (
         user.is_superuser or _owner_or_team_approver(user, environment, role)
     )
 

@@ -71,6 +71,29 @@ def steps_fingerprint(environment: Environment, steps: list[Step]) -> str:
 
 
 TEARDOWN_STATES = frozenset({EnvironmentState.DESTROYING, EnvironmentState.DESTROYED, EnvironmentState.DESTROY_FAILED})
+# Shown as history: what the environment was, never as something that can be reached or used.
+HISTORY_STATES = frozenset({EnvironmentState.DESTROYING, EnvironmentState.DESTROYED})
+GONE = "gone"  # a destroyed environment's resources: an inventory by tag found nothing left
+
+
+def is_history(environment: Environment) -> bool:
+    return environment.state in HISTORY_STATES
+
+
+def resource_state(environment: Environment, resource: Resource) -> str:
+    """The resource's state as answers show it: `gone` once the environment is destroyed."""
+    return GONE if environment.state == EnvironmentState.DESTROYED else resource.state
+
+
+HISTORY_TRAFFIC = {
+    "items": [],
+    "pairs": [],
+    "pending": [],
+    "described_at": None,
+    "svg": "",
+    "fingerprint": "history",
+    "history": True,
+}
 
 
 def steps_summary(environment: Environment, steps: list[Step]) -> dict:
@@ -139,7 +162,8 @@ def route_tables(resources: list[Resource], plan: dict) -> list[dict]:
                 or route.get("DestinationPrefixListId", ""),
                 "target_kind": route_target(route)[0],
                 "target_id": route_target(route)[1],
-                "state": route.get("State", ""),
+                # A deleted table's routes are history, whatever AWS said while it existed.
+                "state": "deleted" if resource.state == ResourceState.DELETED else route.get("State", ""),
                 "planned": False,
             }
             for route in described.get("Routes", [])
@@ -180,8 +204,13 @@ def route_tables(resources: list[Resource], plan: dict) -> list[dict]:
     return tables
 
 
-def environment_addresses(resources: list[Resource]) -> dict:
-    """How to reach the environment, from the cached descriptions (DescribeInstances/DescribeAddresses items)."""
+def environment_addresses(resources: list[Resource], environment: Environment | None = None) -> dict:
+    """How to reach the environment, from the cached descriptions (DescribeInstances/DescribeAddresses items).
+
+    Nothing once it is being destroyed: a Carrier IP or ssh command of a gone instance would mislead.
+    """
+    if environment is not None and is_history(environment):
+        return {}
     described = {r.key: r.described or {} for r in resources}
     bastion, instance, carrier_ip = described.get("bastion", {}), described.get("wavelength_instance", {}), described.get("carrier_ip", {})
     addresses = {
@@ -221,8 +250,11 @@ def environment_traffic(environment: Environment, resources: list[Resource]) -> 
     described: never a call to AWS.
 
     Pure in what was described, so it is memoised by a fingerprint of that: the live page polls
-    every 2 s and the answer only changes when a resource is described again.
+    every 2 s and the answer only changes when a resource is described again. A destroyed or
+    destroying environment has no live matrix: `HISTORY_TRAFFIC`.
     """
+    if is_history(environment):
+        return HISTORY_TRAFFIC
     zone = zone_as_dict(environment.zone)
     fingerprint = hashlib.sha256(
         repr((sorted(zone.items()), [(r.key, r.kind, r.aws_id, r.described_at) for r in resources])).encode()

@@ -5,9 +5,11 @@ what. Database-only decisions and their audit rows commit in one transaction; wo
 engine is enqueued only after that commit.
 """
 
+import uuid
 from datetime import timedelta
 
 from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -20,9 +22,10 @@ from notify import services as notifications
 from . import approvals, permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
 from .exceptions import Conflict, PermissionDenied, PlanMismatch, ValidationError
-from .models import Environment, EnvironmentRequest, Resource, Zone
+from .models import Environment, EnvironmentRequest, Installation, Resource, Zone
 from .provisioning.overrides import override_errors
 from .provisioning.plan import (
+    INSTALLATION_TAG,
     TOKEN_KINDS,
     IngressRule,
     PlanSpec,
@@ -283,15 +286,31 @@ def environment_request_approve(
     return environment
 
 
+def installation_id() -> str:
+    """This panel's namespace in AWS: `WLPANEL_INSTALLATION_ID` (if set) plus an id generated once per database."""
+    stored = Installation.objects.order_by("pk").first()
+    if stored is None:
+        try:
+            with transaction.atomic():
+                stored = Installation.objects.create(uid=uuid.uuid4().hex[:12])
+        except IntegrityError:  # pragma: no cover - two first approvals at once
+            stored = Installation.objects.order_by("pk").first()
+    configured = getattr(settings, "WLPANEL_INSTALLATION_ID", "")
+    return f"{configured}-{stored.uid}" if configured else stored.uid
+
+
 def _resources_create(environment: Environment) -> None:
+    installation = installation_id()
     Resource.objects.bulk_create(
         Resource(
             environment=environment,
             key=step["key"],
             kind=step["kind"],
             depends_on=step["depends_on"],
-            client_token=client_token(environment.pk, step["key"]) if step["kind"] in TOKEN_KINDS else "",
-            tags=resource_tags(environment.pk, environment.name, step["key"]),
+            client_token=(
+                client_token(installation, environment.pk, step["key"]) if step["kind"] in TOKEN_KINDS else ""
+            ),
+            tags=resource_tags(installation, environment.pk, environment.name, step["key"]),
             progress={"token_generation": 1},
         )
         for step in environment.plan["steps"]
@@ -371,6 +390,8 @@ def environment_destroy(*, origin: Origin, environment_id: int, reason: str = ""
                 raise Conflict(f"The environment is already {environment.state}.")
             raise PermissionDenied("Only the owner, an approver of the team or an admin may destroy it.")
         previous = environment_transition(environment, EnvironmentState.DESTROYING)
+        if previous == EnvironmentState.DESTROY_FAILED:
+            _resources_reset_failed(environment)  # else the failed step fails the teardown again at once
         _begin_operation(origin, environment, action="environment.destroy_requested", previous=previous, reason=reason)
     return environment
 
@@ -398,7 +419,8 @@ def _resources_reset_failed(environment: Environment) -> None:
         if not resource.aws_id and resource.kind in TOKEN_KINDS:
             generation = resource.progress.get("token_generation", 1) + 1
             resource.progress["token_generation"] = generation
-            resource.client_token = client_token(environment.pk, resource.key, generation)
+            installation = resource.tags.get(INSTALLATION_TAG, "")
+            resource.client_token = client_token(installation, environment.pk, resource.key, generation)
         if environment.state == EnvironmentState.DESTROYING:
             resource.state = ResourceState.DELETING
         else:
@@ -461,8 +483,10 @@ def environment_extend(*, origin: Origin, environment_id: int, hours: int) -> En
 def environment_refresh(*, origin: Origin, environment_id: int) -> Environment:
     """Ask a worker to describe every resource again (drift and orphans)."""
     environment = environment_get_visible(origin.user, environment_id)
-    if not permissions.can_refresh(origin.user, environment):
+    if not permissions.may_refresh(origin.user, environment):
         raise PermissionDenied("Only the owner, an approver of the team or an admin may refresh it.")
+    if environment.state not in permissions.REFRESHABLE_STATES:
+        raise Conflict(f"The environment is {environment.state}; refresh it once the operation has ended.")
     with transaction.atomic():
         origin.record(action="environment.refresh_requested", target=environment)
         _enqueue_after_commit(REFRESH_TASK, environment.pk, origin.correlation_id)

@@ -447,8 +447,9 @@ def _live_context(environment) -> dict:
         "steps_fingerprint": presenters.steps_fingerprint(environment, steps),
         "route_tables": presenters.route_tables(resources, environment.plan),
         "drifted": presenters.drifted(resources),
-        "addresses": presenters.environment_addresses(resources),
+        "addresses": presenters.environment_addresses(resources, environment),
         "traffic": traffic,
+        "history": presenters.is_history(environment),
         "described_fingerprint": presenters.described_fingerprint(environment, resources, traffic),
         # Called by the template only when the described part is rendered anew (its cache missed).
         "security_tables": partial(presenters.security_tables, environment, resources),
@@ -571,8 +572,12 @@ def environment_retry(request, environment_id):
 @login_required
 @require_POST
 def environment_refresh(request, environment_id):
-    services.environment_refresh(origin=Origin.from_request(request), environment_id=environment_id)
-    messages.success(request, "Refresh requested: a worker is describing every resource again.")
+    try:
+        services.environment_refresh(origin=Origin.from_request(request), environment_id=environment_id)
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Refresh requested: a worker is describing every resource again.")
     return _redirect(request, _environment_url(environment_id))
 
 

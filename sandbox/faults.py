@@ -157,6 +157,7 @@ class FaultRule:
     count: int | None = None
     rate: float | None = None
     zone: str | None = None
+    after_effect: bool = False  # the call takes effect, then answers this error (a lost success)
     fired: int = 0
 
     def __post_init__(self) -> None:
@@ -183,7 +184,7 @@ def fault_rule_from_spec(rule_id: str, spec: dict[str, Any]) -> FaultRule:
     code = spec.get("code")
     if not code:
         raise ConfigError("code is required (or a preset)")
-    unknown = set(spec) - {"action", "code", "status", "message", "count", "rate", "zone"}
+    unknown = set(spec) - {"action", "code", "status", "message", "count", "rate", "zone", "after_effect"}
     if unknown:
         raise ConfigError(f"unknown fields: {', '.join(sorted(unknown))}")
     try:
@@ -196,6 +197,7 @@ def fault_rule_from_spec(rule_id: str, spec: dict[str, Any]) -> FaultRule:
             count=None if spec.get("count") is None else int(spec["count"]),
             rate=None if spec.get("rate") is None else float(spec["rate"]),
             zone=spec.get("zone"),
+            after_effect=bool(spec.get("after_effect", False)),
         )
     except ConfigError:
         raise
@@ -228,17 +230,21 @@ class Faults:
         with self._lock:
             self._rules.clear()
 
-    def error_for(self, call: AwsCall, zone_of: Callable[[AwsCall], str | None]) -> AwsError | None:
-        """The error to answer instead of ``call``, if a rule fires for it.
+    def error_for(
+        self, call: AwsCall, zone_of: Callable[[AwsCall], str | None], *, after_effect: bool = False
+    ) -> AwsError | None:
+        """The error to answer instead of ``call`` (or, ``after_effect``, once it took effect), if a
+        rule of that kind fires for it.
 
         ``zone_of`` (which looks into moto) is only asked when a zone rule could match, and
         outside this model's lock.
         """
         with self._lock:
-            wants_zone = any(rule.zone and self._action_matches(rule, call) for rule in self._rules)
+            rules = [rule for rule in self._rules if rule.after_effect == after_effect]
+            wants_zone = any(rule.zone and self._action_matches(rule, call) for rule in rules)
         zone = zone_of(call) if wants_zone else None
         with self._lock:
-            for rule in self._rules:
+            for rule in rules:
                 if self._fires(rule, call, zone):
                     rule.fired += 1
                     return AwsError(rule.code, rule.message, rule.status)

@@ -65,6 +65,9 @@ class SandboxMiddleware:
         status, headers, body = ran or self._moto(environ, call.protocol)
         if status == 200:
             self.runtime.consistency.record_created(created_ids(call.action, body))
+            lost = self.runtime.faults.error_for(call, zone_of=self._launch_zone, after_effect=True)
+            if lost is not None:
+                return _error_answer(lost, call.protocol)  # done, but the client hears an error
         return status, headers, body
 
     def _moto(self, environ: dict, protocol: str) -> Answer:

@@ -6,6 +6,7 @@ the session, which keeps CSRF on for unsafe methods. Errors: {"detail": ..., "er
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError
 from django.http import Http404
 from django.views.decorators.http import require_safe
 from ninja import NinjaAPI
@@ -19,6 +20,7 @@ from environments.api import router as environments_router
 from environments.exceptions import Conflict, PlanMismatch
 from environments.lease_api import router as lease_router
 from notify.api import router as notify_router
+from wlpanel.degraded import DETAIL, RETRY_AFTER_SECONDS
 
 from .api_errors import describe_errors
 
@@ -107,6 +109,13 @@ def conflict(request, exc):
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request, exc):
     return error(request, 401, "Log in or send Authorization: Bearer <token>.")
+
+
+@api.exception_handler(DatabaseError)
+def database_unavailable(request, exc):
+    response = error(request, 503, DETAIL)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.exception_handler(HttpError)

@@ -14,6 +14,7 @@ ERROR_DESCRIPTIONS = {
     403: "Not allowed to the caller (or, for a session, CSRF or an old login).",
     404: "No such object among those the caller may see.",
     409: "The object's state does not allow it.",
+    410: "Gone: the environment is destroyed; nothing of it is left in AWS.",
     503: "A service the panel needs (the database) does not answer; try again.",
 }
 

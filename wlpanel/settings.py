@@ -68,6 +68,7 @@ if WLPANEL_SERVE_SANDBOX:
     INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
+    "wlpanel.degraded.DatabaseUnavailableMiddleware",  # outermost: sees every answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -215,7 +216,9 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A broker blip does not stop a step half way through its AWS calls: the step's lease and the
+# database guard its work, and a redelivered message finds the step finished or still leased.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # On a warm shutdown, give running steps a moment and requeue unacked messages.
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 10.0
 CELERY_TASK_DEFAULT_QUEUE = env.str("WLPANEL_QUEUE", default="wlpanel")
@@ -241,6 +244,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Unset: `make run` starts the sandbox and exports its URL here; a URL: that endpoint; "aws": real AWS.
 WLPANEL_AWS_ENDPOINT = env.str("WLPANEL_AWS_ENDPOINT", default="")
+# Names this panel in tags and ClientTokens, with an id generated once per database
+# (environments.services.installation_id); set it when several panels share an AWS account.
+WLPANEL_INSTALLATION_ID = env.str("WLPANEL_INSTALLATION_ID", default="")
 # Connectivity checks (issue 16): once automatically when a build is ready (benchmarks switch it
 # off), probe timeout in seconds, probes in flight, and the internet endpoint probed from instances on AWS.
 WLPANEL_CHECKS_AUTOMATIC = env.bool("WLPANEL_CHECKS_AUTOMATIC", default=True)

@@ -18,8 +18,6 @@ A poison guard (`WLPANEL_STEP_MAX_ATTEMPTS` claims) fails a step that never fini
 import logging
 import os
 import random
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,7 +32,7 @@ from aws.errors import CAPACITY_HINT, Action, Verdict, classify, quota_hint
 from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 
-from . import outcomes, steps
+from . import calls, liveness, outcomes, steps
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,19 @@ ADVANCE_TASK = "environments.advance"
 QUEUED = "queued"  # lease owner while a run_step message is on its way
 BUILD, TEARDOWN = "build", "teardown"
 # Progress that belongs to one operation (build, retry, teardown) and starts afresh with the next.
-PER_OPERATION_PROGRESS = frozenset({"errors", "capacity_attempts", "hint", "waiting", "terminate_requested"})
+PER_OPERATION_PROGRESS = frozenset(
+    {
+        "errors",
+        "capacity_attempts",
+        "hint",
+        "waiting",
+        "terminate_requested",
+        "inventory_rounds",
+        "remaining",
+        "waiting_since",
+        "unfinished_claims",
+    }
+)
 
 
 def engine_setting(name: str, default: float) -> float:
@@ -59,7 +69,13 @@ def lease_seconds() -> int:
 
 
 def max_attempts() -> int:
+    """Claims in a row that never recorded an outcome (each crashed its worker) before a step fails."""
     return engine_setting("WLPANEL_STEP_MAX_ATTEMPTS", 100)
+
+
+def wait_limit_seconds() -> float:
+    """How long an instance may stay pending (build) or shutting down (teardown) before the step fails."""
+    return engine_setting("WLPANEL_INSTANCE_WAIT_LIMIT_SECONDS", 900.0)
 
 
 def max_errors() -> int:
@@ -127,7 +143,13 @@ def is_due(resource: Resource, now, *, queued_is_free: bool = False) -> bool:
         return False
     if queued_is_free and resource.lease_owner == QUEUED:
         return True
-    return resource.lease_until is None or resource.lease_until <= now
+    return resource.lease_until is None or resource.lease_until <= now or _owner_dead(resource)
+
+
+def _owner_dead(resource: Resource) -> bool:
+    """The lease's holder is known dead (process gone here, or its worker's heartbeat stopped):
+    the step is taken over at once instead of when the lease runs out."""
+    return resource.lease_owner not in ("", QUEUED) and liveness.lease_owner_is_dead(resource.lease_owner)
 
 
 # --- advance ----------------------------------------------------------------------------------------
@@ -148,18 +170,20 @@ def advance(environment_id: int, *, keep_one: bool = False) -> list[int]:
         return []
     now = timezone.now()
     by_key = {resource.key: resource for resource in resources}
-    ready = [r.pk for r in resources if is_due(r, now) and is_ready(r, by_key, mode)]
-    dispatched = [resource_id for resource_id in ready if _mark_dispatched(resource_id, now)]
+    ready = [r for r in resources if is_ready(r, by_key, mode) and is_due(r, now)]
+    dispatched = [r.pk for r in ready if _mark_dispatched(r, now)]
     for resource_id in dispatched[1:] if keep_one else dispatched:
         current_app.send_task(RUN_STEP_TASK, args=[resource_id])
     return dispatched
 
 
-def _mark_dispatched(resource_id: int, now) -> bool:
+def _mark_dispatched(resource: Resource, now) -> bool:
     """Take the step for a moment, so a concurrent or duplicate advance does not send it twice."""
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    if resource.lease_until and resource.lease_until > now and resource.lease_owner not in ("", QUEUED):
+        free |= Q(lease_owner=resource.lease_owner)  # is_due found its holder dead
     return bool(
-        Resource.objects.filter(free, pk=resource_id).update(
+        Resource.objects.filter(free, pk=resource.pk).update(
             lease_until=now + timedelta(seconds=dispatch_grace_seconds()), lease_owner=QUEUED
         )
     )
@@ -174,6 +198,11 @@ def _settle_environment(environment: Environment, resources: list[Resource], mod
         locked = Environment.objects.select_for_update().select_related("owner").get(pk=environment.pk)
         if mode_of(locked) != mode:
             return True  # someone settled it (or the user changed course) meanwhile
+        # Decide from the steps as they are now, under the lock: a retry or destroy may have reset them.
+        resources = list(locked.resources.all())
+        blocked = [r for r in resources if is_blocked(r, mode)]
+        if not blocked and not all(is_finished(r, mode) for r in resources):
+            return False
         if blocked:
             outcomes.environment_failed(locked, blocked[0], building=mode == BUILD)
         else:
@@ -206,17 +235,21 @@ def run_step(resource_id: int, *, chain: bool = True) -> None:
     claim = _claim(resource_id)
     if claim is None:
         return
+    lost_calls = calls.unanswered_intents(claim.environment.pk, claim.resource.key)
     try:
         outcome = _execute(claim)
         follow_up = _record_outcome(claim, outcome, chain=chain)
     except LeaseLost:
         log.warning("lost the lease on %s; another worker has it", claim.resource)
         return
+    if lost_calls:
+        # What this run found (adopted by tag, described) is the answer the dead worker never wrote.
+        calls.intents_resolve(lost_calls, claim.resource)
     follow_up()
 
 
 def _new_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return liveness.lease_owner_name()
 
 
 def _claim(resource_id: int) -> Claim | None:
@@ -238,17 +271,21 @@ def _claim(resource_id: int) -> Claim | None:
         siblings[resource.key] = resource
         if not is_ready(resource, siblings, mode):
             return None
-        resource.attempts += 1
-        if resource.attempts > max_attempts():
-            _give_up(resource, mode, now)
-            transaction.on_commit(lambda: current_app.send_task(ADVANCE_TASK, args=[environment.pk]))
-            return None
         operation = environment.cause_event_id
         if resource.progress.get("phase") != mode or resource.progress.get("operation") != operation:
             # A new build, retry or teardown: counters and waits of the previous one do not carry over.
             kept = {k: v for k, v in resource.progress.items() if k not in PER_OPERATION_PROGRESS}
             resource.progress = {**kept, "phase": mode, "operation": operation}
             resource.started_at, resource.finished_at = now, None
+        resource.attempts += 1
+        # The poison guard counts claims that never recorded an outcome (a crash each time); every
+        # recorded outcome, a poll's Wait included, sets it back to 0. Errors have their own cap.
+        unfinished = resource.progress.get("unfinished_claims", 0) + 1
+        if unfinished > max_attempts():
+            _give_up(resource, mode, now, unfinished - 1)
+            transaction.on_commit(lambda: current_app.send_task(ADVANCE_TASK, args=[environment.pk]))
+            return None
+        resource.progress["unfinished_claims"] = unfinished
         resource.started_at = resource.started_at or now
         resource.state = ResourceState.CREATING if mode == BUILD else ResourceState.DELETING
         resource.lease_owner = _new_owner()
@@ -258,11 +295,11 @@ def _claim(resource_id: int) -> Claim | None:
     return Claim(resource=resource, environment=environment, deps=deps, mode=mode, owner=resource.lease_owner)
 
 
-def _give_up(resource: Resource, mode: str, now) -> None:
+def _give_up(resource: Resource, mode: str, now, unfinished: int) -> None:
     resource.state = ResourceState.FAILED
     resource.last_error = (
-        f"Gave up after {resource.attempts - 1} attempts without finishing (a step that keeps crashing "
-        "its worker or never converges); see the worker logs."
+        f"Gave up after {unfinished} attempts without finishing (each ended without recording an outcome: "
+        "a step that keeps crashing its worker); see the worker logs."
     )
     resource.last_error_code = "TooManyAttempts"
     resource.progress = {**resource.progress, "phase": mode}
@@ -316,6 +353,7 @@ def _execute(claim: Claim):
         checkpoint=_checkpoint(claim),
         poll_seconds=poll_seconds(),
         grace_seconds=grace_seconds(),
+        wait_limit_seconds=wait_limit_seconds(),
     )
     executor = (steps.BUILD if claim.mode == BUILD else steps.TEARDOWN)[claim.resource.kind]
     try:
@@ -345,6 +383,7 @@ def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
     now = timezone.now()
     fields: dict = {"lease_until": None, "lease_owner": ""}
     progress = dict(resource.progress)
+    progress["unfinished_claims"] = 0  # this claim finished: it was no crash
     delay = None
     if isinstance(outcome, steps.Done):
         fields |= {
@@ -358,6 +397,8 @@ def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
         progress["errors"] = 0
         if claim.mode == BUILD:
             fields |= {"described": outcome.described, "described_at": now, "drift": ""}
+        else:
+            fields["drift"] = ""  # gone as intended; `described` stays as the record of what it was
     elif isinstance(outcome, steps.Wait):
         delay = outcome.seconds
         progress["waiting"] = outcome.reason

@@ -8,6 +8,7 @@ time, links to the environment's page and offers a one-click extension within th
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.context import Origin
@@ -21,7 +22,7 @@ from notify import services as notifications
 from .engine import engine_setting
 
 EXPIRED_REASON = "expired"
-# Live environments: a teardown in progress or failed is not started again by expiry.
+# Live environments are warned and destroyed once expired.
 EXPIRABLE_STATES = (EnvironmentState.PROVISIONING, EnvironmentState.READY, EnvironmentState.FAILED)
 
 
@@ -33,14 +34,26 @@ def final_warning_hours() -> float:
     return engine_setting("WLPANEL_EXPIRY_FINAL_WARNING_HOURS", 1.0)
 
 
+def destroy_retry_seconds() -> float:
+    """How long an expired environment whose teardown failed waits before expiry tries again."""
+    return engine_setting("WLPANEL_EXPIRY_DESTROY_RETRY_SECONDS", 3600.0)
+
+
+def _due(now) -> Q:
+    """Expired and live, or expired with a teardown that failed a while ago (it is tried again)."""
+    retry_before = now - timedelta(seconds=destroy_retry_seconds())
+    return Q(expires_at__lte=now) & (
+        Q(state__in=EXPIRABLE_STATES)
+        | Q(state=EnvironmentState.DESTROY_FAILED, state_changed_at__lte=retry_before)
+    )
+
+
 def environments_expire(*, origin: Origin, now=None) -> int:
     """Warn owners of environments about to expire, destroy the expired; the number destroyed."""
     now = now or timezone.now()
     _warn_expiring(now)
-    expired = Environment.objects.filter(state__in=EXPIRABLE_STATES, expires_at__lte=now).values_list(
-        "pk", flat=True
-    )
-    return sum(1 for environment_id in list(expired) if _destroy_expired(origin, environment_id))
+    expired = Environment.objects.filter(_due(now)).values_list("pk", flat=True)
+    return sum(1 for environment_id in list(expired) if _destroy_expired(origin, environment_id, now))
 
 
 def _warning_key(environment: Environment, hours: float) -> str:
@@ -89,11 +102,11 @@ def _left(left: timedelta) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
-def _destroy_expired(origin: Origin, environment_id: int) -> bool:
+def _destroy_expired(origin: Origin, environment_id: int, now) -> bool:
     """Start the teardown of an expired environment, audited as the system's destroy."""
     with transaction.atomic():
-        environment = Environment.objects.select_for_update().get(pk=environment_id)
-        if environment.state not in EXPIRABLE_STATES or environment.expires_at > timezone.now():
-            return False  # extended or destroyed meanwhile
+        environment = Environment.objects.select_for_update().filter(_due(now), pk=environment_id).first()
+        if environment is None:
+            return False  # extended, destroyed or retried meanwhile
         environment_destroy(origin=origin, environment_id=environment_id, reason=EXPIRED_REASON)
     return True

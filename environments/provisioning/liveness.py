@@ -284,3 +284,54 @@ def worker_liveness(
                 status, reason = IDLE, f"quiet for {_seconds(quiet)} s; nothing waits in {where}"
         verdicts.append(Verdict(node=row.node, pid=row.pid, status=status, reason=reason))
     return verdicts
+
+
+# --- Lease owners: is the process that holds a step's lease known to be dead? -----------------------
+
+OWNER_HOST_CHARS = 32  # the owner string must fit Resource.lease_owner (64)
+
+
+def lease_owner_name() -> str:
+    """`host:worker pid:process pid:nonce`: the worker's main process (its heartbeat) and this one."""
+    import uuid
+
+    return f"{socket.gethostname()[:OWNER_HOST_CHARS]}:{os.getppid()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a killed child its parent has not reaped yet is a zombie: dead all the same
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def dead_owner_seconds() -> float:
+    """A worker whose heartbeat is this old is dead (three missed beats), not merely slow."""
+    return heartbeat_seconds() * 3
+
+
+def lease_owner_is_dead(owner: str, *, now: datetime | None = None) -> bool:
+    """True only when the owner is known dead: its process is gone on this host, or its worker's
+    heartbeat stopped. Unknown owners (no heartbeat row, another format) are not: their lease runs out."""
+    parts = owner.split(":")
+    if len(parts) != 4 or not parts[1].isdigit() or not parts[2].isdigit():
+        return False
+    host, worker_pid, process_pid = parts[0], int(parts[1]), int(parts[2])
+    if host == socket.gethostname()[:OWNER_HOST_CHARS]:
+        return _process_gone(process_pid)
+    from environments.models import WorkerHeartbeat
+
+    beat_at = (
+        WorkerHeartbeat.objects.filter(hostname__startswith=host, pid=worker_pid)
+        .values_list("beat_at", flat=True)
+        .first()
+    )
+    now = now or timezone.now()
+    return beat_at is not None and now - beat_at > timedelta(seconds=dead_owner_seconds())

@@ -28,6 +28,7 @@ def environment_finished(environment: Environment, *, building: bool) -> None:
         message = f"{environment} is ready."
     else:
         environment.destroyed_at = now
+        environment.orphans = []  # the teardown's inventory by tag found nothing left
         message = f"{environment} is destroyed; nothing of it is left in AWS."
     environment.save()
     _record(environment, f"environment.{target}", previous)

@@ -228,14 +228,22 @@ def critical_path(steps: list[dict], durations: dict[str, float]) -> float:
 TOKEN_NAMESPACE = uuid.UUID("6f1e2a52-8c1b-4d0e-9d7a-3a2f0b6c9e41")
 
 
-def client_token(environment_id: int, key: str, generation: int = 1) -> str:
-    """Deterministic ClientToken for a step: the same on every retry of the same attempt."""
-    return str(uuid.uuid5(TOKEN_NAMESPACE, f"wlpanel:{environment_id}:{key}:{generation}"))
+def client_token(installation: str, environment_id: int, key: str, generation: int = 1) -> str:
+    """Deterministic ClientToken for a step: the same on every retry of the same attempt.
+
+    The installation is part of it: another panel (or this one on a re-created database) reuses
+    environment ids, and AWS would answer its create with our resource.
+    """
+    return str(uuid.uuid5(TOKEN_NAMESPACE, f"wlpanel:{installation}:{environment_id}:{key}:{generation}"))
 
 
-def resource_tags(environment_id: int, environment_name: str, key: str) -> dict[str, str]:
+INSTALLATION_TAG = "wlpanel:installation"
+
+
+def resource_tags(installation: str, environment_id: int, environment_name: str, key: str) -> dict[str, str]:
     """Tags every taggable resource carries from creation (the seed's build)."""
     return {
+        INSTALLATION_TAG: installation,
         "wlpanel:environment": str(environment_id),
         "wlpanel:resource": key,
         "Name": f"{environment_name}-{key}",

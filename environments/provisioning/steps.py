@@ -21,11 +21,14 @@ from typing import Any
 
 from django.utils import timezone
 
+from audit.choices import Source
+from audit.services import record
 from aws import resources as aws
-from aws.errors import created_nothing
+from aws.client import ClientError
+from aws.errors import Action, classify, created_nothing, is_duplicate
 from environments.models import Environment, Resource
 
-from .plan import TOKEN_KINDS
+from .plan import INSTALLATION_TAG, TOKEN_KINDS, client_token
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class StepContext:
     checkpoint: Callable[..., None]  # persist resource fields now, under the lease
     poll_seconds: float
     grace_seconds: float
+    wait_limit_seconds: float = 900.0  # an instance pending or shutting down longer has a problem
     created_now: bool = field(default=False)  # this run created the resource: its state is known
     create_attempted_at: datetime | None = None
 
@@ -90,6 +94,15 @@ class StepContext:
         self.resource.progress.update(progress)
         self.checkpoint(progress=self.resource.progress)
 
+    def waited_too_long(self, state: str) -> float | None:
+        """Seconds spent in `state` this operation, once beyond `wait_limit_seconds` (None before)."""
+        since = self.resource.progress.get("waiting_since", {})
+        if state not in since:
+            self.save_progress(waiting_since={state: timezone.now().isoformat()})
+            return None
+        waited = (timezone.now() - datetime.fromisoformat(since[state])).total_seconds()
+        return waited if waited > self.wait_limit_seconds else None
+
 
 class CreatePending(Exception):
     """A create's outcome is unknown and the tag lookup is empty: wait, never create twice."""
@@ -98,24 +111,57 @@ class CreatePending(Exception):
 # --- Shared: create once, find after -----------------------------------------------------------
 
 
+def adopt_by_tags(ctx: StepContext) -> str:
+    """The one resource carrying the step's tags, recorded as the step's ("" when there is none).
+
+    More than one means creates happened that the engine never saw answered: it keeps one (the
+    lowest id, so concurrent looks agree) and deletes the others, audited.
+    """
+    found = sorted(aws.find_by_tags(ctx.ec2, ctx.kind, ctx.tags), key=lambda item: aws.item_id(ctx.kind, item))
+    if not found:
+        return ""
+    kept = aws.item_id(ctx.kind, found[0])
+    ctx.checkpoint(aws_id=kept)
+    extras = [aws.item_id(ctx.kind, item) for item in found[1:]]
+    for item in found[1:]:
+        aws.inventory_remove(ctx.ec2, {"type": ctx.kind, "id": aws.item_id(ctx.kind, item), "item": item})
+    if extras:
+        record(
+            actor=None,
+            action="resource.duplicates_deleted",
+            target=None,
+            source=Source.WORKER,
+            target_repr=f"{ctx.environment} {ctx.resource.key}",
+            environment_id=ctx.environment.pk,
+            correlation_id=ctx.environment.correlation_id,
+            details={"step": ctx.resource.key, "kept": kept, "deleted": extras},
+        )
+    return kept
+
+
 def ensure_created(ctx: StepContext, create: Callable[[], str]) -> str:
     """The resource's id: recorded, adopted by tag after an unknown outcome, or created now."""
     resource = ctx.resource
     if resource.aws_id:
         return resource.aws_id
     uses_token = resource.kind in TOKEN_KINDS
-    if resource.create_started_at is not None and not uses_token:
-        found = aws.find_id_by_tags(ctx.ec2, ctx.kind, ctx.tags)
+    if resource.create_started_at is not None:
+        # An earlier create's outcome is unknown: what carries the step's tags is the answer.
+        found = adopt_by_tags(ctx)
         if found:
-            ctx.checkpoint(aws_id=found)
             return found
-        if ctx.within_grace(resource.create_started_at):
+        # Without a ClientToken a second create could be a second resource: wait out AWS's lag.
+        if not uses_token and ctx.within_grace(resource.create_started_at):
             raise CreatePending(f"waiting to see whether the earlier create of {resource.key} happened")
     ctx.create_attempted_at = timezone.now()
     ctx.checkpoint(create_started_at=ctx.create_attempted_at)
     try:
         aws_id = create()
     except Exception as exc:
+        # "Already exists" after an earlier create whose answer was lost: that one is ours.
+        found = adopt_by_tags(ctx) if is_duplicate(exc) else ""
+        if found:
+            return found
         if created_nothing(exc):
             ctx.checkpoint(create_started_at=None)
         raise
@@ -131,9 +177,8 @@ def find_for_teardown(ctx: StepContext) -> str:
         return resource.aws_id
     if resource.create_started_at is None:
         return ""  # the create was never issued
-    found = aws.find_id_by_tags(ctx.ec2, ctx.kind, ctx.tags)
+    found = adopt_by_tags(ctx)
     if found:
-        ctx.checkpoint(aws_id=found)
         return found
     if ctx.within_grace(resource.create_started_at):
         raise CreatePending(f"waiting to see whether the create of {resource.key} happened before deleting")
@@ -283,18 +328,53 @@ def _instance_spec(ctx: StepContext) -> aws.InstanceSpec:
     )
 
 
-def build_instance(ctx: StepContext) -> Done | Wait:
-    instance_id = ensure_created(
-        ctx,
-        lambda: aws.instance_run(
-            ctx.ec2, _instance_spec(ctx), token=ctx.resource.client_token, tags=ctx.tags
-        ),
+def _forget_dead_instance(ctx: StepContext) -> None:
+    """Launch anew: the recorded instance is gone, and its ClientToken would only return it again."""
+    progress = ctx.resource.progress
+    generation = progress.get("token_generation", 1) + 1
+    installation = ctx.tags.get(INSTALLATION_TAG, "")
+    progress.update(token_generation=generation, replaced=[*progress.get("replaced", []), ctx.resource.aws_id])
+    progress.pop("dead_instance", None)
+    ctx.checkpoint(
+        aws_id="",
+        create_started_at=None,
+        client_token=client_token(installation, ctx.environment.pk, ctx.resource.key, generation),
+        progress=progress,
     )
+
+
+def build_instance(ctx: StepContext) -> Done | Wait:
+    def launch() -> str:
+        return aws.instance_run(ctx.ec2, _instance_spec(ctx), token=ctx.resource.client_token, tags=ctx.tags)
+
+    instance_id = ensure_created(ctx, launch)
     instance = aws.describe(ctx.ec2, "instance", instance_id)
     state = instance["State"]["Name"]
+    if state in ("shutting-down", "terminated"):
+        dead = ctx.resource.progress.get("dead_instance", {})
+        if dead.get("id") == instance_id and dead.get("operation") != ctx.resource.progress.get("operation"):
+            # A Retry after the instance died (terminated behind the panel, or by AWS): a new one.
+            _forget_dead_instance(ctx)
+            instance_id = ensure_created(ctx, launch)
+            instance = aws.describe(ctx.ec2, "instance", instance_id)
+            state = instance["State"]["Name"]
+        else:
+            ctx.save_progress(dead_instance={"id": instance_id, "operation": ctx.resource.progress.get("operation")})
+            reason = instance.get("StateReason", {}).get("Message", "")
+            raise StepFailed(
+                f"The instance {instance_id} is {state}{': ' + reason if reason else ''}. Retry launches a new one.",
+                "InstanceNotRunning",
+            )
     if state == "running":
         return Done(instance)
     if state == "pending":
+        waited = ctx.waited_too_long("pending")
+        if waited is not None:
+            raise StepFailed(
+                f"The instance {instance_id} has been pending for {waited / 60:.0f} min; AWS has not started it. "
+                "Retry, or destroy the environment.",
+                "InstancePendingTooLong",
+            )
         return Wait(ctx.poll_seconds, "instance pending", instance)
     raise StepFailed(
         f"The instance {instance_id} is {state}: {instance.get('StateReason', {}).get('Message', '')}",
@@ -378,7 +458,15 @@ def teardown_instance(ctx: StepContext) -> Done | Wait:
     instance = aws.describe_or_none(ctx.ec2, "instance", instance_id)
     if instance is None:
         return Done(None)  # terminated
-    return Wait(ctx.poll_seconds, f"instance {instance['State']['Name']}", instance)
+    state = instance["State"]["Name"]
+    waited = ctx.waited_too_long(state)
+    if waited is not None:
+        raise StepFailed(
+            f"The instance {instance_id} has been {state} for {waited / 60:.0f} min since it was asked to terminate. "
+            "Retry the teardown later; if it stays, ask AWS Support.",
+            "InstanceShutdownTooLong",
+        )
+    return Wait(ctx.poll_seconds, f"instance {state}", instance)
 
 
 def teardown_carrier_ip(ctx: StepContext) -> Done | Wait:
@@ -390,6 +478,74 @@ def teardown_carrier_ip(ctx: StepContext) -> Done | Wait:
         return gone_or_wait(ctx)
     aws.carrier_ip_release(ctx.ec2, address, ctx.params["NetworkBorderGroup"])
     return Done(None)
+
+
+# --- The inventory: nothing may be left --------------------------------------------------------
+
+# Rounds in which AWS still lists something after the VPC went, before the teardown fails saying what.
+INVENTORY_MAX_ROUNDS = 10
+
+
+def _listing(entries: list[dict]) -> str:
+    return ", ".join(f"{entry['id']} ({entry['type'].replace('_', ' ')})" for entry in entries)
+
+
+def _remove_leftovers(ctx: StepContext, leftovers: list[dict]) -> Wait | None:
+    """Remove what AWS still holds for the environment, in dependency order; Wait while instances go."""
+    record(
+        actor=None,
+        action="environment.leftovers_removed",
+        target=None,
+        source=Source.WORKER,
+        target_repr=str(ctx.environment),
+        environment_id=ctx.environment.pk,
+        correlation_id=ctx.environment.correlation_id,
+        details={"items": [{"type": entry["type"], "id": entry["id"]} for entry in leftovers]},
+    )
+    instances = [entry for entry in leftovers if entry["type"] == "instance"]
+    refused: list[tuple[dict, str, str]] = []  # (entry, code, AWS's message): AWS will not remove it
+    for kind in aws.TEARDOWN_ORDER:
+        for entry in (entry for entry in leftovers if entry["type"] == kind):
+            try:
+                aws.inventory_remove(ctx.ec2, entry)
+            except ClientError as exc:
+                verdict = classify(exc, teardown=True, recently_created=False)
+                if verdict.action != Action.FATAL:
+                    raise  # throttled, 5xx, a dependency not released yet: the engine retries
+                refused.append((entry, verdict.code, verdict.message))
+        if kind == "instance" and instances:
+            # Their network interfaces and volumes hold subnets and groups until they are terminated.
+            return Wait(ctx.poll_seconds, f"terminating {_listing(instances)} left in AWS")
+    if refused:
+        reasons = "; ".join(f"{entry['id']}: {message}" for entry, _, message in refused)
+        raise StepFailed(f"Still in AWS: {_listing(leftovers)}. AWS refused to remove {reasons}", refused[0][1])
+    return None
+
+
+def teardown_vpc(ctx: StepContext) -> Done | Wait:
+    """The last teardown step: whatever AWS still lists by the environment's tags goes, then the VPC.
+
+    AWS is asked, never the database: orphans, duplicates and anything a step missed are found
+    by tag (terminated and deleted ones skipped) and removed. Only an empty inventory ends the
+    step; what stays listed fails it, named.
+    """
+    vpc_id = find_for_teardown(ctx)
+    tags = aws.environment_tags(ctx.tags)
+    leftovers = [entry for entry in aws.environment_inventory(ctx.ec2, tags) if entry["id"] != vpc_id]
+    if leftovers:
+        waiting = _remove_leftovers(ctx, leftovers)
+        if waiting is not None:
+            return waiting
+    if vpc_id:
+        aws.vpc_delete(ctx.ec2, vpc_id)
+    remaining = aws.environment_inventory(ctx.ec2, tags)
+    if not remaining:
+        return Done(None)
+    rounds = ctx.resource.progress.get("inventory_rounds", 0) + 1
+    ctx.save_progress(inventory_rounds=rounds, remaining=[entry["id"] for entry in remaining])
+    if rounds >= INVENTORY_MAX_ROUNDS:
+        raise StepFailed(f"Still in AWS after teardown: {_listing(remaining)}.", "LeftoversRemain")
+    return Wait(ctx.poll_seconds, f"AWS still lists {_listing(remaining)}")
 
 
 BUILD: dict[str, Callable[[StepContext], Done | Wait]] = {
@@ -404,7 +560,7 @@ BUILD: dict[str, Callable[[StepContext], Done | Wait]] = {
 }
 
 TEARDOWN: dict[str, Callable[[StepContext], Done | Wait]] = {
-    "vpc": _delete_simple(aws.vpc_delete),
+    "vpc": teardown_vpc,
     "subnet": _delete_simple(aws.subnet_delete),
     "internet_gateway": teardown_internet_gateway,
     "carrier_gateway": _delete_simple(aws.carrier_gateway_delete),

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from aws.errors import Action, classify, created_nothing
+from aws.errors import Action, classify, created_nothing, is_duplicate
 
 
 def client_error(code: str, status: int = 400) -> ClientError:
@@ -44,3 +44,11 @@ def test_only_a_lost_answer_leaves_a_create_outcome_unknown():
     assert created_nothing(client_error("InsufficientInstanceCapacity", 500))
     assert not created_nothing(client_error("InternalError", 500))
     assert not created_nothing(EndpointConnectionError(endpoint_url="http://x"))
+
+
+@pytest.mark.parametrize("code", ["InvalidGroup.Duplicate", "InvalidSubnet.Conflict", "RouteAlreadyExists"])
+def test_an_already_exists_answer_is_not_proof_that_nothing_was_created(code):
+    # After a create whose answer was lost, the thing that "already exists" is probably ours.
+    assert is_duplicate(client_error(code))
+    assert not created_nothing(client_error(code))
+    assert not is_duplicate(client_error("InvalidParameterValue"))

@@ -105,7 +105,14 @@ def test_critical_path_is_the_longest_dependency_chain():
 
 
 def test_tokens_and_tags_are_deterministic():
-    assert client_token(7, "wavelength_instance") == client_token(7, "wavelength_instance")
-    assert client_token(7, "wavelength_instance") != client_token(7, "wavelength_instance", generation=2)
-    assert len(client_token(7, "vpc")) <= 64
-    assert resource_tags(7, "edge", "vpc") == {"wlpanel:environment": "7", "wlpanel:resource": "vpc", "Name": "edge-vpc"}
+    assert client_token("a1", 7, "wavelength_instance") == client_token("a1", 7, "wavelength_instance")
+    assert client_token("a1", 7, "wavelength_instance") != client_token("a1", 7, "wavelength_instance", generation=2)
+    # Another installation (or this one on a new database) reuses environment ids, never tokens.
+    assert client_token("a1", 7, "wavelength_instance") != client_token("b2", 7, "wavelength_instance")
+    assert len(client_token("a1", 7, "vpc")) <= 64
+    assert resource_tags("a1", 7, "edge", "vpc") == {
+        "wlpanel:installation": "a1",
+        "wlpanel:environment": "7",
+        "wlpanel:resource": "vpc",
+        "Name": "edge-vpc",
+    }

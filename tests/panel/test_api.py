@@ -344,7 +344,7 @@ def test_environment_actions(api, alice, bob, make_user, team, make_environment)
     assert extended.status_code == 200 and extended.json()["expires_at"] > environment.expires_at.isoformat()[:19]
     assert owner.post(f"/environments/{environment.pk}/extend", {"hours": 0}).json()["errors"]["hours"]
     assert owner.post(f"/environments/{environment.pk}/extend", {}).status_code == 400
-    assert owner.post(f"/environments/{environment.pk}/refresh").status_code == 202
+    assert owner.post(f"/environments/{environment.pk}/refresh").status_code == 409  # a build runs: not now
     assert owner.post(f"/environments/{environment.pk}/retry").status_code == 409  # not failed
     assert api(dave).post(f"/environments/{environment.pk}/destroy").status_code == 403
     destroyed = api(bob).post(f"/environments/{environment.pk}/destroy", {"reason": "done"})

@@ -674,6 +674,9 @@ def test_extend_and_refresh(client, alice, make_environment, published_tasks, dj
     assert absurd.status_code == 200 and b"less than or equal to 87600" in absurd.content
     environment.refresh_from_db()
     assert (environment.expires_at - before).total_seconds() < 25 * 3600
+    refused = client.post(f"/environments/{environment.pk}/refresh/", follow=True)  # still provisioning
+    assert b"refresh it once the operation has ended" in refused.content
+    Environment.objects.filter(pk=environment.pk).update(state="ready")
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/environments/{environment.pk}/refresh/")
     assert published_tasks[-1][0] == "environments.refresh" and published_tasks[-1][1][0] == environment.pk

@@ -4,6 +4,7 @@ import pytest
 from celery import current_app
 
 from environments.choices import ResourceState
+from environments.models import Resource
 from environments.provisioning import engine
 from environments.services import environment_retry
 from tests.conftest import origin_of
@@ -48,14 +49,28 @@ def test_poison_guard_fails_a_step_that_never_finishes(make_environment, sent, s
     settings.WLPANEL_STEP_MAX_ATTEMPTS = 3
     environment = make_environment("poison")
     vpc = environment.resources.get(key="vpc")
-    vpc.attempts = 3
-    vpc.save()
+    for _ in range(3):  # three claims that never record an outcome: the worker died each time
+        assert engine._claim(vpc.pk) is not None
+        Resource.objects.filter(pk=vpc.pk).update(lease_until=None, lease_owner="")
     engine.run_step(vpc.pk)
     vpc.refresh_from_db()
     assert vpc.state == ResourceState.FAILED and vpc.last_error_code == "TooManyAttempts"
     engine.advance(environment.pk)
     environment.refresh_from_db()
     assert environment.state == "failed" and environment.failure_reason.startswith("VPC: Gave up after 3 attempts")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_polls_are_not_crashes_for_the_poison_guard(make_environment, sent, settings, monkeypatch):
+    settings.WLPANEL_STEP_MAX_ATTEMPTS = 3
+    environment = make_environment("patient")
+    vpc = environment.resources.get(key="vpc")
+    monkeypatch.setitem(engine.steps.BUILD, "vpc", lambda ctx: engine.steps.Wait(0, "still pending"))
+    for _ in range(6):  # twice the cap, every one a recorded Wait
+        engine.run_step(vpc.pk, chain=False)
+        vpc.refresh_from_db()
+        assert vpc.state == ResourceState.CREATING and vpc.lease_owner == ""
+    assert vpc.attempts == 6 and vpc.progress["unfinished_claims"] == 0
 
 
 @pytest.mark.workers
@@ -71,3 +86,50 @@ def test_retry_after_a_capacity_failure_builds_the_rest(engine_worker, make_envi
     assert environment.state == "ready", environment.failure_reason
     assert environment.resources.get(key="wavelength_instance").progress.get("capacity_attempts") is None
     assert_matches_inventory(environment, control)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_whose_worker_stopped_beating_is_taken_over_before_its_lease_ends(make_environment, sent):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from environments.models import WorkerHeartbeat
+
+    environment = make_environment("orphaned-lease")
+    vpc = environment.resources.get(key="vpc")
+    now = timezone.now()
+    heartbeat = WorkerHeartbeat.objects.create(
+        node="celery@elsewhere", hostname="elsewhere", pid=4242, queues=["q"], capacity=1, started_at=now, beat_at=now
+    )
+    Resource.objects.filter(pk=vpc.pk).update(
+        lease_owner="elsewhere:4242:4243:abcdef", lease_until=now + timedelta(minutes=2), state=ResourceState.CREATING
+    )
+    sent.clear()
+    assert engine.advance(environment.pk) == []  # its worker beats: the lease stands
+
+    heartbeat.beat_at = now - timedelta(minutes=1)  # three beats missed: that worker is dead
+    heartbeat.save()
+    assert engine.advance(environment.pk) == [vpc.pk]
+    assert sent == [("environments.run_step", [vpc.pk])]
+    assert engine._claim(vpc.pk) is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_whose_process_is_gone_on_this_host_is_taken_over_at_once(make_environment, sent):
+    import socket
+    import subprocess
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    environment = make_environment("gone-process")
+    vpc = environment.resources.get(key="vpc")
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    host = socket.gethostname()[:32]
+    Resource.objects.filter(pk=vpc.pk).update(
+        lease_owner=f"{host}:1:{finished.pid}:abcdef", lease_until=timezone.now() + timedelta(minutes=2)
+    )
+    sent.clear()
+    assert engine.advance(environment.pk) == [vpc.pk]

@@ -40,3 +40,26 @@ def test_expiring_environment_is_warned_once_then_destroyed(engine_worker, make_
     wait_for_state(environment, "destroyed", "destroy_failed")
     assert environment.state == "destroyed"
     assert control.inventory(environment.pk) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_expiry_tries_a_failed_teardown_again_after_a_while(make_environment, monkeypatch):
+    from celery import current_app
+
+    from environments.choices import ResourceState
+
+    monkeypatch.setattr(current_app, "send_task", lambda *args, **kwargs: None)
+    environment = make_environment("undead")
+    now = timezone.now()
+    environment.state = "destroy_failed"
+    environment.state_changed_at = now - timedelta(minutes=5)
+    environment.expires_at = now - timedelta(hours=1)
+    environment.save()
+    environment.resources.filter(key="vpc").update(state=ResourceState.FAILED, progress={"phase": "teardown"})
+
+    assert environments_expire(origin=Origin.system(), now=now) == 0  # failed just now: not yet
+    later = now + timedelta(hours=2)
+    assert environments_expire(origin=Origin.system(), now=later) == 1
+    environment.refresh_from_db()
+    assert environment.state == "destroying"
+    assert environment.resources.get(key="vpc").state == ResourceState.DELETING  # the failed step starts over

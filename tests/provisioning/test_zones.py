@@ -48,7 +48,8 @@ def test_opt_in_answers_at_once_and_a_worker_follows_it_until_aws_reports_it(san
     events = AuditEvent.objects.filter(action__startswith="zone_group.").order_by("id")
     assert [event.action for event in events] == ["zone_group.opt_in_requested", "zone_group.opted_in"]
     assert {event.correlation_id for event in events} == {origin.correlation_id}
-    call = AwsCall.objects.get(operation="ModifyAvailabilityZoneGroup")
+    intent, call = AwsCall.objects.filter(operation="ModifyAvailabilityZoneGroup").order_by("id")
+    assert intent.outcome == "intent"  # written ahead of the call
     assert call.outcome == "ok" and call.params == {"GroupName": "us-west-2-wl1", "OptInStatus": "opted-in"}
     assert AuditEvent.objects.filter(action="aws.ModifyAvailabilityZoneGroup").exists()
 

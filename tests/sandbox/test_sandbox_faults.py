@@ -264,3 +264,15 @@ def test_call_log_counts_and_records_calls(control, ec2):
     assert log["calls"][0]["started_at"] <= log["calls"][2]["started_at"]
     control.delete("calls")
     assert control.get("calls")["counts"] == {}
+
+
+
+def test_an_after_effect_fault_lets_the_call_take_effect_then_answers_the_error(control, make_client):
+    control.post("faults", {"action": "CreateVpc", "code": "InternalError", "after_effect": True, "count": 1})
+    ec2 = make_client(config=NO_RETRIES)
+    tags = [{"ResourceType": "vpc", "Tags": [{"Key": "made", "Value": "after-effect"}]}]
+    with pytest.raises(ClientError) as raised:
+        ec2.create_vpc(CidrBlock="10.42.0.0/16", TagSpecifications=tags)
+    assert error_code(raised) == "InternalError"
+    found = ec2.describe_vpcs(Filters=[{"Name": "tag:made", "Values": ["after-effect"]}])["Vpcs"]
+    assert [vpc["CidrBlock"] for vpc in found] == ["10.42.0.0/16"]  # it was created all the same
