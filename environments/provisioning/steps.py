@@ -25,7 +25,7 @@ from audit.choices import Source
 from audit.services import record
 from aws import resources as aws
 from aws.client import ClientError
-from aws.errors import Action, classify, created_nothing, is_duplicate
+from aws.errors import Action, classify, created_nothing, error_code, is_duplicate
 from environments.models import Environment, Resource
 
 from .plan import INSTALLATION_TAG, TOKEN_KINDS, client_token
@@ -415,11 +415,31 @@ def gone_or_wait(ctx: StepContext) -> Done | Wait:
 def _delete_simple(delete: Callable[[Any, str], bool]) -> Callable[[StepContext], Done | Wait]:
     def teardown(ctx: StepContext) -> Done | Wait:
         aws_id = find_for_teardown(ctx)
-        if aws_id and not delete(ctx.ec2, aws_id):
-            return gone_or_wait(ctx)
-        return Done(None)
+        try:
+            deleted = not aws_id or delete(ctx.ec2, aws_id)
+        except ClientError as exc:
+            if error_code(exc) != "DependencyViolation":
+                raise
+            # Something the plan never made holds it (an instance launched into the subnet by hand,
+            # a group referencing it): the orphans tagged to the environment go first, then again.
+            waiting = _remove_orphans(ctx)
+            if waiting is not None:
+                return waiting
+            raise
+        return Done(None) if deleted else gone_or_wait(ctx)
 
     return teardown
+
+
+def _remove_orphans(ctx: StepContext) -> Wait | None:
+    """Remove what AWS lists by the environment's tags that is none of its planned resources."""
+    planned = set(ctx.environment.resources.exclude(aws_id="").values_list("aws_id", flat=True))
+    orphans = [
+        entry
+        for entry in aws.environment_inventory(ctx.ec2, aws.environment_tags(ctx.tags))
+        if entry["id"] not in planned and entry["type"] != "vpc"
+    ]
+    return _remove_leftovers(ctx, orphans) if orphans else None
 
 
 def teardown_internet_gateway(ctx: StepContext) -> Done | Wait:
