@@ -13,6 +13,7 @@ import urllib.request
 import boto3
 
 from netmodel.zones import zones_by_name
+from tests.conftest import opt_in_and_wait
 
 SFO_ZONE = "us-west-2-wl1-sfo-wlz-1"
 CASABLANCA_ZONE = "eu-west-3-wl1-cmn-wlz-1"
@@ -64,7 +65,7 @@ def ec2_client(url: str, region: str):
 def build_environment(url: str, zone_name: str = SFO_ZONE) -> dict:
     zone = zones_by_name()[zone_name]
     ec2 = ec2_client(url, zone["region"])
-    ec2.modify_availability_zone_group(GroupName=zone["group_name"], OptInStatus="opted-in")
+    opt_in_and_wait(ec2, zone["group_name"])  # AWS (and the sandbox) opt a group in a while after the call
     built = {"ec2": ec2, "zone": zone_name, "region": zone["region"]}
     vpc = built["vpc"] = ec2.create_vpc(CidrBlock=VPC_CIDR)["Vpc"]["VpcId"]
     public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=zone["parent_zone_name"])
