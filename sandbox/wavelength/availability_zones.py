@@ -9,7 +9,6 @@ where ModifyAvailabilityZoneGroup answers at once and the zones follow later.
 """
 
 import fnmatch
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +18,7 @@ from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBacken
 from moto.ec2.models.instance_types import INSTANCE_TYPE_OFFERINGS
 from moto.ec2.responses import EC2Response
 
+from sandbox.wavelength.settings import BoundedSeconds
 from sandbox.zones import load_zones
 
 from .errors import invalid_parameter_value, opt_in_required
@@ -32,28 +32,7 @@ DEFAULT_OPT_IN_SECONDS = 5.0
 MAX_OPT_IN_SECONDS = 600.0
 
 
-class OptInDelay:
-    """How long an opt-in takes before the zones report ``opted-in``; shared by every backend."""
-
-    def __init__(self, seconds: float = DEFAULT_OPT_IN_SECONDS):
-        self._lock = threading.Lock()
-        self._seconds = seconds
-
-    @property
-    def seconds(self) -> float:
-        with self._lock:
-            return self._seconds
-
-    def set(self, seconds: float) -> None:
-        """Set the delay, between 0 and MAX_OPT_IN_SECONDS."""
-        seconds = float(seconds)
-        if not 0 <= seconds <= MAX_OPT_IN_SECONDS:
-            raise ValueError(f"opt-in seconds must be between 0 and {MAX_OPT_IN_SECONDS:g}")
-        with self._lock:
-            self._seconds = seconds
-
-
-opt_in_delay = OptInDelay()
+opt_in_delay = BoundedSeconds(DEFAULT_OPT_IN_SECONDS, maximum=MAX_OPT_IN_SECONDS, name="opt-in")
 
 
 class WavelengthZone(Zone):

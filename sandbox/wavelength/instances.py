@@ -19,7 +19,6 @@
 """
 
 import copy
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,8 @@ from typing import Any
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.instances import Instance, InstanceState
 from moto.ec2.responses import EC2Response
+
+from sandbox.wavelength.settings import BoundedSeconds
 
 from .addresses import allocate_carrier_address
 from .availability_zones import WavelengthZone, wavelength_zone
@@ -42,28 +43,7 @@ MAX_PENDING_SECONDS = 30.0
 WAVELENGTH_VOLUME_TYPE = "gp2"
 
 
-class PendingTime:
-    """How long new instances stay pending; shared by every backend of the process."""
-
-    def __init__(self, seconds: float = DEFAULT_PENDING_SECONDS):
-        self._lock = threading.Lock()
-        self._seconds = seconds
-
-    @property
-    def seconds(self) -> float:
-        with self._lock:
-            return self._seconds
-
-    def set(self, seconds: float) -> None:
-        """Set the pending time, between 0 and MAX_PENDING_SECONDS."""
-        seconds = float(seconds)
-        if not 0 <= seconds <= MAX_PENDING_SECONDS:
-            raise ValueError(f"pending seconds must be between 0 and {MAX_PENDING_SECONDS:g}")
-        with self._lock:
-            self._seconds = seconds
-
-
-pending_time = PendingTime()
+pending_time = BoundedSeconds(DEFAULT_PENDING_SECONDS, maximum=MAX_PENDING_SECONDS, name="pending")
 
 
 class LaunchingState(InstanceState):

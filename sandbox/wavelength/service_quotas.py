@@ -86,28 +86,24 @@ def _params(response: ServiceQuotasResponse) -> dict[str, Any]:
     return json.loads(response.body or "{}")
 
 
-def get_service_quota(self: ServiceQuotasResponse) -> str:
-    params = _params(self)
+def _one_quota_answer(response: ServiceQuotasResponse, *, defaults: bool) -> str:
+    params = _params(response)
     quota = one_quota(
         str(params.get("ServiceCode")),
         str(params.get("QuotaCode")),
-        self.current_account,
-        self.region,
-        defaults=False,
+        response.current_account,
+        response.region,
+        defaults=defaults,
     )
     return json.dumps({"Quota": quota})
+
+
+def get_service_quota(self: ServiceQuotasResponse) -> str:
+    return _one_quota_answer(self, defaults=False)
 
 
 def get_aws_default_service_quota(self: ServiceQuotasResponse) -> str:
-    params = _params(self)
-    quota = one_quota(
-        str(params.get("ServiceCode")),
-        str(params.get("QuotaCode")),
-        self.current_account,
-        self.region,
-        defaults=True,
-    )
-    return json.dumps({"Quota": quota})
+    return _one_quota_answer(self, defaults=True)
 
 
 def list_service_quotas(self: ServiceQuotasResponse) -> str:
