@@ -35,6 +35,8 @@ class Chain:
     hashed_fields: tuple[str, ...]  # every column but id, prev_hash, hash and chain_scheme
     lock_key: int  # advisory lock serialising appends (and so making id order the chain's order)
     what_field: str  # the column that says what a row was about, for messages
+    # Columns added after rows were chained: hashed only when set, so the older rows still verify.
+    optional_fields: tuple[str, ...] = ()
 
 
 EVENTS = Chain(
@@ -81,9 +83,11 @@ AWS_CALLS = Chain(
         "resource_key",
         "correlation_id",
         "cause_event_id",
+        "account_id",
     ),
     lock_key=0x61777363,  # "awsc"
     what_field="operation",
+    optional_fields=("account_id",),
 )
 CHAINS = (EVENTS, AWS_CALLS)
 
@@ -93,7 +97,11 @@ def audit_key() -> bytes:
 
 
 def chain_hash(chain: Chain, fields: dict[str, Any], prev_hash: str, scheme: int = ChainScheme.HMAC_SHA256) -> str:
-    content = {name: fields[name] for name in chain.hashed_fields}
+    content = {
+        name: fields[name]
+        for name in chain.hashed_fields
+        if not (name in chain.optional_fields and fields[name] in ("", None))
+    }
     content["created_at"] = fields["created_at"].isoformat()
     message = (prev_hash + json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)).encode()
     if scheme == ChainScheme.HMAC_SHA256:

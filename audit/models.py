@@ -60,6 +60,9 @@ class AwsCall(models.Model):
     created_at = models.DateTimeField(db_index=True)
     service = models.CharField(max_length=32, default="ec2")
     region = models.CharField(max_length=32)
+    account_id = models.CharField(
+        max_length=12, blank=True, db_default="", help_text="The AWS account acted in; empty: the panel's own."
+    )
     operation = models.CharField(max_length=64, db_index=True)
     params = models.JSONField(default=dict, blank=True)
     mutating = models.BooleanField(default=False)

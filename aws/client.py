@@ -29,9 +29,12 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from django.conf import settings
 
+from .credentials import AccountAccess, AssumedRoleProvider, RoleAssumer
+
 # Re-exported so the rest of the app never imports botocore itself.
 __all__ = [
     "NO_ANSWER_ERRORS",
+    "AccountAccess",
     "AwsError",
     "BotoCoreError",
     "CallContext",
@@ -41,6 +44,7 @@ __all__ = [
     "pricing_client",
     "s3_client",
     "ssm_client",
+    "sts_client",
 ]
 
 AwsError = (ClientError, BotoCoreError)
@@ -74,6 +78,10 @@ READ_ONLY_PREFIXES = ("Describe", "Get", "List")
 
 _session_lock = threading.Lock()
 _session: boto3.Session | None = None
+_account_sessions: dict[AccountAccess, boto3.Session] = {}
+_loader_holder: list = []  # the shared session's data loader (parsed service models), shared by all
+# STS is global; its regional endpoints answer for every account (us-east-1 unless configured).
+STS_REGION_DEFAULT = "us-east-1"
 
 
 @dataclass(frozen=True)
@@ -87,13 +95,34 @@ class CallContext:
 
 
 def _shared_session() -> boto3.Session:
+    """The panel's own principal: boto3's default chain on AWS, the sandbox's panel key locally."""
     global _session
     with _session_lock:
         if _session is None:
             core = botocore.session.get_session()
-            core.get_component("data_loader")  # warm the loader's cache once per process
+            _loader_holder.append(core.get_component("data_loader"))  # warm its cache once per process
             _session = boto3.Session(botocore_session=core)
         return _session
+
+
+def _account_session(account: AccountAccess) -> boto3.Session:
+    """A session acting in `account` through its assumed role (one per account in this process)."""
+    _shared_session()
+    loader = _loader_holder[0]
+    sts = _sts_client()  # the panel's own principal assumes the role
+    with _session_lock:
+        if account not in _account_sessions:
+            core = botocore.session.get_session()
+            core.register_component("data_loader", loader)  # parsed service models shared
+            resolver = core.get_component("credential_provider")
+            resolver.providers = [AssumedRoleProvider(RoleAssumer(account, sts))]
+            _account_sessions[account] = boto3.Session(botocore_session=core)
+        return _account_sessions[account]
+
+
+def _sts_client():
+    region = getattr(settings, "WLPANEL_AWS_STS_REGION", "") or STS_REGION_DEFAULT
+    return _cached_client("sts", region)
 
 
 def _endpoint_arguments() -> dict:
@@ -103,6 +132,12 @@ def _endpoint_arguments() -> dict:
     if not endpoint:
         raise RuntimeError("WLPANEL_AWS_ENDPOINT is not set: give the sandbox's URL or `aws`.")
     return {"endpoint_url": endpoint, **SANDBOX_CREDENTIALS}
+
+
+def _account_endpoint_arguments() -> dict:
+    """An account's clients: the same endpoint, credentials from its assumed role (never static)."""
+    arguments = _endpoint_arguments()
+    return {name: value for name, value in arguments.items() if name == "endpoint_url"}
 
 
 _current_context: ContextVar[CallContext | None] = ContextVar("wlpanel_aws_call_context", default=None)
@@ -126,22 +161,29 @@ def client_config(retry_profile: str) -> Config:
     )
 
 
-def _cached_client(service: str, region: str, retry_profile: str = RETRYING):
-    """One botocore client per service, region, endpoint and retry profile in this process.
+def _cached_client(service: str, region: str, retry_profile: str = RETRYING, account: AccountAccess | None = None):
+    """One botocore client per service, region, endpoint, retry profile and account in this process.
 
     Building a client builds a class with a method per operation (~50 ms for EC2); reusing one
-    makes a client per step free. botocore clients are safe to share between threads.
+    makes a client per step free. botocore clients are safe to share between threads. An account's
+    client assumes its role when first built (the STS call goes to the call log like any other).
     """
     config = client_config(retry_profile)
-    key = (service, region, settings.WLPANEL_AWS_ENDPOINT, retry_profile, config.read_timeout, config.connect_timeout)
+    key = (service, region, settings.WLPANEL_AWS_ENDPOINT, retry_profile, config.read_timeout, config.connect_timeout, account)
     with _clients_lock:
-        if key not in _clients:
-            client = _shared_session().client(
-                service, region_name=region, config=config, **_endpoint_arguments()
-            )
-            CallRecorder(region, service).attach(client)
-            _clients[key] = client
-        return _clients[key]
+        client = _clients.get(key)
+    if client is not None:
+        return client
+    if account is None:
+        client = _shared_session().client(service, region_name=region, config=config, **_endpoint_arguments())
+    else:
+        # Outside the lock: building it calls STS, through a client this function builds.
+        client = _account_session(account).client(
+            service, region_name=region, config=config, **_account_endpoint_arguments()
+        )
+    CallRecorder(region, service, account_id=account.account_id if account else "").attach(client)
+    with _clients_lock:
+        return _clients.setdefault(key, client)
 
 
 class RecordedClient:
@@ -151,20 +193,29 @@ class RecordedClient:
     client that never retries them.
     """
 
-    def __init__(self, client, context: CallContext, single_attempt_client=None):
-        self._client = client
+    def __init__(self, client_factory, context: CallContext, single_attempt_factory=None):
+        # Built on first use: an account's client assumes its role then, so a refused role is
+        # the error of the first call (inside the step that makes it), not of building a client.
+        self._client_factory = client_factory
+        self._single_attempt_factory = single_attempt_factory
         self._context = context
-        self._single_attempt_client = single_attempt_client
 
     def _client_for(self, name: str):
-        operation = self._client.meta.method_to_api_mapping.get(name)
-        if self._single_attempt_client is not None and operation in SINGLE_ATTEMPT_OPERATIONS:
-            return self._single_attempt_client
-        return self._client
+        client = self._client_factory()
+        operation = client.meta.method_to_api_mapping.get(name)
+        if self._single_attempt_factory is not None and operation in SINGLE_ATTEMPT_OPERATIONS:
+            return self._single_attempt_factory()
+        return client
 
     def __getattr__(self, name: str):
-        attribute = getattr(self._client_for(name), name)
-        if name.startswith("_") or not callable(attribute):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        token = _current_context.set(self._context)  # an assumed role's STS call is logged here too
+        try:
+            attribute = getattr(self._client_for(name), name)
+        finally:
+            _current_context.reset(token)
+        if not callable(attribute):
             return attribute
 
         def call(*args, **kwargs):
@@ -185,14 +236,27 @@ def warm_up(regions: list[str]) -> None:
         _cached_client("ssm", region)
 
 
-def ec2_client(region: str, *, context: CallContext):
+def _factory(service: str, region: str, retry_profile: str = RETRYING, account: AccountAccess | None = None):
+    return lambda: _cached_client(service, region, retry_profile, account=account)
+
+
+def ec2_client(region: str, *, context: CallContext, account: AccountAccess | None = None):
+    """EC2 in `region` of `account` (None: the panel's own account, boto3's default chain)."""
     return RecordedClient(
-        _cached_client("ec2", region), context, single_attempt_client=_cached_client("ec2", region, SINGLE_ATTEMPT)
+        _factory("ec2", region, account=account),
+        context,
+        single_attempt_factory=_factory("ec2", region, SINGLE_ATTEMPT, account=account),
     )
 
 
-def ssm_client(region: str, *, context: CallContext):
-    return RecordedClient(_cached_client("ssm", region), context)
+def ssm_client(region: str, *, context: CallContext, account: AccountAccess | None = None):
+    return RecordedClient(_factory("ssm", region, account=account), context)
+
+
+def sts_client(*, context: CallContext, account: AccountAccess | None = None):
+    """STS as seen from `account`: its GetCallerIdentity proves the role can be assumed."""
+    region = getattr(settings, "WLPANEL_AWS_STS_REGION", "") or STS_REGION_DEFAULT
+    return RecordedClient(_factory("sts", region, account=account), context)
 
 
 # The Price List API is served from us-east-1 (and ap-south-1), whatever region is priced.
@@ -200,11 +264,11 @@ PRICING_REGION = "us-east-1"
 
 
 def pricing_client(*, context: CallContext = NO_CONTEXT):
-    return RecordedClient(_cached_client("pricing", PRICING_REGION), context)
+    return RecordedClient(_factory("pricing", PRICING_REGION), context)
 
 
 def s3_client(region: str, *, context: CallContext):
-    return RecordedClient(_cached_client("s3", region), context)
+    return RecordedClient(_factory("s3", region), context)
 
 
 def public_params(params: dict) -> dict:
@@ -279,9 +343,10 @@ class CallNotRecorded(RuntimeError):
 class CallRecorder:
     """botocore event handlers that time each call and write it to the call log."""
 
-    def __init__(self, region: str, service: str):
+    def __init__(self, region: str, service: str, account_id: str = ""):
         self.region = region
         self.service = service
+        self.account_id = account_id  # "" for the panel's own account
 
     def attach(self, client) -> None:
         events = client.meta.events
@@ -306,6 +371,7 @@ class CallRecorder:
             aws_call_record(
                 service=self.service,
                 region=self.region,
+                account_id=self.account_id,
                 operation=operation,
                 params=params,
                 mutating=True,
@@ -348,6 +414,7 @@ class CallRecorder:
         fields = {
             "service": self.service,
             "region": self.region,
+            "account_id": self.account_id,
             "operation": operation,
             "params": params,
             "mutating": is_mutating(operation),
@@ -373,6 +440,7 @@ class CallRecorder:
                     correlation_id=call_context.correlation_id,
                     details={
                         "region": self.region,
+                        **({"account_id": self.account_id} if self.account_id else {}),
                         "params": params,
                         "result": result or {},
                         "outcome": fields["outcome"],

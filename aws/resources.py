@@ -507,6 +507,7 @@ class InstanceSpec:
     public_ip: bool = False
     key_name: str = ""
     root_volume: tuple[str, int, str] | None = None  # device, size GiB, volume type
+    instance_profile: str = ""  # by name: SSM's core policy, so Run Command reaches the instance
 
 
 def instance_run(ec2, spec: InstanceSpec, *, token: str, tags: dict) -> str:
@@ -534,6 +535,8 @@ def instance_run(ec2, spec: InstanceSpec, *, token: str, tags: dict) -> str:
         arguments["SecurityGroupIds"] = [spec.security_group_id]
     if spec.key_name:
         arguments["KeyName"] = spec.key_name
+    if spec.instance_profile:
+        arguments["IamInstanceProfile"] = {"Name": spec.instance_profile}
     if spec.root_volume:
         device, size, volume_type = spec.root_volume
         arguments["BlockDeviceMappings"] = [

@@ -8,7 +8,7 @@ manage (SendCommand answers InvalidInstanceId: no SSM agent, no instance profile
 import time
 from dataclasses import dataclass
 
-from .client import CallContext, ClientError, ssm_client
+from .client import AccountAccess, CallContext, ClientError, ssm_client
 
 DOCUMENT = "AWS-RunShellScript"
 FINAL_STATUSES = frozenset({"Success", "Failed", "Cancelled", "TimedOut", "Cancelling"})
@@ -28,9 +28,15 @@ class CommandResult:
 
 
 def run_shell_script(
-    *, region: str, instance_id: str, commands: list[str], context: CallContext, wait_seconds: float = 60
+    *,
+    region: str,
+    instance_id: str,
+    commands: list[str],
+    context: CallContext,
+    wait_seconds: float = 60,
+    account: AccountAccess | None = None,
 ) -> CommandResult:
-    client = ssm_client(region, context=context)
+    client = ssm_client(region, context=context, account=account)
     try:
         command_id = client.send_command(
             InstanceIds=[instance_id],

@@ -12,7 +12,7 @@ import requests
 from django.conf import settings
 from django.db import connections
 
-from aws.client import AwsError, CallContext
+from aws.client import AccountAccess, AwsError, CallContext
 from aws.run_command import InstanceNotManaged, run_shell_script
 from netmodel.probes import PROBE_SCRIPT, ProbeRequest, read_probe_output
 from netmodel.traffic import CARRIER_METRO, CARRIER_OTHER, INTERNET, REGION_SUBNET, WAVELENGTH_INSTANCE
@@ -22,6 +22,10 @@ from .planning import Outside, PlannedProbe
 
 LAB_UNAVAILABLE = "lab unavailable"
 CARRIER_DEVICE_NEEDED = "not verifiable here: needs a device on the carrier network"
+NO_INSTANCE_PROFILE = (
+    "not verifiable: no SSM instance profile (an admin names one on the environment's AWS account; "
+    "environments built after that carry it)"
+)
 
 
 class LabUnavailable(Exception):
@@ -33,9 +37,10 @@ class Prober:
 
     method: str
 
-    def __init__(self, *, region: str, context: CallContext):
+    def __init__(self, *, region: str, context: CallContext, account: AccountAccess | None = None):
         self.region = region
         self.context = context
+        self.account = account
 
     def outside(self) -> Outside:
         raise NotImplementedError
@@ -57,6 +62,7 @@ class Prober:
                 commands=request.shell_commands(),
                 context=self.context,
                 wait_seconds=request.timeout * 20 + 30,
+                account=self.account,
             )
         except InstanceNotManaged as error:
             return None, f"not verifiable: no SSM instance profile or agent on {instance_id} ({error})"
@@ -133,8 +139,10 @@ class LabProber(Prober):
 
     method = Method.LAB
 
-    def __init__(self, *, region: str, context: CallContext, endpoint: str, vpc_id: str):
-        super().__init__(region=region, context=context)
+    def __init__(
+        self, *, region: str, context: CallContext, endpoint: str, vpc_id: str, account: AccountAccess | None = None
+    ):
+        super().__init__(region=region, context=context, account=account)
         self.endpoint = endpoint.rstrip("/")
         self.vpc_id = vpc_id
         answer = requests.post(f"{self.endpoint}/_sandbox/labs", json={"vpc_id": vpc_id}, timeout=120)
@@ -174,6 +182,15 @@ class AwsProber(Prober):
     """Real AWS: the panel's host is the internet; no carrier device is at hand."""
 
     method = Method.AWS
+
+    def __init__(self, *, region: str, context: CallContext, account: AccountAccess | None = None, instance_profile: str = ""):
+        super().__init__(region=region, context=context, account=account)
+        self.instance_profile = instance_profile
+
+    def send_ssm(self, instance_id: str, request: ProbeRequest) -> tuple[dict | None, str]:
+        if not self.instance_profile:  # no agent can register: don't wait for one
+            return None, NO_INSTANCE_PROFILE
+        return super().send_ssm(instance_id, request)
 
     def outside(self) -> Outside:
         target = settings.WLPANEL_CHECKS_INTERNET_TARGET

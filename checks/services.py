@@ -12,6 +12,7 @@ from audit.choices import Source
 from audit.context import Origin
 from audit.services import record
 from aws.client import CallContext
+from clouds.services import account_access
 from environments.choices import EnvironmentState
 from environments.exceptions import Conflict, PermissionDenied
 from environments.models import Environment
@@ -143,8 +144,12 @@ def _execute(run: CheckRun, environment: Environment) -> None:
 
 
 def _prober(run: CheckRun, environment: Environment, network, context: CallContext):
+    access = account_access(environment.account)
     if run.method == Method.AWS:
-        return AwsProber(region=environment.region, context=context)
+        spec = environment.plan.get("spec", {})
+        return AwsProber(
+            region=environment.region, context=context, account=access, instance_profile=spec.get("instance_profile", "")
+        )
     if network.vpc is None:
         raise LabUnavailable("the environment has no VPC")
     return LabProber(
@@ -152,6 +157,7 @@ def _prober(run: CheckRun, environment: Environment, network, context: CallConte
         context=context,
         endpoint=settings.WLPANEL_AWS_ENDPOINT,
         vpc_id=network.vpc.vpc_id,
+        account=access,
     )
 
 

@@ -13,6 +13,7 @@ from accounts.models import Membership
 from accounts.selectors import teams_visible_to
 from audit.choices import Source
 from audit.context import Origin
+from clouds.selectors import account_get_visible
 from pricing.selectors import PriceBook, plan_cost
 from wlpanel.api_errors import PlanConflictOut, answers
 from wlpanel.pagination import keyset_page
@@ -24,6 +25,7 @@ from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
 from .provisioning.plan import plan_hash as compute_plan_hash
 from .schemas import (
+    AccountId,
     ApproveIn,
     Cursor,
     DecisionIn,
@@ -35,6 +37,7 @@ from .schemas import (
     NameFilter,
     ObjectId,
     ReasonIn,
+    RegionName,
     RequestDetailOut,
     RequestIn,
     RequestPage,
@@ -66,9 +69,14 @@ def _recent_login_if_session(request) -> None:
 # --- Serializers (plain dicts; the schemas above validate and document them) ---------------------
 
 
+def account_ref(account) -> dict | None:
+    return {"account_id": account.account_id, "name": account.name} if account is not None else None
+
+
 def zone_data(zone: Zone) -> dict:
     return {
         "name": zone.name,
+        "account": account_ref(zone.account),
         "group": zone.group_name,
         "region": zone.region,
         "parent_zone": zone.parent_zone_name,
@@ -88,6 +96,7 @@ def request_data(
         "name": request.name,
         "team": request.team.slug,
         "zone": request.zone.name,
+        "account": account_ref(request.account),
         "instance_type": request.instance_type,
         "purpose": request.purpose,
         "bastion": request.bastion,
@@ -122,6 +131,7 @@ def environment_data(environment: Environment) -> dict:
         "team": environment.team.slug,
         "state": environment.state,
         "zone": environment.zone.name,
+        "account": account_ref(environment.account),
         "region": environment.region,
         "owner": environment.owner.get_username(),
         "request_id": environment.request_id,
@@ -201,19 +211,34 @@ def team_list(request, limit: Limit | None = None, cursor: Cursor | None = None)
 
 
 @router.get("/zones", response=answers({200: ZonePage}, 400))
-def zone_list(request, limit: Limit | None = None, cursor: Cursor | None = None):
-    return keyset_page(Zone.objects.all(), limit=limit, cursor=cursor, serialize=zone_data)
+def zone_list(
+    request,
+    account: AccountId | None = None,
+    region: RegionName | None = None,
+    limit: Limit | None = None,
+    cursor: Cursor | None = None,
+):
+    """The zone cache, per AWS account: `account` narrows to one account's zones (one the caller
+    may see), `region` to one parent Region. Without `account`: every account the caller sees."""
+    return keyset_page(
+        queries.zones_visible(request.user, account_id=account, region=region),
+        limit=limit,
+        cursor=cursor,
+        serialize=zone_data,
+    )
 
 
 @router.post("/zone-groups/{group}/opt-in", response=answers({202: ZonePage}, 400, 403, 404, 409))
-def zone_group_opt_in(request, group: Path[ZoneGroup]):
-    """Admin only. Answers 202 as soon as AWS accepted the opt-in: the group's zones say
-    `opt-in-requested` until AWS reports them `opted-in` (poll `GET /zones`)."""
+def zone_group_opt_in(request, group: Path[ZoneGroup], account: AccountId | None = None):
+    """Admin only. Opts the group in in `account` (default: the panel's own account); opt-ins are
+    per account. Answers 202 as soon as AWS accepted it: the group's zones say `opt-in-requested`
+    until AWS reports them `opted-in` (poll `GET /zones?account=`)."""
     if not request.user.is_superuser:
         raise PermissionDenied("Only an admin may opt zone groups in (opting out again needs AWS Support).")
     _recent_login_if_session(request)
-    zones.zone_group_opt_in(origin=_origin(request), group=group)
-    return Status(202, keyset_page(Zone.objects.filter(group_name=group), limit=None, cursor=None, serialize=zone_data))
+    chosen = account_get_visible(request.user, account) if account else None
+    opted = zones.zone_group_opt_in(origin=_origin(request), group=group, account=chosen)
+    return Status(202, {"items": [zone_data(zone) for zone in opted], "count": len(opted), "next": None})
 
 
 # --- Requests ------------------------------------------------------------------------------------
@@ -250,10 +275,11 @@ def request_create(request, payload: RequestIn):
     team = teams_visible_to(request.user).filter(slug=payload.team).first()
     if team is None:
         raise Http404(f"No team {payload.team}.")
-    zone = Zone.objects.filter(name=payload.zone).first()
+    zone = services.request_zone(team=team, zone_name=payload.zone, account_id=payload.account)
     if zone is None:
-        raise ValidationError({"zone": [f"No Wavelength Zone named {payload.zone} in the zone cache."]})
-    fields = payload.dict(exclude={"team", "zone"})
+        where = f"account {payload.account}" if payload.account else "the zone cache of the team's account"
+        raise ValidationError({"zone": [f"No Wavelength Zone named {payload.zone} in {where}."]})
+    fields = payload.dict(exclude={"team", "zone", "account"})
     if fields["ttl_hours"] is None:
         fields["ttl_hours"] = team.default_ttl_hours
     created = services.environment_request_create(origin=_origin(request), team=team, zone=zone, **fields)

@@ -9,8 +9,9 @@ from django.utils.timesince import timesince
 
 from accounts.selectors import teams_requestable_by
 from aws.errors import CAPACITY_CODES
+from clouds.services import account_access
 
-from . import services, validation
+from . import queries, services, validation
 from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import keys
@@ -46,11 +47,43 @@ class BoundedModelChoiceField(forms.ModelChoiceField):
         return super().to_python(value)
 
 
+def zone_choice_value(zone: Zone) -> str:
+    """A zone of an AWS account is `<account id>/<zone name>` (zones are per account); a zone of
+    the panel's own account is its name alone."""
+    return f"{zone.account.account_id}/{zone.name}" if zone.account_id else zone.name
+
+
+def zone_from_choice(value: str) -> Zone | None:
+    account_id, _, name = value.rpartition("/")
+    zones = Zone.objects.select_related("account")
+    if account_id:
+        return zones.filter(account__account_id=account_id, name=name).first()
+    return zones.filter(account=None, name=name).first()
+
+
 class ZoneChoiceField(BoundedModelChoiceField):
+    """Wavelength Zones of the team's accounts; a choice is `zone_choice_value`."""
+
+    def prepare_value(self, value):
+        if isinstance(value, Zone):
+            return zone_choice_value(value)
+        return value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not isinstance(value, str) or len(value) > self.max_length or validation.text_error(value):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        zone = zone_from_choice(value)
+        if zone is None or not self.queryset.filter(pk=zone.pk).exists():
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return zone
+
     def label_from_instance(self, zone: Zone) -> str:
         where = " · ".join(part for part in (zone.carrier, zone.metro) if part)
         status = "opted in" if zone.opted_in else ("opt-in requested" if zone.opt_in_requested else "not opted in")
-        return f"{zone.name} — {where or 'carrier unknown'} ({zone.region}, {status})"
+        account = f" · account {zone.account.name} ({zone.account.account_id})" if zone.account_id else ""
+        return f"{zone.name} — {where or 'carrier unknown'} ({zone.region}, {status}){account}"
 
 
 # General-purpose families first (burstable, then fixed), then everything else; sizes small to large.
@@ -93,11 +126,10 @@ class EnvironmentRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What is it for?"}),
     )
     zone = ZoneChoiceField(
-        queryset=Zone.objects.all(),
-        to_field_name="name",
+        queryset=Zone.objects.select_related("account"),
         label="Wavelength Zone",
         empty_label=None,
-        max_length=validation.ZONE_NAME_MAX,
+        max_length=validation.ZONE_NAME_MAX + 13,  # `<account id>/` before the name
     )
     # Not required here: the service says what to choose from ("Choose an instance type; … offers: …").
     instance_type = forms.CharField(
@@ -174,9 +206,11 @@ class EnvironmentRequestForm(forms.Form):
             if teams
             else ""
         )
+        # The zones of the accounts of the person's teams (or the panel's own account's).
+        self.fields["zone"].queryset = queries.request_zone_choices(teams)
         self.selected_zone = self._zone_chosen()
         if self.selected_zone and not self.is_bound:
-            self.initial["zone"] = self.selected_zone.name
+            self.initial["zone"] = zone_choice_value(self.selected_zone)
         offered = self.selected_zone.instance_types if self.selected_zone else []
         if not self.is_bound and self.initial.get("instance_type") not in offered:
             self.initial["instance_type"] = default_instance_type(offered)
@@ -187,16 +221,19 @@ class EnvironmentRequestForm(forms.Form):
         name = self.data.get("zone") if self.is_bound else self.initial.get("zone")
         if isinstance(name, Zone):
             return name
+        zones = self.fields["zone"].queryset
         if not name:
-            return Zone.objects.filter(opt_in_status="opted-in").first() or Zone.objects.first()
-        if not isinstance(name, str) or len(name) > validation.ZONE_NAME_MAX or validation.text_error(name):
+            return zones.filter(opt_in_status="opted-in").first() or zones.first()
+        if not isinstance(name, str) or len(name) > validation.ZONE_NAME_MAX + 13 or validation.text_error(name):
             return None  # no zone has such a name (and PostgreSQL refuses to compare NUL)
-        return Zone.objects.filter(name=name).first()
+        return zone_from_choice(name)
 
     @cached_property
     def key_pairs(self) -> list[dict] | None:
-        """The selected zone's region's key pairs (DescribeKeyPairs, cached a minute), or None."""
-        return keys.key_pairs(self.selected_zone.region) if self.selected_zone else None
+        """The selected zone's region's key pairs in its account (DescribeKeyPairs, cached a minute), or None."""
+        if not self.selected_zone:
+            return None
+        return keys.key_pairs(self.selected_zone.region, account_access(self.selected_zone.account))
 
     @property
     def zone_described_ago(self) -> str:
@@ -263,7 +300,7 @@ class EnvironmentRequestForm(forms.Form):
             "name": _free_name(request),
             "team": request.team.slug,
             "purpose": request.purpose,
-            "zone": request.zone.name,
+            "zone": zone_choice_value(request.zone),
             "instance_type": capacity_alternative(request) or request.instance_type,
             "bastion": "yes" if request.bastion else "no",
             "vpc_cidr": request.vpc_cidr,

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Team
+from clouds.models import AwsAccount
 
 from .choices import (
     ENVIRONMENT_TERMINAL_STATES,
@@ -21,7 +22,10 @@ class Zone(models.Model):
     DescribeAvailabilityZones does not return.
     """
 
-    name = models.CharField(max_length=64, unique=True, help_text="ZoneName, also its NetworkBorderGroup.")
+    # Zones, their opt-in and offerings are per AWS account (AWS: "the number and mapping of
+    # Wavelength Zones per Region might vary between AWS accounts"); None: the panel's own account.
+    account = models.ForeignKey(AwsAccount, on_delete=models.CASCADE, null=True, blank=True, related_name="zones")
+    name = models.CharField(max_length=64, help_text="ZoneName, also its NetworkBorderGroup.")
     zone_id = models.CharField(max_length=64, blank=True)
     group_name = models.CharField(max_length=64, db_index=True)
     region = models.CharField(max_length=32, db_index=True)
@@ -36,6 +40,10 @@ class Zone(models.Model):
 
     class Meta:
         ordering = ["region", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="zone_name_per_account"),
+            models.UniqueConstraint(fields=["name"], condition=Q(account=None), name="zone_name_own_account"),
+        ]
 
     def __str__(self):
         return self.name
@@ -58,6 +66,8 @@ class EnvironmentRequest(models.Model):
     name = models.CharField(max_length=40)
     purpose = models.CharField(max_length=500, blank=True)
     zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="+")
+    # The account the zone belongs to (None: the panel's own); also in the plan, so in its hash.
+    account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     instance_type = models.CharField(max_length=32)
     bastion = models.BooleanField(default=True)
     vpc_cidr = models.CharField(max_length=18, default="10.0.0.0/16")
@@ -124,6 +134,7 @@ class Environment(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=40)
     zone = models.ForeignKey(Zone, on_delete=models.PROTECT, related_name="environments")
+    account = models.ForeignKey(AwsAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="environments")
     region = models.CharField(max_length=32)
     plan = models.JSONField(default=dict)
     plan_hash = models.CharField(max_length=64)

@@ -8,9 +8,10 @@ from django.db.models.fields.json import KeyTextTransform
 
 from accounts.selectors import teams_visible_to
 from audit.selectors import environment_timeline as audit_timeline
+from clouds.selectors import account_get_visible, accounts_visible, team_accounts
 
 from .choices import EnvironmentState, RequestState
-from .models import Environment, EnvironmentRequest, Resource
+from .models import Environment, EnvironmentRequest, Resource, Zone
 from .selectors import environments_visible_to, requests_visible_to
 
 # --- Lists ---------------------------------------------------------------------------------------
@@ -167,3 +168,28 @@ def environment_resources(environment: Environment) -> list[Resource]:
 def environment_timeline(environment: Environment) -> list:
     """The environment's audit trail (the audit review's selector), newest first."""
     return audit_timeline(environment.pk)
+
+
+def zones_visible(user, *, account_id: str | None = None, region: str | None = None) -> QuerySet[Zone]:
+    """The zone cache as `user` may see it: the panel's own account's zones and those of the AWS
+    accounts they see; `account_id` narrows to one of those (404 otherwise), `region` to a Region."""
+    zones = Zone.objects.select_related("account")
+    if account_id:
+        zones = zones.filter(account=account_get_visible(user, account_id))
+    else:
+        zones = zones.filter(Q(account=None) | Q(account__in=accounts_visible(user)))
+    if region:
+        zones = zones.filter(region=region)
+    return zones
+
+
+def request_zone_choices(teams) -> QuerySet[Zone]:
+    """The zones a request of one of `teams` may name: those of each team's accounts, or the
+    panel's own account's for a team with none."""
+    accounts, own = set(), not teams  # no team: what the panel's own account offers, to look at
+    for team in teams:
+        bound = team_accounts(team)
+        accounts.update(bound)
+        own = own or not bound
+    chosen = Q(account__in=accounts) | (Q(account=None) if own else Q(pk__in=[]))
+    return Zone.objects.select_related("account").filter(chosen)

@@ -116,6 +116,16 @@ ZoneGroup = Annotated[
     Field(max_length=validation.ZONE_GROUP_MAX, json_schema_extra={"pattern": validation.ZONE_PATTERN}),
     _checked(validation.ZONE_PATTERN, "A zone group's name: lowercase letters, digits and hyphens."),
 ]
+AccountId = Annotated[
+    str,
+    Field(min_length=12, max_length=12, description="A 12-digit AWS account id.", json_schema_extra={"pattern": r"^\d{12}$"}),
+    _checked(r"^\d{12}$", "An AWS account id is 12 digits."),
+]
+RegionName = Annotated[
+    str,
+    Field(max_length=32, json_schema_extra={"pattern": r"^[a-z]{2}(-[a-z]+)+-\d$"}),
+    _checked(r"^[a-z]{2}(-[a-z]+)+-\d$", "A Region name such as us-east-1."),
+]
 TeamFilter = _text(validation.TEAM_SLUG_MAX)
 ZoneFilter = _text(validation.ZONE_NAME_MAX)
 NameFilter = _text(validation.NAME_MAX, "Part of the name.")
@@ -143,8 +153,14 @@ class TeamPage(Page):
     items: list[TeamOut]
 
 
+class AccountRefOut(Schema):
+    account_id: str
+    name: str
+
+
 class ZoneOut(Schema):
     name: str
+    account: AccountRefOut | None  # null: the panel's own AWS account
     group: str
     region: str
     parent_zone: str
@@ -168,6 +184,7 @@ class RequestIn(Schema):
     name: EnvironmentName
     team: TeamSlug
     zone: ZoneName
+    account: AccountId | None = None  # default: the team's default account
     instance_type: InstanceType
     purpose: _text(validation.PURPOSE_MAX) = ""
     bastion: bool = True
@@ -235,6 +252,7 @@ class RequestOut(Schema):
     name: str
     team: str
     zone: str
+    account: AccountRefOut | None
     instance_type: str
     purpose: str
     bastion: bool
@@ -281,6 +299,7 @@ class EnvironmentOut(Schema):
     team: str
     state: str
     zone: str
+    account: AccountRefOut | None
     region: str
     owner: str
     request_id: int

@@ -17,6 +17,9 @@ from accounts.choices import TeamRole
 from accounts.models import Membership, Team
 from accounts.selectors import is_team_approver
 from audit.context import Origin
+from clouds.models import AwsAccount
+from clouds.selectors import team_accounts, team_default_account
+from clouds.services import account_access
 from notify import services as notifications
 
 from . import approvals, permissions
@@ -50,8 +53,36 @@ def _enqueue_after_commit(task_name: str, *args) -> None:
 # --- Requests ------------------------------------------------------------------------------------
 
 
+def request_account(*, team: Team, account_id: str | None) -> AwsAccount | None:
+    """The AWS account a request of `team` builds in: the one it names, else the team's default.
+
+    None: the panel's own account, for a team with no account bound. Raises ValidationError.
+    """
+    accounts = team_accounts(team)
+    names = ", ".join(f"{account.account_id} ({account.name})" for account in accounts)
+    if account_id:
+        chosen = next((account for account in accounts if account.account_id == account_id), None)
+        if chosen is None:
+            choices = f"its accounts: {names}" if accounts else "it has no AWS account of its own"
+            raise ValidationError({"account": [f"Team {team.slug} may not build in account {account_id}; {choices}."]})
+        return chosen
+    default = team_default_account(team)
+    if default is None and accounts:
+        raise ValidationError({"account": [f"Choose the AWS account to build in: {names}."]})
+    return default
+
+
+def request_zone(*, team: Team, zone_name: str, account_id: str | None = None) -> Zone | None:
+    """The zone named, as the request's account sees it (zones and their opt-ins are per account)."""
+    account = request_account(team=team, account_id=account_id)
+    return Zone.objects.filter(account=account, name=zone_name).select_related("account").first()
+
+
 def request_spec(*, team: Team, zone: Zone, fields: dict) -> PlanSpec:
+    account = zone.account
     return PlanSpec(
+        account_id=account.account_id if account else "",
+        instance_profile=account.ssm_instance_profile if account else "",
         name=fields["name"],
         region=zone.region,
         zone=zone.name,
@@ -75,6 +106,7 @@ def request_override_problems(request: EnvironmentRequest) -> list[str]:
         instance_type=request.instance_type,
         key_name=request.key_name,
         image_id=request.image_id,
+        account=account_access(request.account),
     )
     return [message for messages in errors.values() for message in messages]
 
@@ -92,6 +124,12 @@ def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, 
         errors["name"] = [f"Team {team.slug} already has a live environment or pending request named “{name}”."]
     if zone is None:
         errors["zone"] = ["Choose a Wavelength Zone."]
+    elif zone.account is not None and zone.account not in team_accounts(team):
+        errors["zone"] = [f"{zone.name} is a zone of account {zone.account.account_id}, which team {team.slug} may not use."]
+    elif zone.account is None and team_accounts(team):
+        errors["zone"] = [f"Team {team.slug} builds in its own AWS accounts; choose a zone of one of them."]
+    elif zone.region not in _allowed_regions(zone):
+        errors["zone"] = [f"Account {zone.account.account_id} is not allowed to use {zone.region}."]
     elif not zone.opted_in:
         errors["zone"] = [
             f"{zone.name} is not opted in. An admin must opt in the zone group {zone.group_name} "
@@ -124,9 +162,14 @@ def request_errors(*, team: Team, zone: Zone | None, fields: dict) -> dict[str, 
                 instance_type=fields["instance_type"],
                 key_name=fields["key_name"],
                 image_id=fields["image_id"],
+                account=account_access(zone.account),
             )
         )
     return errors
+
+
+def _allowed_regions(zone: Zone) -> list[str]:
+    return zone.account.regions if zone.account is not None else [zone.region]
 
 
 def request_fields(**given) -> dict:
@@ -174,6 +217,7 @@ def environment_request_create(
             team=team,
             requester=origin.user,
             zone=zone,
+            account=zone.account,
             plan=document,
             plan_hash=digest,
             prefilled_from=prefilled_from,
@@ -181,7 +225,16 @@ def environment_request_create(
             # The approval policy's verdict and window, beside the plan (not in its hash).
             **approvals.policy_fields(team=team, plan=document, ttl_hours=fields["ttl_hours"]),
         )
-        origin.record(action="request.created", target=request, after={**fields, "zone": zone.name, "plan_hash": digest})
+        origin.record(
+            action="request.created",
+            target=request,
+            after={
+                **fields,
+                "zone": zone.name,
+                **({"account_id": zone.account.account_id} if zone.account else {}),
+                "plan_hash": digest,
+            },
+        )
         approvers = [m.user for m in Membership.objects.filter(team=team, role=TeamRole.APPROVER).select_related("user")]
         notifications.notify(
             users=[user for user in approvers if user.pk != origin.user.pk],
@@ -251,6 +304,7 @@ def environment_request_approve(
                     owner=request.requester,
                     name=request.name,
                     zone=request.zone,
+                    account=request.account,
                     region=request.zone.region,
                     plan=request.plan,
                     plan_hash=current,

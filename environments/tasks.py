@@ -14,6 +14,7 @@ from django.db import OperationalError
 from audit.choices import Source
 from audit.context import Origin
 from aws import client as aws_client
+from clouds.models import AwsAccount
 
 from .provisioning import engine, expiry, refresh, zones
 
@@ -81,10 +82,15 @@ OPT_IN_FOLLOW_TRIES = 200
 
 
 @shared_task(name="environments.zone_opt_in_follow", bind=True, max_retries=OPT_IN_FOLLOW_TRIES)
-def zone_opt_in_follow(self, group: str, region: str, correlation_id: str, cause_event_id: int | None = None) -> bool:
+def zone_opt_in_follow(
+    self, group: str, region: str, correlation_id: str, cause_event_id: int | None = None, account_pk: int | None = None
+) -> bool:
     origin = Origin.system(source=Source.WORKER, correlation_id=correlation_id)
     try:
-        done = zones.zone_group_opt_in_follow(group=group, region=region, origin=origin, cause_event_id=cause_event_id)
+        account = AwsAccount.objects.filter(pk=account_pk).first() if account_pk else None
+        done = zones.zone_group_opt_in_follow(
+            group=group, region=region, origin=origin, account=account, cause_event_id=cause_event_id
+        )
     except aws_client.AwsError as exc:
         log.warning("following the opt-in of %s failed: %s", group, exc)
         done = False

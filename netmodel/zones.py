@@ -45,3 +45,8 @@ def price_locations() -> dict[str, str]:
 def region_price_locations() -> dict[str, str]:
     """Parent region -> its Price List `location` (e.g. "US West (Oregon)"), where the bastion runs."""
     return dict(_document()["region_price_locations"])
+
+
+def parent_regions() -> list[str]:
+    """Every parent Region of a Wavelength Zone in the data file (AWS's current list), sorted."""
+    return sorted({zone["region"] for zone in load_zones()})

@@ -16,6 +16,7 @@ from ninja.utils import check_csrf
 
 from audit.api import router as audit_router
 from checks.api import router as checks_router
+from clouds.api import router as clouds_router
 from environments.api import router as environments_router
 from environments.exceptions import Conflict, PlanMismatch
 from environments.lease_api import router as lease_router
@@ -128,3 +129,4 @@ api.add_router("/audit/", audit_router)
 api.add_router("/", notify_router)
 api.add_router("/", lease_router)
 api.add_router("/", checks_router)
+api.add_router("/", clouds_router)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "ninja",  # its templates and static files: /api/docs without a CDN
     "accounts",
     "audit",
+    "clouds",
     "environments",
     "notify",
     "pricing",
@@ -254,6 +255,10 @@ WLPANEL_CHECKS_TIMEOUT = env.float("WLPANEL_CHECKS_TIMEOUT", default=1.0)
 WLPANEL_CHECKS_PARALLEL = env.int("WLPANEL_CHECKS_PARALLEL", default=8)
 WLPANEL_CHECKS_INTERNET_TARGET = env.str("WLPANEL_CHECKS_INTERNET_TARGET", default="")
 WLPANEL_AWS_REGIONS = env.list("WLPANEL_AWS_REGIONS", default=["us-west-2", "us-east-1", "eu-west-3"])
+# AWS accounts (clouds/): sessions of the roles the panel assumes (AWS: 900 s to the role's maximum),
+# and the Region of the STS endpoint that answers AssumeRole.
+WLPANEL_AWS_SESSION_SECONDS = env.int("WLPANEL_AWS_SESSION_SECONDS", default=3600)
+WLPANEL_AWS_STS_REGION = env.str("WLPANEL_AWS_STS_REGION", default="us-east-1")
 # InsufficientInstanceCapacity: retry on a minutes scale, then fail with what the user can do.
 WLPANEL_CAPACITY_RETRY_SECONDS = env.float("WLPANEL_CAPACITY_RETRY_SECONDS", default=300.0)
 WLPANEL_CAPACITY_MAX_ATTEMPTS = env.int("WLPANEL_CAPACITY_MAX_ATTEMPTS", default=6)

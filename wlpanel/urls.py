@@ -23,5 +23,6 @@ urlpatterns = [
     path("notify/", include("notify.urls")),
     path("account/", include("accounts.urls")),
     path("", include("checks.urls")),
+    path("", include("clouds.urls")),
     path("", include("environments.urls")),
 ]

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from aws import client as aws_client
 from aws.errors import CAPACITY_HINT, Action, Verdict, classify, quota_hint
+from clouds.services import account_access
 from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 
@@ -257,7 +258,7 @@ def _claim(resource_id: int) -> Claim | None:
     with transaction.atomic():
         resource = (
             Resource.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("environment")
+            .select_related("environment", "environment__account")
             .filter(pk=resource_id)
             .first()
         )
@@ -343,13 +344,14 @@ def _execute(claim: Claim):
     """Run the step's executor; an AWS failure becomes a `Verdict`, other errors a `Verdict` too."""
     region = claim.environment.region
     context = _call_context(claim)
+    access = account_access(claim.environment.account)
     ctx = steps.StepContext(
         resource=claim.resource,
         environment=claim.environment,
         deps=claim.deps,
         params=_step_params(claim),
-        ec2=aws_client.ec2_client(region, context=context),
-        ssm_factory=lambda: aws_client.ssm_client(region, context=context),
+        ec2=aws_client.ec2_client(region, context=context, account=access),
+        ssm_factory=lambda: aws_client.ssm_client(region, context=context, account=access),
         checkpoint=_checkpoint(claim),
         poll_seconds=poll_seconds(),
         grace_seconds=grace_seconds(),

@@ -18,16 +18,22 @@ KEY_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 PUBLIC_KEY = re.compile(r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( [^\n]{0,200})?$")
 
 
-def key_pairs(region: str) -> list[dict] | None:
-    """[{"name", "type", "fingerprint"}] of the region, or None when AWS could not be asked."""
+def _cache_key(region: str, account: aws_client.AccountAccess | None) -> str:
+    return f"wlpanel:key-pairs:{settings.WLPANEL_AWS_ENDPOINT}:{account or 'own'}:{region}"
+
+
+def key_pairs(region: str, account: aws_client.AccountAccess | None = None) -> list[dict] | None:
+    """[{"name", "type", "fingerprint"}] of the region in `account`, or None when AWS could not be asked."""
     if not settings.WLPANEL_AWS_ENDPOINT:  # no AWS configured (unit tests): nothing to ask
         return None
-    key = f"wlpanel:key-pairs:{settings.WLPANEL_AWS_ENDPOINT}:{region}"
+    key = _cache_key(region, account)
     cached = cache.get(key)
     if cached is not None:
         return cached
     try:
-        pairs = aws_resources.key_pairs_describe(aws_client.ec2_client(region, context=aws_client.CallContext()))
+        pairs = aws_resources.key_pairs_describe(
+            aws_client.ec2_client(region, context=aws_client.CallContext(), account=account)
+        )
     except aws_client.AwsError as exc:
         log.warning("DescribeKeyPairs in %s failed: %s", region, exc)
         return None
@@ -35,18 +41,20 @@ def key_pairs(region: str) -> list[dict] | None:
     return pairs
 
 
-def key_pair_error(region: str, key_name: str) -> str:
+def key_pair_error(region: str, key_name: str, account: aws_client.AccountAccess | None = None) -> str:
     """Why `key_name` cannot be used in `region` ("" when it can, or when AWS could not say)."""
     if not key_name:
         return ""
-    pairs = key_pairs(region)
+    pairs = key_pairs(region, account)
     if pairs is None or any(pair["name"] == key_name for pair in pairs):
         return ""
     names = ", ".join(pair["name"] for pair in pairs) or "none yet (import your public key under Key pairs)"
     return f"No key pair named {key_name} in {region}; its key pairs: {names}."
 
 
-def key_pair_import(*, origin, region: str, name: str, public_key: str) -> dict:
+def key_pair_import(
+    *, origin, region: str, name: str, public_key: str, account: aws_client.AccountAccess | None = None
+) -> dict:
     """Import the person's public key as a key pair of `region`, audited as theirs: the intent, the
     AWS call (in the call log) and the outcome. Only the public half ever reaches the panel."""
     from django.core.exceptions import ValidationError
@@ -69,7 +77,7 @@ def key_pair_import(*, origin, region: str, name: str, public_key: str) -> dict:
     context = aws_client.CallContext(correlation_id=origin.correlation_id, cause_event_id=intent.pk)
     try:
         imported = aws_resources.key_pair_import(
-            aws_client.ec2_client(region, context=context),
+            aws_client.ec2_client(region, context=context, account=account),
             name=name,
             public_key=public_key,
             tags={"wlpanel:imported-by": origin.user.get_username() if origin.user else "system"},
@@ -83,5 +91,5 @@ def key_pair_import(*, origin, region: str, name: str, public_key: str) -> dict:
         )
         raise Conflict(f"AWS did not import {name}: {error_message(exc)}") from exc
     origin.record(action="key_pair.imported", target=None, target_repr=name, details={"region": region, **imported})
-    cache.delete(f"wlpanel:key-pairs:{settings.WLPANEL_AWS_ENDPOINT}:{region}")
+    cache.delete(_cache_key(region, account))
     return imported

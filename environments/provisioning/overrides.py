@@ -21,28 +21,30 @@ log = logging.getLogger(__name__)
 AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 
 
-def override_errors(*, region: str, instance_type: str, key_name: str, image_id: str) -> dict[str, list[str]]:
+def override_errors(
+    *, region: str, instance_type: str, key_name: str, image_id: str, account: aws_client.AccountAccess | None = None
+) -> dict[str, list[str]]:
     """{field: [messages]} for the key pair and the AMI; empty when both can be used (or are not
     given, or AWS could not be asked: the build then reports what AWS says)."""
     errors: dict[str, list[str]] = {}
     key_name, image_id = (key_name or "").strip(), (image_id or "").strip()
     if key_name:
-        message = key_pair_error(region, key_name)
+        message = key_pair_error(region, key_name, account)
         if message:
             errors["key_name"] = [message]
     if image_id:
-        message = image_error(region, image_id, instance_type)
+        message = image_error(region, image_id, instance_type, account)
         if message:
             errors["image_id"] = [message]
     return errors
 
 
-def image_error(region: str, image_id: str, instance_type: str) -> str:
+def image_error(region: str, image_id: str, instance_type: str, account: aws_client.AccountAccess | None = None) -> str:
     if not AMI_ID.match(image_id):
         return f"{image_id} is not an AMI id: ami- followed by 8 or 17 hexadecimal digits."
     if not settings.WLPANEL_AWS_ENDPOINT:  # no AWS configured (unit tests): nothing to ask
         return ""
-    ec2 = aws_client.ec2_client(region, context=aws_client.CallContext())
+    ec2 = aws_client.ec2_client(region, context=aws_client.CallContext(), account=account)
     try:
         image = aws_resources.image_describe_or_none(ec2, image_id)
         architectures = aws_resources.instance_type_architectures(ec2, instance_type) if image else []

@@ -36,6 +36,8 @@ class PlanSpec:
     wavelength_ingress: tuple[IngressRule, ...] = (IngressRule("all", None),)
     key_name: str = ""
     image_id: str = ""
+    account_id: str = ""  # the AWS account built in ("": the panel's own)
+    instance_profile: str = ""  # the account's SSM instance profile, attached to both instances
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ def build_plan(spec: PlanSpec) -> list[PlanStep]:
                     "Subnet": "public_subnet",
                     "AssociatePublicIpAddress": True,
                     "KeyName": spec.key_name or None,
+                    **_instance_profile(spec),
                 },
             ),
         ]
@@ -151,6 +154,7 @@ def build_plan(spec: PlanSpec) -> list[PlanStep]:
                 "Subnet": "wavelength_subnet",
                 "RootVolumeType": "gp2",
                 "KeyName": spec.key_name or None,
+                **_instance_profile(spec),
             },
         ),
         PlanStep(
@@ -165,9 +169,20 @@ def build_plan(spec: PlanSpec) -> list[PlanStep]:
     return steps
 
 
+def _instance_profile(spec: PlanSpec) -> dict:
+    return {"InstanceProfile": spec.instance_profile} if spec.instance_profile else {}
+
+
+# Spec fields added later: left out of the document when empty, so older plans keep their hash.
+OPTIONAL_SPEC_FIELDS = ("account_id", "instance_profile")
+
+
 def plan_document(spec: PlanSpec) -> dict:
     """The JSON document shown to the approver and stored with the request."""
     spec_data = asdict(spec)
+    for name in OPTIONAL_SPEC_FIELDS:
+        if not spec_data[name]:
+            del spec_data[name]
     spec_data["wavelength_ingress"] = [asdict(rule) for rule in spec.wavelength_ingress]
     return {
         "version": PLAN_VERSION,

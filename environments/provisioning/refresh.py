@@ -19,6 +19,7 @@ from audit.choices import Source
 from audit.services import record
 from aws import client as aws_client
 from aws import resources as aws
+from clouds.services import account_access
 from environments.choices import Drift, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 
@@ -145,7 +146,7 @@ def environment_describe(environment_id: int, *, correlation_id: str | None = No
         return environment
     correlation_id = correlation_id or environment.correlation_id
     context = aws_client.CallContext(environment_id=environment.pk, correlation_id=correlation_id)
-    ec2 = aws_client.ec2_client(environment.region, context=context)
+    ec2 = aws_client.ec2_client(environment.region, context=context, account=account_access(environment.account))
     owner = f"refresh:{uuid.uuid4().hex[:12]}"
     resources = list(environment.resources.exclude(state=ResourceState.DELETED))
     by_key = {resource.key: resource for resource in resources}

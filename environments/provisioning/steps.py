@@ -325,6 +325,7 @@ def _instance_spec(ctx: StepContext) -> aws.InstanceSpec:
         public_ip=bool(params.get("AssociatePublicIpAddress")),
         key_name=params.get("KeyName") or "",
         root_volume=root_volume,
+        instance_profile=params.get("InstanceProfile") or "",
     )
 
 

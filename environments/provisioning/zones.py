@@ -20,6 +20,8 @@ from audit.context import Origin
 from aws import client as aws_client
 from aws import zones as aws_zones
 from aws.errors import error_code, error_message
+from clouds.models import AwsAccount
+from clouds.services import account_access
 from environments.exceptions import Conflict, PermissionDenied, ValidationError
 from environments.models import Zone
 from netmodel.zones import zones_by_name
@@ -36,33 +38,46 @@ def curated_zones() -> dict[str, dict]:
     return zones_by_name()
 
 
+def refresh_targets() -> list[tuple[AwsAccount | None, str]]:
+    """(account, Region) pairs the zone cache covers: the panel's own account in the configured
+    Regions, and each registered account in the Regions an admin allowed it."""
+    targets: list[tuple[AwsAccount | None, str]] = [(None, region) for region in settings.WLPANEL_AWS_REGIONS]
+    for account in AwsAccount.objects.order_by("pk"):
+        targets += [(account, region) for region in account.regions]
+    return targets
+
+
 def zones_refresh(*, origin: Origin) -> int:
-    """Describe the Wavelength Zones of every configured region into the cache; the zones seen."""
+    """Describe the Wavelength Zones of every (account, Region) into the cache; the zones seen."""
     seen = 0
-    for region in settings.WLPANEL_AWS_REGIONS:
+    for account, region in refresh_targets():
         try:
-            seen += zones_refresh_region(region, origin=origin)
+            seen += zones_refresh_region(region, origin=origin, account=account)
         except aws_client.AwsError as exc:
-            # One unreachable or disabled region must not hide the others.
-            log.warning("zone refresh of %s failed: %s", region, exc)
+            # One unreachable Region, or a role that cannot be assumed, must not hide the others.
+            log.warning("zone refresh of %s in %s failed: %s", region, account or "the panel's account", exc)
     return seen
 
 
-def zones_refresh_region(region: str, *, origin: Origin, cause_event_id: int | None = None) -> int:
+def zones_refresh_region(
+    region: str, *, origin: Origin, account: AwsAccount | None = None, cause_event_id: int | None = None
+) -> int:
     context = aws_client.CallContext(correlation_id=origin.correlation_id, cause_event_id=cause_event_id)
-    ec2 = aws_client.ec2_client(region, context=context)
+    ec2 = aws_client.ec2_client(region, context=context, account=account_access(account))
     described = aws_zones.wavelength_zones_describe(ec2)
     offerings = aws_zones.instance_type_offerings(ec2, [zone["ZoneName"] for zone in described])
     curated = curated_zones()
     now = timezone.now()
-    requested = set(Zone.objects.filter(opt_in_status=OPT_IN_REQUESTED).values_list("name", flat=True))
-    requested_groups = set(Zone.objects.filter(name__in=requested).values_list("group_name", flat=True))
+    cached = Zone.objects.filter(account=account)
+    requested = set(cached.filter(opt_in_status=OPT_IN_REQUESTED).values_list("name", flat=True))
+    requested_groups = set(cached.filter(name__in=requested).values_list("group_name", flat=True))
     for zone in described:
         labels = curated.get(zone["ZoneName"], {})
         status = zone.get("OptInStatus", "not-opted-in")
         if zone["ZoneName"] in requested and status != OPTED_IN:
             status = OPT_IN_REQUESTED  # asked; AWS has not reported it yet
         Zone.objects.update_or_create(
+            account=account,
             name=zone["ZoneName"],
             defaults={
                 "zone_id": zone.get("ZoneId", ""),
@@ -79,15 +94,19 @@ def zones_refresh_region(region: str, *, origin: Origin, cause_event_id: int | N
             },
         )
     for group in sorted(requested_groups):
-        if not Zone.objects.filter(group_name=group).exclude(opt_in_status=OPTED_IN).exists():
+        if not cached.filter(group_name=group).exclude(opt_in_status=OPTED_IN).exists():
             opted_in = origin.record(
                 action="zone_group.opted_in",
                 target=None,
                 target_repr=group,
-                details={"group": group, "region": region},
+                details={"group": group, "region": region, **_account_details(account)},
             )
             _tell_who_asked(group, before_event_id=opted_in.pk, origin=origin)
     return len(described)
+
+
+def _account_details(account: AwsAccount | None) -> dict:
+    return {"account_id": account.account_id} if account else {}
 
 
 def _group_region(group: str) -> str:
@@ -106,9 +125,10 @@ def _may_opt_in(origin: Origin) -> bool:
     return origin.user.is_superuser
 
 
-def zone_group_opt_in(*, origin: Origin, group: str) -> list[Zone]:
-    """Admin only: ask AWS to opt the group in (one-way); answers at once with the group's zones,
-    `opt-in-requested` until AWS reports them opted in (a worker task follows the opt-in)."""
+def zone_group_opt_in(*, origin: Origin, group: str, account: AwsAccount | None = None) -> list[Zone]:
+    """Admin only: ask AWS to opt the group in (one-way) in `account` (None: the panel's own);
+    answers at once with the group's zones, `opt-in-requested` until AWS reports them opted in
+    (a worker task follows the opt-in). Opt-ins are per account, as on AWS."""
     if not _may_opt_in(origin):
         raise PermissionDenied("Only an admin may opt a zone group in (opting out again needs AWS Support).")
     region = _group_region(group)
@@ -117,11 +137,11 @@ def zone_group_opt_in(*, origin: Origin, group: str) -> list[Zone]:
             action="zone_group.opt_in_requested",
             target=None,
             target_repr=group,
-            details={"group": group, "region": region},
+            details={"group": group, "region": region, **_account_details(account)},
         )
     context = aws_client.CallContext(correlation_id=origin.correlation_id, cause_event_id=intent.pk)
     try:
-        aws_zones.zone_group_opt_in(aws_client.ec2_client(region, context=context), group)
+        aws_zones.zone_group_opt_in(aws_client.ec2_client(region, context=context, account=account_access(account)), group)
     except aws_client.AwsError as exc:
         origin.record(
             action="zone_group.opt_in_failed",
@@ -130,6 +150,7 @@ def zone_group_opt_in(*, origin: Origin, group: str) -> list[Zone]:
             details={
                 "group": group,
                 "region": region,
+                **_account_details(account),
                 "code": error_code(exc),
                 "message": error_message(exc),
             },
@@ -137,14 +158,19 @@ def zone_group_opt_in(*, origin: Origin, group: str) -> list[Zone]:
         raise Conflict(f"AWS did not opt in {group}: {error_message(exc)}") from exc
     from environments import tasks  # the tasks module imports this one
 
+    zones = Zone.objects.filter(account=account, group_name=group)
     with transaction.atomic():
-        Zone.objects.filter(group_name=group).exclude(opt_in_status=OPTED_IN).update(opt_in_status=OPT_IN_REQUESTED)
+        zones.exclude(opt_in_status=OPTED_IN).update(opt_in_status=OPT_IN_REQUESTED)
         transaction.on_commit(
             lambda: tasks.zone_opt_in_follow.delay(
-                group=group, region=region, correlation_id=origin.correlation_id, cause_event_id=intent.pk
+                group=group,
+                region=region,
+                correlation_id=origin.correlation_id,
+                cause_event_id=intent.pk,
+                account_pk=account.pk if account else None,
             )
         )
-    return list(Zone.objects.filter(group_name=group))
+    return list(zones)
 
 
 def _tell_who_asked(group: str, *, before_event_id: int, origin: Origin) -> None:
@@ -176,16 +202,23 @@ def _tell_who_asked(group: str, *, before_event_id: int, origin: Origin) -> None
     )
 
 
-def zone_group_opt_in_follow(*, group: str, region: str, origin: Origin, cause_event_id: int | None = None) -> bool:
+def zone_group_opt_in_follow(
+    *, group: str, region: str, origin: Origin, account: AwsAccount | None = None, cause_event_id: int | None = None
+) -> bool:
     """Re-describe the region once; True when every zone of the group is opted in (cached)."""
-    zones_refresh_region(region, origin=origin, cause_event_id=cause_event_id)
-    return not Zone.objects.filter(group_name=group).exclude(opt_in_status=OPTED_IN).exists()
+    zones_refresh_region(region, origin=origin, account=account, cause_event_id=cause_event_id)
+    return not Zone.objects.filter(account=account, group_name=group).exclude(opt_in_status=OPTED_IN).exists()
 
 
-def zone_group_opted_in_wait(*, group: str, origin: Origin, timeout: float = OPT_IN_WAIT_SECONDS) -> list[Zone]:
+def zone_group_opted_in_wait(
+    *, group: str, origin: Origin, account: AwsAccount | None = None, timeout: float = OPT_IN_WAIT_SECONDS
+) -> list[Zone]:
     """For the shell (`manage.py demo_zones`): follow an opt-in until AWS reports it, bounded."""
     region = _group_region(group)
     deadline = time.monotonic() + timeout
-    while not zone_group_opt_in_follow(group=group, region=region, origin=origin) and time.monotonic() < deadline:
+    while (
+        not zone_group_opt_in_follow(group=group, region=region, origin=origin, account=account)
+        and time.monotonic() < deadline
+    ):
         time.sleep(1)
-    return list(Zone.objects.filter(group_name=group))
+    return list(Zone.objects.filter(account=account, group_name=group))

@@ -47,7 +47,7 @@ def fake_opt_in(monkeypatch):
     """Stand-in for the engine's `zone_group_opt_in` (AWS itself is the engine's tests' business)."""
     calls = []
 
-    def zone_group_opt_in(*, origin, group):
+    def zone_group_opt_in(*, origin, group, account=None):
         calls.append((origin, group))
         Zone.objects.filter(group_name=group).update(opt_in_status="opt-in-requested")
         return list(Zone.objects.filter(group_name=group))
@@ -105,7 +105,7 @@ def test_zones_shape(api, alice, zone):
     assert body["count"] == 1 and body["next"] is None
     item = body["items"][0]
     assert set(item) == {
-        "name", "group", "region", "parent_zone", "carrier", "metro", "opt_in_status", "instance_types", "described_at",
+        "name", "account", "group", "region", "parent_zone", "carrier", "metro", "opt_in_status", "instance_types", "described_at",
     }
     assert item["group"] == "us-west-2-wl1" and item["parent_zone"] == "us-west-2a" and item["opt_in_status"] == "opted-in"
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CloudsConfig(AppConfig):
+    name = "clouds"
+    verbose_name = "AWS accounts"
