@@ -354,8 +354,8 @@ def baseline_client(region: str, url: str, name: str = "ec2"):
         name,
         region_name=region,
         endpoint_url=url,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
         config=Config(retries={"mode": "standard", "max_attempts": 5}),
     )
 

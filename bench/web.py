@@ -164,8 +164,8 @@ def build_sample(*, team, zone, requester, approver, sandbox_url: str):
         "ec2",
         region_name=zone.region,
         endpoint_url=sandbox_url,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
     )
     ec2.modify_availability_zone_group(GroupName=zone.group_name, OptInStatus="opted-in")
     # AWS (and the strict sandbox) opts the group in a few seconds after accepting the request.

@@ -10,9 +10,9 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from moto.core import DEFAULT_ACCOUNT_ID
-
-CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/")
+CREDENTIAL_SCOPE = re.compile(
+    r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/"
+)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 NAMED_ID = re.compile(r"^(i|vpc|subnet|rtb|sg|cagw|eipalloc|igw)-[0-9a-f]{8,17}$")
 DEFAULT_REGION = "us-east-1"
@@ -74,30 +74,39 @@ class AwsError:
 
 @dataclass
 class AwsCall:
-    """One AWS request: action, region, account and, for the query protocol (EC2), flat parameters.
+    """One AWS request: action, region, credentials and, for the query protocol (EC2), flat parameters.
 
-    ``action`` is None for requests that are not AWS calls (moto's own ``/moto-api/``).
+    ``action`` is None for requests that are not AWS calls (moto's own ``/moto-api/``) and for
+    REST calls (S3). ``account`` is the caller's, filled in once the middleware knows who calls.
     """
 
     action: str | None
     region: str
-    account: str
+    account: str | None = None
     params: dict[str, str] = field(default_factory=dict)
     protocol: str = EC2_PROTOCOL
+    service: str | None = None
+    access_key_id: str | None = None  # from the signature (header or presigned query)
+    session_token: str | None = None
 
     @classmethod
     def from_environ(cls, environ: dict) -> "AwsCall":
         """Read the call from a WSGI environ; the body is put back for the app behind."""
         params = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
         params.update(parse_qsl(_rebuffered_form_body(environ), keep_blank_values=True))
-        scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")) or CREDENTIAL_SCOPE.search(
+            "Credential=" + params.get("X-Amz-Credential", "")
+        )
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        service = scope["service"] if scope else None
         return cls(
             action=params.get("Action") or target.rpartition(".")[2] or None,
             region=scope["region"] if scope else DEFAULT_REGION,
-            account=environ.get("HTTP_X_MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID,
             params=params,
-            protocol=_protocol(scope["service"] if scope else None, target, params),
+            protocol=_protocol(service, target, params),
+            service=service,
+            access_key_id=scope["key"] if scope else None,
+            session_token=environ.get("HTTP_X_AMZ_SECURITY_TOKEN") or params.get("X-Amz-Security-Token") or None,
         )
 
     def named_resource_ids(self) -> list[str]:

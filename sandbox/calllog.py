@@ -3,7 +3,7 @@
 import itertools
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
 
 from sandbox.awsquery import AwsCall
@@ -24,6 +24,7 @@ class CallLog:
         self._lock = threading.Lock()
         self._calls: deque[dict] = deque(maxlen=capacity)
         self._counts: Counter[str] = Counter()
+        self._account_counts: defaultdict[str | None, Counter[str]] = defaultdict(Counter)
         self._sequence = itertools.count(1)
 
     def arrived(self, call: AwsCall) -> "PendingCall":
@@ -31,6 +32,7 @@ class CallLog:
         entry = {
             "seq": None,
             "action": call.action,
+            "account": call.account,  # None when the credentials were refused
             "region": call.region,
             "status": None,
             "code": None,
@@ -41,6 +43,7 @@ class CallLog:
             entry["seq"] = next(self._sequence)
             self._calls.append(entry)
             self._counts[call.action or "(none)"] += 1
+            self._account_counts[call.account][call.action or "(none)"] += 1
         return PendingCall(entry, time.monotonic())
 
     def completed(self, pending: "PendingCall", status: int, code: str | None) -> None:
@@ -53,10 +56,19 @@ class CallLog:
         with self._lock:
             self._calls.clear()
             self._counts.clear()
+            self._account_counts.clear()
             self._sequence = itertools.count(1)
 
-    def snapshot(self, action: str | None = None) -> dict:
-        """``{"counts": {...}, "calls": [...]}``, optionally only the calls of one action."""
+    def snapshot(self, action: str | None = None, account: str | None = None) -> dict:
+        """``{"counts": {...}, "calls": [...]}``, optionally only the calls of one action or account.
+
+        ``counts`` are since the last clear, of every account (or of the one asked for).
+        """
         with self._lock:
-            calls = [dict(entry) for entry in self._calls if action is None or entry["action"] == action]
-            return {"counts": dict(self._counts), "calls": calls}
+            calls = [
+                dict(entry)
+                for entry in self._calls
+                if (action is None or entry["action"] == action) and (account is None or entry["account"] == account)
+            ]
+            counts = dict(self._counts) if account is None else dict(self._account_counts[account])
+            return {"counts": counts, "calls": calls}

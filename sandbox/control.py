@@ -8,7 +8,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from sandbox import wavelength
+from sandbox.accounts import ACCOUNT_ID
 from sandbox.awsquery import status_line
+from sandbox.credentials import session_cap
 from sandbox.faults import ConfigError, LatencyRule
 from sandbox.inventory import inventory
 from sandbox.lab import control as lab_control
@@ -107,7 +109,7 @@ def set_opt_in(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) ->
 
 
 def quotas(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
-    return 200, quota_settings.describe()
+    return 200, quota_settings.describe(account=_account(query.get("account")), region=query.get("region") or None)
 
 
 def set_quota(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
@@ -119,12 +121,14 @@ def set_quota(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> 
         service = body.get("service_code")
         if service is not None and code in QUOTAS and QUOTAS[code].service_code != service:
             raise ControlError(400, f"{code} is a quota of {QUOTAS[code].service_code}, not {service}")
-        quota_settings.set(code, float(_required(body, "value")), account=body.get("account"), region=body.get("region"))
+        quota_settings.set(
+            code, float(_required(body, "value")), account=_account(body.get("account")), region=body.get("region")
+        )
     return 200, quota_settings.describe()
 
 
 def calls(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
-    return 200, runtime.calls.snapshot(action=query.get("action"))
+    return 200, runtime.calls.snapshot(action=query.get("action"), account=_account(query.get("account")))
 
 
 def clear_calls(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
@@ -137,9 +141,36 @@ def tagged_inventory(runtime: SandboxRuntime, body: Payload, query: dict[str, st
     if not tag:
         raise ControlError(400, "the tag parameter is required: ?tag=KEY or ?tag=KEY=VALUE")
     key, separator, value = tag.partition("=")
+    account = _account(query.get("account"))
     with runtime.moto_lock:
-        items = inventory(key, value if separator else None)
+        items = inventory(key, value if separator else None, account=account)
     return 200, {"items": items}
+
+
+def create_account(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
+    """What a customer does in their own account: the role the panel assumes, with its trust policy."""
+    with runtime.moto_lock:
+        account = runtime.accounts.create(body)
+    return 201, asdict(account)
+
+
+def list_accounts(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
+    return 200, {"items": runtime.accounts.describe()}
+
+
+def sts_settings(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
+    return 200, {
+        "session_seconds": session_cap.seconds,
+        "sessions": runtime.credentials.sessions(account=_account(query.get("account"))),
+    }
+
+
+def set_sts(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
+    """Cap the lifetime of sessions issued from now on (null: no cap)."""
+    if "session_seconds" not in body:
+        raise ControlError(400, "session_seconds is required (seconds, or null for no cap)")
+    session_cap.set(body["session_seconds"])
+    return sts_settings(runtime, {}, {})
 
 
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -159,6 +190,10 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "calls"): calls,
     ("DELETE", "calls"): clear_calls,
     ("GET", "inventory"): tagged_inventory,
+    ("POST", "accounts"): create_account,
+    ("GET", "accounts"): list_accounts,
+    ("GET", "sts"): sts_settings,
+    ("PUT", "sts"): set_sts,
 }
 
 
@@ -166,6 +201,15 @@ def _required(body: Payload, name: str) -> Any:
     if name not in body:
         raise ControlError(400, f"{name} is required")
     return body[name]
+
+
+def _account(value: Any) -> str | None:
+    """An optional account id from a query or body: None, or 12 digits."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not ACCOUNT_ID.match(value):
+        raise ControlError(400, f"account must be a 12-digit account id, e.g. 111122223333; got {value!r}")
+    return value
 
 
 def _route(method: str, path: str) -> Handler:

@@ -12,10 +12,13 @@ from moto.ec2.models import ec2_backends
 TERMINATED = "terminated"
 
 
-def inventory(tag_key: str, tag_value: str | None = None) -> list[dict]:
-    """Resources whose tag ``tag_key`` exists (and equals ``tag_value`` when given)."""
+def inventory(tag_key: str, tag_value: str | None = None, account: str | None = None) -> list[dict]:
+    """Resources whose tag ``tag_key`` exists (and equals ``tag_value`` when given), in every
+    account or in ``account``; each item says its account."""
     items = []
-    for account, region, backend in ec2_backends.iter_backends():
+    for backend_account, region, backend in ec2_backends.iter_backends():
+        if account is not None and backend_account != account:
+            continue
         for kind, resource_id, state in _live_resources(backend):
             tags = dict(backend.tags.get(resource_id, {}))
             if tag_key in tags and (tag_value is None or tags[tag_key] == tag_value):
@@ -26,7 +29,7 @@ def inventory(tag_key: str, tag_value: str | None = None) -> list[dict]:
                         "tags": tags,
                         "state": state,
                         "region": region,
-                        "account": account,
+                        "account": backend_account,
                     }
                 )
     return items

@@ -1,6 +1,8 @@
 """WSGI middleware in front of moto: control API, call log, and what real AWS does to calls.
 
-Order for an AWS call: log its arrival; throttle; injected faults; latency (slept outside the
+Order for an AWS call: find the caller's account from its credentials (sandbox/credentials.py:
+unknown keys, bad or expired sessions are refused) and tell moto to act in that account; log its
+arrival; throttle; injected faults; latency (slept outside the
 moto lock, and before moto processes the call, so a client that gives up during the delay
 still leaves the resource created); eventual consistency; moto itself; log the outcome.
 """
@@ -13,8 +15,9 @@ from collections.abc import Callable, Iterable
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 
-from sandbox import control, pricing
+from sandbox import control, pricing, sts
 from sandbox.awsquery import JSON_PROTOCOL, AwsCall, AwsError, status_line
+from sandbox.credentials import Principal, auth_error
 from sandbox.faults import created_ids
 from sandbox.runtime import SandboxRuntime
 
@@ -25,6 +28,7 @@ JSON_ERROR_TYPE = re.compile(rb'"__type"\s*:\s*"([^"]+)"')
 Answer = tuple[int, list[tuple[str, str]], bytes]
 DRY_RUN_CODE = "DryRunOperation"
 DRY_RUN_STATUS = 412
+MOTO_ACCOUNT_ENVIRON = "HTTP_X_MOTO_ACCOUNT_ID"  # moto acts in the account this header names
 
 
 class SandboxMiddleware:
@@ -40,19 +44,33 @@ class SandboxMiddleware:
             return control.wsgi_response(status, payload, start_response)
         if pricing.handles(environ):  # the Pricing API: its own JSON protocol, not moto's
             return pricing.respond(environ, start_response)
+        # The account comes from the credentials, as on AWS: a client cannot pick it by header.
+        environ.pop(MOTO_ACCOUNT_ENVIRON, None)
         call = AwsCall.from_environ(environ)
-        if call.action is None:
-            status, headers, body = self._moto(environ, call.protocol)
+        caller = None
+        if call.action is not None or call.access_key_id is not None:
+            caller = self.runtime.credentials.authenticate(call.access_key_id, call.session_token)
+            if isinstance(caller, Principal):
+                call.account = caller.account
+                environ[MOTO_ACCOUNT_ENVIRON] = caller.account
+        if call.action is None:  # moto's own API, or a REST call (S3): not logged
+            if isinstance(caller, str):
+                status, headers, body = _error_answer(auth_error(caller, call.protocol), call.protocol)
+            else:
+                status, headers, body = self._moto(environ, call.protocol)
         else:
             pending = self.runtime.calls.arrived(call)
-            status, headers, body = self._answer(call, environ)
+            if isinstance(caller, Principal):
+                status, headers, body = self._answer(call, caller, environ)
+            else:
+                status, headers, body = _error_answer(auth_error(caller, call.protocol), call.protocol)
             self.runtime.calls.completed(pending, status, _error_code(status, body))
             if call.action == "DeleteVpc" and status == 200:  # the lab goes with its VPC
                 self.runtime.labs.teardown(call.params.get("VpcId", ""))
         start_response(status_line(status), headers)
         return [body]
 
-    def _answer(self, call: AwsCall, environ: dict) -> Answer:
+    def _answer(self, call: AwsCall, caller: Principal, environ: dict) -> Answer:
         injected = self.runtime.throttle.error_for(call) or self._injected_fault(call)
         if injected is not None:
             return _error_answer(injected, call.protocol)
@@ -62,6 +80,10 @@ class SandboxMiddleware:
             return _error_answer(inconsistent, call.protocol)
         # SSM Run Command of the product's probe script runs in the lab (sandbox/lab/ssm.py).
         ran = self.runtime.labs.ssm.answer(call.action, call.account, call.region, environ)
+        if ran is None and sts.handles(call):
+            with self.runtime.moto_lock:
+                answered = sts.answer(call, caller, self.runtime.credentials)
+            ran = _error_answer(answered, call.protocol) if isinstance(answered, AwsError) else answered
         status, headers, body = ran or self._moto(environ, call.protocol)
         if status == 200:
             self.runtime.consistency.record_created(created_ids(call.action, body))

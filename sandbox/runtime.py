@@ -6,7 +6,9 @@ from moto.ec2.models import ec2_backends
 from moto.moto_api._internal.models import moto_api_backend
 
 from sandbox import wavelength
+from sandbox.accounts import Accounts
 from sandbox.calllog import CallLog
+from sandbox.credentials import Credentials, session_cap, session_seconds_from_env
 from sandbox.faults import Consistency, Faults, Latency, Throttle
 from sandbox.lab.registry import Labs
 from sandbox.wavelength.availability_zones import opt_in_delay, opted_in_groups, requested_groups
@@ -14,7 +16,8 @@ from sandbox.wavelength.quotas import quota_settings
 
 
 class SandboxRuntime:
-    """Faults, latency, throttling, consistency, the call log, and the lock around moto.
+    """Faults, latency, throttling, consistency, the call log, credentials and customer accounts,
+    and the lock around moto.
 
     moto's state is global to the process, so one runtime per process is the useful number.
     """
@@ -23,10 +26,13 @@ class SandboxRuntime:
         self,
         pending_seconds: float = wavelength.instances.DEFAULT_PENDING_SECONDS,
         opt_in_seconds: float = wavelength.availability_zones.DEFAULT_OPT_IN_SECONDS,
+        session_seconds: float | None = None,
     ):
         wavelength.apply()
         wavelength.pending_time.set(pending_seconds)
         opt_in_delay.set(opt_in_seconds)
+        session_cap.set(session_seconds if session_seconds is not None else session_seconds_from_env())
+        self.start_session_seconds = session_cap.seconds
         self.start_pending_seconds = wavelength.pending_time.seconds
         self.start_opt_in_seconds = opt_in_delay.seconds
         # moto is not written for concurrent requests: one request inside it at a time.
@@ -37,6 +43,8 @@ class SandboxRuntime:
         self.throttle = Throttle()
         self.consistency = Consistency()
         self.calls = CallLog()
+        self.credentials = Credentials()
+        self.accounts = Accounts()
         self.labs = Labs(self.moto_lock)  # the data plane (sandbox/lab/); sweeps stale namespaces
 
     def reset(self) -> None:
@@ -52,6 +60,9 @@ class SandboxRuntime:
         self.throttle.configure(enabled=False)
         self.consistency.clear()
         self.calls.clear()
+        self.credentials.reset()
+        self.accounts.reset()
+        session_cap.set(self.start_session_seconds)
         wavelength.pending_time.set(self.start_pending_seconds)
         opt_in_delay.set(self.start_opt_in_seconds)
         quota_settings.reset()
@@ -78,4 +89,6 @@ class SandboxRuntime:
             "opted_in_groups": self.opted_in_groups(),
             "opt_in_requested_groups": self.opted_in_groups(requested=True),
             "quotas": quota_settings.describe(),
+            "session_seconds": session_cap.seconds,
+            "accounts": self.accounts.describe(),
         }

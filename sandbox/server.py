@@ -29,7 +29,7 @@ class QuietRequestHandler(MotoRequestHandler):
 
 
 class SandboxServer:
-    """A threaded HTTP server answering EC2 calls (any access key) and ``/_sandbox/`` control calls."""
+    """A threaded HTTP server answering AWS calls (the known keys: sandbox/credentials.py) and ``/_sandbox/`` control calls."""
 
     def __init__(
         self,

@@ -96,7 +96,8 @@ class SsmCommands:
         self.labs = labs
         self.moto_lock = moto_lock
         self._lock = threading.Lock()
-        self._invocations: dict[tuple[str, str], Invocation] = {}
+        # (account, command id, instance id): another account cannot read an invocation, as on AWS
+        self._invocations: dict[tuple[str, str, str], Invocation] = {}
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox-ssm")
 
     def clear(self) -> None:
@@ -112,7 +113,7 @@ class SsmCommands:
             if body.get("DocumentName") != DOCUMENT:
                 return None
             return self._send(body, account, region)
-        return self._get(body)
+        return self._get(body, account)
 
     # --- SendCommand --------------------------------------------------------------------------------
 
@@ -148,7 +149,7 @@ class SsmCommands:
         ]
         with self._lock:
             for invocation in invocations:
-                self._invocations[(command_id, invocation.instance_id)] = invocation
+                self._invocations[(account, command_id, invocation.instance_id)] = invocation
         for invocation in invocations:
             self._pool.submit(self._run, invocation)
         return _ok(
@@ -213,8 +214,8 @@ class SsmCommands:
 
     # --- GetCommandInvocation -----------------------------------------------------------------------
 
-    def _get(self, body: dict) -> Answer | None:
-        key = (body.get("CommandId", ""), body.get("InstanceId", ""))
+    def _get(self, body: dict, account: str) -> Answer | None:
+        key = (account, body.get("CommandId", ""), body.get("InstanceId", ""))
         with self._lock:
             invocation = self._invocations.get(key)
         if invocation is None:

@@ -142,16 +142,23 @@ class QuotaSettings:
     def _global(self, quota_code: str) -> float:
         return self._applied.get((None, None, quota_code), PROFILES[self._profile][quota_code])
 
-    def describe(self) -> dict:
+    def describe(self, account: str | None = None, region: str | None = None) -> dict:
+        """The profile, each quota's applied value (of one account and region when given) and the
+        raised values (of that account, and those set for every account)."""
+        if account is not None:
+            applied = {code: self.value(code, account, region) for code in QUOTAS}
         with self._lock:
+            if account is None:
+                applied = {code: self._global(code) for code in QUOTAS}
             return {
                 "profile": self._profile,
-                "quotas": [
-                    {**asdict(quota), "applied": self._global(code)} for code, quota in QUOTAS.items()
-                ],
+                "account": account,
+                "region": region,
+                "quotas": [{**asdict(quota), "applied": applied[code]} for code, quota in QUOTAS.items()],
                 "raised": [
-                    {"account": account, "region": region, "quota_code": code, "value": value}
-                    for (account, region, code), value in self._applied.items()
+                    {"account": raised_account, "region": raised_region, "quota_code": code, "value": value}
+                    for (raised_account, raised_region, code), value in self._applied.items()
+                    if account is None or raised_account in (None, account)
                 ],
             }
 

@@ -384,7 +384,7 @@ def test_the_beat_checkpoint_never_vouches_for_a_forged_row(alice, checkpoint_fi
 @pytest.fixture
 def s3_bucket(sandbox, settings):
     s3 = boto3.client(
-        "s3", endpoint_url=sandbox.url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        "s3", endpoint_url=sandbox.url, region_name="us-east-1", aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
     )
     s3.create_bucket(Bucket="wlpanel-audit-checkpoints", ObjectLockEnabledForBucket=True)
     settings.WLPANEL_AUDIT_CHECKPOINT_S3_BUCKET = "wlpanel-audit-checkpoints"

@@ -217,7 +217,7 @@ def log_in(browser, live_server, request):
 def sandbox_ec2(sandbox, region: str):
     """Plain boto3 against the sandbox, as a person with the AWS CLI would use it."""
     return boto3.client(
-        "ec2", region_name=region, endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+        "ec2", region_name=region, endpoint_url=sandbox.url, aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
     )
 
 

@@ -57,8 +57,8 @@ def ec2_client(url: str, region: str):
         "ec2",
         region_name=region,
         endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
     )
 
 

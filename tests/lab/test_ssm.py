@@ -20,8 +20,8 @@ def ssm(environment, control):
         "ssm",
         region_name=environment["region"],
         endpoint_url=control.url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
     )
 
 

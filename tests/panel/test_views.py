@@ -200,7 +200,7 @@ def test_key_pairs_are_offered_from_the_region_and_checked(client, alice, zone, 
 
     cache.clear()  # the key pairs are kept a minute per endpoint and region
     ec2 = boto3.client(
-        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
     )
     ec2.create_key_pair(KeyName="alice-laptop")
     logged_in(client, alice)
@@ -217,7 +217,7 @@ def test_the_ami_override_is_checked_before_anything_is_built(client, alice, zon
     import boto3
 
     ec2 = boto3.client(
-        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
     )
     images = ec2.describe_images(Owners=["amazon"])["Images"]
     x86 = next(i for i in images if i.get("Architecture") == "x86_64" and i.get("RootDeviceType", "ebs") == "ebs")
@@ -246,7 +246,7 @@ def test_a_key_pair_deleted_since_the_request_stops_the_approval(client, alice, 
 
     cache.clear()
     ec2 = boto3.client(
-        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+        "ec2", region_name="us-west-2", endpoint_url=sandbox.url, aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
     )
     ec2.create_key_pair(KeyName="alice-laptop")
     request = make_request(alice, name="with-key", key_name="alice-laptop")

@@ -48,7 +48,7 @@ class SandboxControl:
 
     def ec2(self, region: str = "us-west-2"):
         return boto3.client(
-            "ec2", region_name=region, endpoint_url=self.url, aws_access_key_id="test", aws_secret_access_key="test"
+            "ec2", region_name=region, endpoint_url=self.url, aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
         )
 
 

@@ -32,8 +32,8 @@ def make_client(control):
             service,
             region_name=region,
             endpoint_url=control.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
             config=config,
         )
 

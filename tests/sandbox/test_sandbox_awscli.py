@@ -42,8 +42,8 @@ class Cli:
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": str(CLI_VENV),
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ACCESS_KEY_ID": "sandbox",
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
             "AWS_DEFAULT_REGION": WL_REGION,
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",

@@ -58,8 +58,8 @@ def test_command_serves_on_a_free_port_and_stops_on_sigterm(tmp_path):
             "ec2",
             region_name="us-east-1",
             endpoint_url=url,
-            aws_access_key_id="any",
-            aws_secret_access_key="any",
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
         )
         zones = ec2.describe_availability_zones(AllAvailabilityZones=True)["AvailabilityZones"]
         with urllib.request.urlopen(f"{url}/_sandbox/state", timeout=10) as response:

@@ -42,7 +42,7 @@ def test_error_body_is_the_ec2_xml_document(control):
         data=b"Action=GetCoipPoolUsage&Version=2016-11-15&PoolId=x",
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-west-2/ec2/aws4_request, "
+            "Authorization": "AWS4-HMAC-SHA256 Credential=sandbox/20260101/us-west-2/ec2/aws4_request, "
             "SignedHeaders=host, Signature=0",
         },
         method="POST",

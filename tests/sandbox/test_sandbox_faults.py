@@ -65,6 +65,7 @@ def test_latency_is_applied_before_the_call_is_processed(control, make_client):
     assert control.get("calls")["calls"][0] | {"started_at": 0} == {
         "seq": 1,
         "action": "CreateVpc",
+        "account": "123456789012",
         "region": "us-west-2",
         "status": None,
         "code": None,

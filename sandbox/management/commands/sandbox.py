@@ -13,7 +13,8 @@ class Command(BaseCommand):
     help = (
         "Serve the sandbox (moto EC2 with Wavelength, fault injection, control API under /_sandbox/) "
         "in the foreground until SIGTERM or Ctrl-C. It starts clean: no faults, no throttling, "
-        "zones not opted in. Any access key works."
+        "zones not opted in. Calls are signed with the panel's key (sandbox/sandbox) or session keys from "
+        "STS AssumeRole; other keys are refused."
     )
     # The sandbox needs no database: skip the system checks, which could touch it.
     requires_system_checks = []
