@@ -193,12 +193,15 @@ class RecordedClient:
     client that never retries them.
     """
 
-    def __init__(self, client_factory, context: CallContext, single_attempt_factory=None):
+    def __init__(
+        self, client_factory, context: CallContext, single_attempt_factory=None, account: AccountAccess | None = None
+    ):
         # Built on first use: an account's client assumes its role then, so a refused role is
         # the error of the first call (inside the step that makes it), not of building a client.
         self._client_factory = client_factory
         self._single_attempt_factory = single_attempt_factory
         self._context = context
+        self._account = account
 
     def _client_for(self, name: str):
         client = self._client_factory()
@@ -221,7 +224,15 @@ class RecordedClient:
         def call(*args, **kwargs):
             token = _current_context.set(self._context)
             try:
-                return attribute(*args, **kwargs)
+                try:
+                    return attribute(*args, **kwargs)
+                except ClientError as exc:
+                    if self._account is None or exc.response.get("Error", {}).get("Code") not in SESSION_REFUSED_CODES:
+                        raise
+                # AWS refused the session itself (revoked, or expired before botocore expected):
+                # nothing was done, so assume the role afresh and make the call once more.
+                _forget_account(self._account)
+                return getattr(self._client_for(name), name)(*args, **kwargs)
             finally:
                 _current_context.reset(token)
 
@@ -236,6 +247,28 @@ def warm_up(regions: list[str]) -> None:
         _cached_client("ssm", region)
 
 
+# Codes with which AWS refuses the credentials, not the call (EC2, STS/IAM, JSON protocols).
+SESSION_REFUSED_CODES = frozenset(
+    {
+        "AuthFailure",
+        "RequestExpired",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+    }
+)
+
+
+def _forget_account(account: AccountAccess) -> None:
+    """Drop the account's session and clients: the next call assumes its role again."""
+    with _session_lock:
+        _account_sessions.pop(account, None)
+    with _clients_lock:
+        for key in [key for key in _clients if key[-1] == account]:
+            del _clients[key]
+
+
 def _factory(service: str, region: str, retry_profile: str = RETRYING, account: AccountAccess | None = None):
     return lambda: _cached_client(service, region, retry_profile, account=account)
 
@@ -246,17 +279,18 @@ def ec2_client(region: str, *, context: CallContext, account: AccountAccess | No
         _factory("ec2", region, account=account),
         context,
         single_attempt_factory=_factory("ec2", region, SINGLE_ATTEMPT, account=account),
+        account=account,
     )
 
 
 def ssm_client(region: str, *, context: CallContext, account: AccountAccess | None = None):
-    return RecordedClient(_factory("ssm", region, account=account), context)
+    return RecordedClient(_factory("ssm", region, account=account), context, account=account)
 
 
 def sts_client(*, context: CallContext, account: AccountAccess | None = None):
     """STS as seen from `account`: its GetCallerIdentity proves the role can be assumed."""
     region = getattr(settings, "WLPANEL_AWS_STS_REGION", "") or STS_REGION_DEFAULT
-    return RecordedClient(_factory("sts", region, account=account), context)
+    return RecordedClient(_factory("sts", region, account=account), context, account=account)
 
 
 # The Price List API is served from us-east-1 (and ap-south-1), whatever region is priced.

@@ -118,7 +118,7 @@ ZoneGroup = Annotated[
 ]
 AccountId = Annotated[
     str,
-    Field(min_length=12, max_length=12, description="A 12-digit AWS account id.", json_schema_extra={"pattern": r"^\d{12}$"}),
+    Field(max_length=12, description="A 12-digit AWS account id.", json_schema_extra={"pattern": r"^\d{12}$"}),
     _checked(r"^\d{12}$", "An AWS account id is 12 digits."),
 ]
 RegionName = Annotated[
