@@ -197,6 +197,7 @@ def main() -> int:
             env["WLPANEL_AWS_ENDPOINT"] = start_sandbox(env)
             env["WLPANEL_SANDBOX_EMBEDDED"] = "1"
             log(f"sandbox ready at {env['WLPANEL_AWS_ENDPOINT']}")
+        manage("demo_account", env=env)  # the demo team's own account, as a customer sets it up
         manage("demo_zones", env=env)
         manage("prices_refresh", env=env)  # beat refreshes daily; estimates need prices from the start
         supervised = [

@@ -18,7 +18,7 @@ from clouds import services as clouds
 from environments.provisioning import zones
 from environments.services import environment_destroy, environment_request_approve, environment_request_create
 from tests.conftest import origin_of
-from tests.provisioning.conftest import SEED_GROUP, SFO, SandboxControl, engine_worker, wait_for_state  # noqa: F401 (a fixture)
+from tests.provisioning.conftest import SEED_GROUP, SFO, SandboxControl, wait_for_state
 
 ACCOUNT_A, ACCOUNT_B = "111122223333", "444455556666"
 ROLE = "wlpanel-access"

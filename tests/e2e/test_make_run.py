@@ -116,8 +116,15 @@ def test_make_run_serves_the_panel_and_stops_every_child(fresh_database, tmp_pat
         with psycopg.connect(fresh_database.replace("postgres://", "postgresql://")) as conn:
             actions = [row[0] for row in conn.execute("SELECT action FROM audit_auditevent ORDER BY id")]
             zones = conn.execute("SELECT count(*) FROM environments_zone WHERE opt_in_status = 'opted-in'").fetchone()[0]
+            demo_account_zones = conn.execute(
+                "SELECT count(*) FROM environments_zone z JOIN clouds_awsaccount a ON z.account_id = a.id"
+                " JOIN clouds_teamaccount b ON b.account_id = a.id AND b.is_default"
+                " JOIN accounts_team t ON t.id = b.team_id AND t.slug = 'demo'"
+                " WHERE a.account_id = '210987654321' AND z.opt_in_status = 'opted-in'"
+            ).fetchone()[0]
         assert actions[-2:] == ["user.login_failed", "user.logged_in"]
         assert zones >= 1, "the demo setup opts the seed's zone group in on the embedded sandbox"
+        assert demo_account_zones >= 1, "team demo builds in its own sandbox account, its seed group opted in"
         verify = subprocess.run([sys.executable, "manage.py", "audit_verify"], cwd=ROOT, env=env, capture_output=True, text=True)
         assert verify.returncode == 0, verify.stdout + verify.stderr
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from audit.choices import Source
 from audit.context import Origin
+from clouds.models import AwsAccount
 from environments.models import Zone
 from environments.provisioning.zones import zone_group_opt_in, zone_group_opted_in_wait, zones_refresh
 
@@ -29,8 +30,11 @@ class Command(BaseCommand):
         if not group:
             self.stderr.write(f"{SEED_ZONE} is not in the zone cache; nothing opted in.")
             return
-        zone_group_opt_in(origin=origin, group=group)
-        # The shell may wait for AWS (the web never does): the demo's first build needs the zone.
-        zones = zone_group_opted_in_wait(group=group, origin=origin)
-        opted = sum(zone.opted_in for zone in zones)
-        self.stdout.write(f"Zone group {group} opted in on the embedded sandbox ({opted} zones).")
+        # In the panel's own account and in each registered one (opt-ins are per account).
+        for account in [None, *AwsAccount.objects.order_by("pk")]:
+            zone_group_opt_in(origin=origin, group=group, account=account)
+            # The shell may wait for AWS (the web never does): the demo's first build needs the zone.
+            zones = zone_group_opted_in_wait(group=group, origin=origin, account=account)
+            opted = sum(zone.opted_in for zone in zones)
+            where = f"account {account}" if account else "the panel's own account"
+            self.stdout.write(f"Zone group {group} opted in on the embedded sandbox in {where} ({opted} zones).")
