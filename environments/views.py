@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from accounts.selectors import is_team_approver, teams_requestable_by
 from audit.context import Origin
+from clouds.models import AwsAccount
 from audit.selectors import audit_head
 from notify import selectors as notification_selectors
 from notify import services as notifications
@@ -634,19 +635,21 @@ def _admin_only(user) -> None:
 @require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def zone_list(request):
     _admin_only(request.user)
-    cached = list(Zone.objects.order_by("group_name", "name"))
-    groups: dict[str, list[Zone]] = {}
+    # Opt-ins are per AWS account: a group is listed once per account (the panel's own first).
+    cached = list(Zone.objects.select_related("account").order_by("account__name", "group_name", "name"))
+    groups: dict[tuple, list[Zone]] = {}
     for zone in cached:
-        groups.setdefault(zone.group_name, []).append(zone)
+        groups.setdefault((zone.account, zone.group_name), []).append(zone)
     context = {
         "groups": [
             {
                 "name": name,
+                "account": account,
                 "zones": members,
                 "opted_in": all(z.opted_in for z in members),
                 "opt_in_requested": any(z.opt_in_requested for z in members),
             }
-            for name, members in groups.items()
+            for (account, name), members in groups.items()
         ],
         "highlight": request.GET.get("group", ""),
     }
@@ -687,7 +690,11 @@ def _opt_in_url(group):
 def zone_group_opt_in(request, group):
     """A confirmation page (the consequence spelled out; type the group's name), then the opt-in."""
     _admin_only(request.user)
-    members = list(Zone.objects.filter(group_name=group).order_by("name"))
+    account_id = request.POST.get("account") or request.GET.get("account") or ""
+    account = AwsAccount.objects.filter(account_id=account_id).first() if account_id else None
+    if account_id and account is None:
+        raise Http404("No such AWS account.")
+    members = list(Zone.objects.filter(account=account, group_name=group).order_by("name"))
     if not members:
         raise Http404("No such zone group.")
     typed = request.POST.get("confirm", "").strip()
@@ -695,7 +702,7 @@ def zone_group_opt_in(request, group):
     if request.method == "POST":
         if typed == group:
             try:
-                zones.zone_group_opt_in(origin=Origin.from_request(request), group=group)
+                zones.zone_group_opt_in(origin=Origin.from_request(request), group=group, account=account)
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
             except Conflict as exc:
@@ -710,6 +717,7 @@ def zone_group_opt_in(request, group):
         error = f"Type {group} exactly to confirm."
     context = {
         "group": group,
+        "account": account,
         "zones": members,
         "region": members[0].region,
         "askers": queries.zone_group_askers(group),

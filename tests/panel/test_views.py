@@ -824,7 +824,7 @@ def test_admin_opts_a_group_in_from_the_zones_page(client, admin_user, zone, mon
     calls = []
     monkeypatch.setattr(
         "environments.provisioning.zones.zone_group_opt_in",
-        lambda *, origin, group: calls.append((origin.user, origin.source, group)),
+        lambda *, origin, group, account=None: calls.append((origin.user, origin.source, group)),
     )
     logged_in(client, admin_user)
     # First a confirmation that spells out the consequence; nothing happens without the group's name.
