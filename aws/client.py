@@ -40,6 +40,7 @@ __all__ = [
     "ec2_client",
     "pricing_client",
     "s3_client",
+    "servicequotas_client",
     "ssm_client",
 ]
 
@@ -205,6 +206,10 @@ def pricing_client(*, context: CallContext = NO_CONTEXT):
 
 def s3_client(region: str, *, context: CallContext):
     return RecordedClient(_cached_client("s3", region), context)
+
+
+def servicequotas_client(region: str, *, context: CallContext = NO_CONTEXT):
+    return RecordedClient(_cached_client("service-quotas", region), context)
 
 
 def public_params(params: dict) -> dict:
