@@ -18,6 +18,7 @@ from accounts.models import Membership, Team
 from accounts.selectors import is_team_approver
 from audit.context import Origin
 from notify import services as notifications
+from quotas.services import quota_refresh_request
 
 from . import approvals, permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
@@ -191,6 +192,8 @@ def environment_request_create(
             message=f"{origin.user.get_username()} asks for {team.slug}/{request.name} in {zone.name}: waiting for your approval.",
             link=f"/requests/{request.pk}/",
         )
+        # The approver will want the Region's quota use beside the plan: read it ahead of the page.
+        quota_refresh_request(region=zone.region, instance_types=[step["params"]["InstanceType"] for step in document["steps"] if step["kind"] == "instance"])
     return request
 
 
