@@ -43,6 +43,7 @@ __all__ = [
     "ec2_client",
     "pricing_client",
     "s3_client",
+    "servicequotas_client",
     "ssm_client",
     "sts_client",
 ]
@@ -303,6 +304,10 @@ def pricing_client(*, context: CallContext = NO_CONTEXT):
 
 def s3_client(region: str, *, context: CallContext):
     return RecordedClient(_factory("s3", region), context)
+
+
+def servicequotas_client(region: str, *, context: CallContext = NO_CONTEXT, account: AccountAccess | None = None):
+    return RecordedClient(_factory("service-quotas", region, account=account), context, account=account)
 
 
 def public_params(params: dict) -> dict:

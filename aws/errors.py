@@ -30,13 +30,20 @@ CAPACITY_HINT = (
 QUOTA_ERRORS = {
     "VpcLimitExceeded": ("vpc", "L-F678F1CE", "VPCs per Region"),
     "InternetGatewayLimitExceeded": ("vpc", "L-A4707A72", "Internet gateways per Region"),
-    "AddressLimitExceeded": ("ec2", "L-0263D0A3", "EC2-VPC Elastic IPs (Carrier IPs have their own limit per border group)"),
+    "AddressLimitExceeded": ("ec2", "L-0263D0A3", "EC2-VPC Elastic IPs"),
     "VcpuLimitExceeded": (
         "ec2",
         "L-1216C47A",
         "Running On-Demand Standard instances, in vCPUs (G and VT instances: L-DB2E81BA)",
     ),
 }
+# EC2 answers AddressLimitExceeded for Carrier IPs too, and wlpanel allocates no Elastic IP of
+# its own (the bastion's public address is not one): name the Carrier IP limit first.
+CARRIER_IP_HINT = (
+    "The account has reached its limit of Carrier IPs in the zone's network border group (AddressLimitExceeded). "
+    "AWS publishes no Service Quotas code for it: release Carrier IPs no longer used (destroy environments you "
+    "no longer need), or ask AWS Support to raise the limit for the border group, then retry. "
+)
 
 
 def quota_hint(code: str) -> str:
@@ -44,7 +51,8 @@ def quota_hint(code: str) -> str:
     if code not in QUOTA_ERRORS:
         return ""
     service, quota_code, name = QUOTA_ERRORS[code]
-    return (
+    prefix = CARRIER_IP_HINT + "For an Elastic IP: " if code == "AddressLimitExceeded" else ""
+    return prefix + (
         f"The account has reached its AWS quota “{name}” in this Region (Service Quotas: {service} {quota_code}). "
         "Destroy environments you no longer need, or ask AWS to raise the quota (Service Quotas console, or "
         f"`aws service-quotas request-service-quota-increase --service-code {service} --quota-code {quota_code} "

@@ -15,11 +15,12 @@ from audit.choices import Source
 from audit.context import Origin
 from clouds.selectors import account_get_visible
 from pricing.selectors import PriceBook, plan_cost
+from quotas.selectors import plan_preflight
 from wlpanel.api_errors import PlanConflictOut, answers
 from wlpanel.pagination import keyset_page
 
 from . import approvals, presenters, queries, services
-from .choices import EnvironmentState
+from .choices import EnvironmentState, RequestState
 from .exceptions import PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
 from .provisioning import zones
@@ -121,6 +122,8 @@ def request_data(
     }
     if plan:
         data["plan"] = request.plan
+        # Beside the plan and outside its hash, like the cost; only while a decision is pending.
+        data["preflight"] = plan_preflight(request.plan) if request.state == RequestState.PENDING else None
     return data
 
 

@@ -275,8 +275,35 @@ class RequestOut(Schema):
     policy: PolicyOut
 
 
+class PreflightItemOut(Schema):
+    quota: str
+    service_code: str
+    quota_code: str
+    limit: float | None  # None: not readable (no Service Quotas code, no permission)
+    in_use: int | None
+    needs: int
+    fits: bool | None  # None: the limit, the usage or the need is not known
+    note: str
+    how_to_raise: str
+
+
+class PreflightOut(Schema):
+    """The Region's quotas against what the plan creates, from the stored reading (outside the hash)."""
+
+    account: str
+    region: str
+    state: str  # "checked", "checking" (not read yet), "failed" (never read; see error)
+    checked_at: datetime | None
+    age_seconds: int | None
+    refreshing: bool
+    fits: bool | None
+    error: str
+    items: list[PreflightItemOut]
+
+
 class RequestDetailOut(RequestOut):
     plan: dict
+    preflight: PreflightOut | None  # null once the request is decided
 
 
 class RequestPage(Page):

@@ -21,6 +21,7 @@ from clouds.models import AwsAccount
 from clouds.selectors import team_accounts, team_default_account
 from clouds.services import account_access
 from notify import services as notifications
+from quotas.services import quota_refresh_request
 
 from . import approvals, permissions
 from .choices import ENVIRONMENT_TRANSITIONS, EnvironmentState, RequestState, ResourceState
@@ -244,6 +245,8 @@ def environment_request_create(
             message=f"{origin.user.get_username()} asks for {team.slug}/{request.name} in {zone.name}: waiting for your approval.",
             link=f"/requests/{request.pk}/",
         )
+        # The approver will want the Region's quota use beside the plan: read it ahead of the page.
+        quota_refresh_request(region=zone.region, instance_types=[step["params"]["InstanceType"] for step in document["steps"] if step["kind"] == "instance"])
     return request
 
 

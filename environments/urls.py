@@ -28,6 +28,7 @@ urlpatterns = [
     path("requests/new/instance-types/", views.request_instance_types, name="request_instance_types"),
     path("requests/new/preview/", views.request_preview, name="request_preview"),
     path("requests/<int:request_id>/", views.request_detail, name="request_detail"),
+    path("requests/<int:request_id>/quotas/", views.request_quotas, name="request_quotas"),
     path("requests/<int:request_id>/approve/", views.request_approve, name="request_approve"),
     path("requests/<int:request_id>/reject/", views.request_reject, name="request_reject"),
     path("requests/<int:request_id>/cancel/", views.request_cancel, name="request_cancel"),

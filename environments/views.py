@@ -31,6 +31,7 @@ from audit.selectors import audit_head
 from notify import selectors as notification_selectors
 from notify import services as notifications
 from pricing.selectors import environment_cost, extension_cost, plan_cost
+from quotas.selectors import plan_preflight
 from sso.discovery import sso_enabled
 from sso.views import reauth_url as sso_reauth_url
 
@@ -229,7 +230,7 @@ def request_preview(request):
     """The `plan-preview` partial: every resource and AWS call the request would make, or its errors."""
     _may_request_somewhere(request.user)
     form = EnvironmentRequestForm(request.POST, user=request.user)
-    plan = plan_hash = cost = policy = None
+    plan = plan_hash = cost = policy = preflight = None
     if form.is_valid():
         plan, plan_hash = services.request_plan_preview(
             team=form.cleaned_data["team"], zone=form.cleaned_data["zone"], fields=form.request_fields()
@@ -239,6 +240,7 @@ def request_preview(request):
         policy = approvals.preview_policy(
             team=form.cleaned_data["team"], plan=plan, ttl_hours=fields["ttl_hours"], instance_type=fields["instance_type"]
         )
+        preflight = plan_preflight(plan)
     cidr = (form["bastion_ssh_cidr"].value() or "").strip()
     context = {
         "form": form,
@@ -246,6 +248,8 @@ def request_preview(request):
         "plan_hash": plan_hash,
         "cost": cost,
         "policy": policy,
+        "preflight": preflight,
+        "poll_preview": bool(request.htmx),
         "previewed": True,
         "ssh_warnings": connect.ssh_cidr_warnings(cidr, connect.client_address(request)),
     }
@@ -305,6 +309,9 @@ def _request_detail_page(request, request_id, *, status: int = 200):
         "cost": plan_cost(env_request.plan, hours=env_request.ttl_hours),
         "policy": approvals.policy_data(env_request),
         "approved_by_me": env_request.approvals.filter(approver=request.user).exists(),
+        # Beside the plan while it waits for a decision; afterwards the Region holds the build itself.
+        "preflight": plan_preflight(env_request.plan) if env_request.state == RequestState.PENDING else None,
+        "poll_url": reverse("environments:request_quotas", kwargs={"request_id": env_request.pk}),
     }
     return render(request, "environments/request_detail.html", context, status=status)
 
@@ -313,6 +320,20 @@ def _request_detail_page(request, request_id, *, status: int = 200):
 @require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def request_detail(request, request_id):
     return _request_detail_page(request, request_id)
+
+
+@login_required
+@require_safe
+def request_quotas(request, request_id):
+    """The `quotas` part of a request's page, polled until the stored reading is there."""
+    env_request = request_get_visible(request.user, request_id)
+    if env_request.state != RequestState.PENDING:
+        return HttpResponseStopPolling()
+    context = {
+        "preflight": plan_preflight(env_request.plan),
+        "poll_url": reverse("environments:request_quotas", kwargs={"request_id": env_request.pk}),
+    }
+    return render(request, "environments/_quotas.html", context)
 
 
 def _request_url(request_id):

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "environments",
     "notify",
     "pricing",
+    "quotas",
     "policies",
     "sso",
     "checks",
@@ -230,12 +231,15 @@ if CELERY_BROKER_URL.startswith("redis://"):
     # kombu's redis transport with a fix that keeps a worker consuming after Redis restarts.
     CELERY_BROKER_TRANSPORT = "wlpanel.redis_transport:Transport"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# The pre-flight quota check: a stored reading older than this is refreshed (and beat's interval).
+WLPANEL_QUOTA_REFRESH_SECONDS = env.int("WLPANEL_QUOTA_REFRESH_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "environments.reconcile", "schedule": timedelta(seconds=15)},
     "expire": {"task": "environments.expire", "schedule": timedelta(minutes=1)},
     "drift-refresh": {"task": "environments.refresh_all", "schedule": timedelta(minutes=10)},
     "zones-refresh": {"task": "environments.zones_refresh", "schedule": timedelta(hours=6)},
     "prices-refresh": {"task": "pricing.refresh", "schedule": timedelta(days=1)},
+    "quotas-refresh": {"task": "quotas.refresh_due", "schedule": timedelta(seconds=WLPANEL_QUOTA_REFRESH_SECONDS)},
     "requests-expire": {"task": "environments.expire_requests", "schedule": timedelta(minutes=1)},
     "webhooks-due": {"task": "notify.deliver_due_webhooks", "schedule": timedelta(minutes=1)},
     "audit-checkpoint": {"task": "audit.checkpoint", "schedule": timedelta(seconds=WLPANEL_AUDIT_CHECKPOINT_SECONDS)},

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from aws.errors import Action, classify, created_nothing, is_duplicate
+from aws.errors import Action, classify, created_nothing, is_duplicate, quota_hint
 
 
 def client_error(code: str, status: int = 400) -> ClientError:
@@ -52,3 +52,13 @@ def test_an_already_exists_answer_is_not_proof_that_nothing_was_created(code):
     assert is_duplicate(client_error(code))
     assert not created_nothing(client_error(code))
     assert not is_duplicate(client_error("InvalidParameterValue"))
+
+
+def test_a_quota_refusal_names_the_quota_and_how_to_raise_it():
+    vpcs = quota_hint("VpcLimitExceeded")
+    addresses = quota_hint("AddressLimitExceeded")
+    assert "VPCs per Region" in vpcs and "--quota-code L-F678F1CE" in vpcs
+    # The build allocates Carrier IPs only: their limit (no Service Quotas code) is named first.
+    assert addresses.startswith("The account has reached its limit of Carrier IPs") and "AWS Support" in addresses
+    assert "L-0263D0A3" in addresses
+    assert quota_hint("InvalidParameterValue") == ""

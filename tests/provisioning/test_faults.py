@@ -67,3 +67,28 @@ def test_a_build_over_a_quota_fails_naming_the_quota_and_how_to_raise_it(engine_
     environment_destroy(origin=origin_of(alice), environment_id=environment.pk)
     wait_for_state(environment, "destroyed", "destroy_failed", timeout=60)
     assert environment.state == "destroyed"
+
+
+def test_a_carrier_ip_over_its_limit_is_foreseen_and_the_build_fails_naming_it(engine_worker, make_environment, control, alice):
+    from quotas.selectors import plan_preflight
+    from quotas.services import quota_snapshot_refresh
+
+    control.post("quotas", {"quota_code": "L-CARRIER-IPS", "value": 0})
+    engine_worker()
+    environment = make_environment("no-carrier-ip", bastion=False)
+    quota_snapshot_refresh(region=environment.region)
+    foreseen = plan_preflight(environment.plan, refresh=False)
+    carrier_ips = next(item for item in foreseen["items"] if item["quota_code"] == "L-CARRIER-IPS")
+    assert foreseen["fits"] is False and (carrier_ips["limit"], carrier_ips["needs"], carrier_ips["fits"]) == (0, 1, False)
+    wait_for_state(environment, "failed", "ready", timeout=120)
+
+    assert environment.state == "failed"
+    assert environment.failure_code == "AddressLimitExceeded"
+    assert environment.failure_reason.startswith("Carrier IP: ")
+    assert environment.failure_hint.startswith("The account has reached its limit of Carrier IPs")
+    assert "AWS Support" in environment.failure_hint
+
+    environment_destroy(origin=origin_of(alice), environment_id=environment.pk)
+    wait_for_state(environment, "destroyed", "destroy_failed", timeout=60)
+    assert environment.state == "destroyed"
+    assert control.inventory(environment.pk) == []
