@@ -26,8 +26,8 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from accounts.selectors import is_team_approver, teams_requestable_by
 from audit.context import Origin
-from clouds.models import AwsAccount
 from audit.selectors import audit_head
+from clouds.models import AwsAccount
 from notify import selectors as notification_selectors
 from notify import services as notifications
 from pricing.selectors import environment_cost, extension_cost, plan_cost
