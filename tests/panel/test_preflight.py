@@ -128,7 +128,7 @@ def test_usage_changes_the_preflight_never_the_plan_or_its_hash(pending, bob, sa
     quota_snapshot_refresh(region=REGION)
     before = api_get(bob, f"/requests/{pending.pk}")
 
-    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=sandbox.url, aws_access_key_id="t", aws_secret_access_key="t")
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=sandbox.url, aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
     ec2.create_vpc(CidrBlock="10.50.0.0/16")
     quota_snapshot_refresh(region=REGION)
     after = api_get(bob, f"/requests/{pending.pk}")
