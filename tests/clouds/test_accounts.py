@@ -14,9 +14,12 @@ from django.test import Client
 from accounts.choices import TeamRole
 from accounts.services import api_token_issue
 from audit.models import AwsCall
+from aws.client import CallContext
+from checks.runners import NO_INSTANCE_PROFILE, AwsProber
 from clouds import services as clouds
 from environments.provisioning import zones
 from environments.services import environment_destroy, environment_request_approve, environment_request_create
+from netmodel.probes import ProbeRequest
 from tests.conftest import origin_of
 from tests.provisioning.conftest import SEED_GROUP, SFO, SandboxControl, wait_for_state
 
@@ -219,3 +222,73 @@ def test_accounts_api_is_admin_only_for_writes_and_checks_its_input(control, adm
     assert [(item["account_id"], item["external_id"], item["teams"]) for item in seen] == [
         (ACCOUNT_A, None, [{"team": "demo", "default": True}])
     ]
+
+
+def customer_session(control: SandboxControl, role_arn: str, external_id: str) -> boto3.Session:
+    """The customer, working in their own account (the panel's principal may assume its role)."""
+    credentials = boto3.client(
+        "sts", region_name="us-east-1", endpoint_url=control.url, aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
+    ).assume_role(RoleArn=role_arn, RoleSessionName="customer", ExternalId=external_id)["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name="us-west-2",
+    )
+
+
+@pytest.mark.workers
+def test_the_accounts_ssm_instance_profile_lets_checks_run_and_leaves_nothing(
+    two_accounts, admin_user, team, control, engine_worker
+):
+    a, _, people = two_accounts
+    customer = customer_session(control, a.role_arn, a.external_id)
+    # What the customer's admin creates once (the panel creates no IAM roles).
+    iam = customer.client("iam", endpoint_url=control.url)
+    iam.create_role(RoleName="ssm-core", AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')
+    # (AWS's managed AmazonSSMManagedInstanceCore; moto does not load managed policies, so inline.)
+    iam.put_role_policy(
+        RoleName="ssm-core",
+        PolicyName="ssm-core",
+        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ssm:UpdateInstanceInformation", "ssmmessages:*", "ec2messages:*"], "Resource": "*"}]}',
+    )
+    iam.create_instance_profile(InstanceProfileName="wlpanel-ssm")
+    iam.add_role_to_instance_profile(InstanceProfileName="wlpanel-ssm", RoleName="ssm-core")
+    clouds.account_update(origin=origin_of(admin_user), account=a, ssm_instance_profile="wlpanel-ssm")
+    a.refresh_from_db()
+
+    zone_a = opted_in_zone(admin_user, a)
+    engine_worker(concurrency=4)
+    environment = request_and_approve(people["a_member"], people["a_approver"], team, zone_a, "with-ssm")
+    assert environment.plan["spec"]["instance_profile"] == "wlpanel-ssm"  # the approver saw it
+    wait_for_state(environment, "ready", "failed", timeout=120)
+    assert environment.state == "ready", environment.failure_reason
+
+    ec2 = customer.client("ec2", endpoint_url=control.url)
+    resources = {resource.key: resource for resource in environment.resources.all()}
+    instance_ids = [resources["bastion"].aws_id, resources["wavelength_instance"].aws_id]
+    described = [i for r in ec2.describe_instances(InstanceIds=instance_ids)["Reservations"] for i in r["Instances"]]
+    assert [i["IamInstanceProfile"]["Arn"].rsplit("/", 1)[1] for i in described] == ["wlpanel-ssm", "wlpanel-ssm"]
+
+    # Probes from the instances run through SSM Run Command in the account (the sandbox's lab
+    # answers them with real packets); without a profile the panel does not even try.
+    access = clouds.account_access(a)
+    bastion_ip = resources["bastion"].described["PrivateIpAddress"]
+    requests.post(f"{control.url}/_sandbox/labs", json={"vpc_id": resources["vpc"].aws_id}, timeout=120).raise_for_status()
+    context = CallContext(environment_id=environment.pk)
+    with_profile = AwsProber(region="us-west-2", context=context, account=access, instance_profile="wlpanel-ssm")
+    result, output = with_profile.send_ssm(resources["wavelength_instance"].aws_id, ProbeRequest("icmp", bastion_ip))
+    assert result is not None and result["passed"] is True and result["ttl"] > 0, output
+    without = AwsProber(region="us-west-2", context=context, account=access, instance_profile="")
+    assert without.send_ssm(resources["wavelength_instance"].aws_id, ProbeRequest("icmp", bastion_ip)) == (
+        None,
+        NO_INSTANCE_PROFILE,
+    )
+
+    environment_destroy(origin=origin_of(people["a_member"]), environment_id=environment.pk)
+    wait_for_state(environment, "destroyed", "destroy_failed", timeout=120)
+    assert environment.state == "destroyed"
+    assert control.get("inventory", tag=f"wlpanel:environment={environment.pk}", account=ACCOUNT_A)["items"] == []
+    # The instances went, and their profile associations with them; the customer's profile stays.
+    assert ec2.describe_iam_instance_profile_associations()["IamInstanceProfileAssociations"] == []
+    assert iam.get_instance_profile(InstanceProfileName="wlpanel-ssm")["InstanceProfile"]["Roles"][0]["RoleName"] == "ssm-core"
