@@ -292,3 +292,18 @@ def test_the_accounts_ssm_instance_profile_lets_checks_run_and_leaves_nothing(
     # The instances went, and their profile associations with them; the customer's profile stays.
     assert ec2.describe_iam_instance_profile_associations()["IamInstanceProfileAssociations"] == []
     assert iam.get_instance_profile(InstanceProfileName="wlpanel-ssm")["InstanceProfile"]["Roles"][0]["RoleName"] == "ssm-core"
+
+
+def test_quota_readings_are_per_account(two_accounts, admin_user, control):
+    from quotas.selectors import plan_preflight
+    from quotas.services import quota_snapshot_refresh
+
+    a, _, _ = two_accounts
+    control.post("quotas", {"quota_code": "L-F678F1CE", "value": 1, "account": ACCOUNT_A, "region": "us-west-2"})
+    in_a = quota_snapshot_refresh(region="us-west-2", account_key=ACCOUNT_A)
+    own = quota_snapshot_refresh(region="us-west-2")
+    assert in_a.error == "" and in_a.quotas["L-F678F1CE"]["value"] == 1  # read through the account's role
+    assert own.quotas["L-F678F1CE"]["value"] == 5  # AWS's default, in the panel's own account
+    # A plan that builds in account A is checked against A's reading, not the panel's own.
+    plan = {"spec": {"region": "us-west-2", "account_id": ACCOUNT_A, "instance_type": "t3.medium", "bastion": True}, "steps": []}
+    assert plan_preflight(plan, refresh=False)["account"] == ACCOUNT_A
