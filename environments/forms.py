@@ -130,6 +130,7 @@ class EnvironmentRequestForm(forms.Form):
         label="Wavelength Zone",
         empty_label=None,
         max_length=validation.ZONE_NAME_MAX + 13,  # `<account id>/` before the name
+        error_messages={"invalid_choice": "Choose one of the listed zones: those of your teams' AWS accounts."},
     )
     # Not required here: the service says what to choose from ("Choose an instance type; … offers: …").
     instance_type = forms.CharField(

@@ -307,3 +307,27 @@ def test_quota_readings_are_per_account(two_accounts, admin_user, control):
     # A plan that builds in account A is checked against A's reading, not the panel's own.
     plan = {"spec": {"region": "us-west-2", "account_id": ACCOUNT_A, "instance_type": "t3.medium", "bastion": True}, "steps": []}
     assert plan_preflight(plan, refresh=False)["account"] == ACCOUNT_A
+
+
+def test_the_request_page_offers_the_zones_of_the_teams_account(two_accounts, admin_user, zone):
+    from environments.models import EnvironmentRequest
+
+    a, _, people = two_accounts
+    opted_in_zone(admin_user, a)
+    client = Client()
+    client.force_login(people["a_member"])
+    page = client.get("/requests/new/").content.decode()
+    assert f'value="{ACCOUNT_A}/{SFO}"' in page and f"account acct-3333 ({ACCOUNT_A})" in page
+    assert f'value="{SFO}"' not in page  # the panel's own account's zone: not for a team with accounts
+    form = {
+        "name": "edge-web", "team": "demo", "zone": f"{ACCOUNT_A}/{SFO}", "instance_type": "t3.medium",
+        "bastion": "yes", "vpc_cidr": "10.0.0.0/16", "public_subnet_cidr": "10.0.1.0/24",
+        "wavelength_subnet_cidr": "10.0.0.0/24", "ingress_mode": "all", "ingress_icmp": "on", "ttl_hours": "72",
+    }
+    answer = client.post("/requests/new/", form)
+    assert answer.status_code == 302, answer.context["form"].errors
+    created = EnvironmentRequest.objects.get()
+    assert created.account == a and created.plan["spec"]["account_id"] == ACCOUNT_A
+    # Naming the panel's own account's zone is refused with the reason.
+    answer = client.post("/requests/new/", {**form, "name": "edge-own", "zone": SFO})
+    assert "those of your teams' AWS accounts" in answer.context["form"].errors["zone"][0]
