@@ -413,7 +413,8 @@ class EnvironmentFilterForm(forms.Form):
     def __init__(self, *args, teams, zones, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].choices = [("", "All teams"), *((team.slug, team.slug) for team in teams)]
-        self.fields["zone"].choices = [("", "All zones"), *((zone.name, zone.name) for zone in zones)]
+        names = dict.fromkeys(zone.name for zone in zones)  # one entry per name, whatever the account
+        self.fields["zone"].choices = [("", "All zones"), *((name, name) for name in names)]
 
     def filters(self) -> dict:
         if not self.is_valid():
