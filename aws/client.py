@@ -29,6 +29,8 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from django.conf import settings
 
+from aws import rate
+
 # Re-exported so the rest of the app never imports botocore itself.
 __all__ = [
     "NO_ANSWER_ERRORS",
@@ -84,6 +86,8 @@ class CallContext:
     resource_key: str = ""
     correlation_id: str = ""
     cause_event_id: int | None = None
+    # Place in line for AWS's rate (aws/rate.py), epoch seconds: smaller is served first; None: now.
+    priority: float | None = None
 
 
 def _shared_session() -> boto3.Session:
@@ -126,20 +130,25 @@ def client_config(retry_profile: str) -> Config:
     )
 
 
-def _cached_client(service: str, region: str, retry_profile: str = RETRYING):
+def _call_priority() -> float | None:
+    return (_current_context.get() or NO_CONTEXT).priority
+
+
+def _cached_client(service: str, region: str, retry_profile: str = RETRYING, account_key: str = "self"):
     """One botocore client per service, region, endpoint and retry profile in this process.
 
     Building a client builds a class with a method per operation (~50 ms for EC2); reusing one
     makes a client per step free. botocore clients are safe to share between threads.
     """
     config = client_config(retry_profile)
-    key = (service, region, settings.WLPANEL_AWS_ENDPOINT, retry_profile, config.read_timeout, config.connect_timeout)
+    key = (service, region, settings.WLPANEL_AWS_ENDPOINT, retry_profile, config.read_timeout, config.connect_timeout, account_key)
     with _clients_lock:
         if key not in _clients:
             client = _shared_session().client(
                 service, region_name=region, config=config, **_endpoint_arguments()
             )
             CallRecorder(region, service).attach(client)
+            rate.attach(client, region=region, account_key=account_key, priority=_call_priority)
             _clients[key] = client
         return _clients[key]
 
