@@ -293,6 +293,7 @@ def _oldest_queued() -> Resource | None:
         Resource.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("environment")
         .filter(lease_owner=QUEUED, environment__state__in=ENVIRONMENT_ACTIVE_STATES)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
         .annotate(turn=turn)
         .order_by("turn", "environment_id", "pk")
         .first()
@@ -458,6 +459,10 @@ def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
         progress["waiting"] = f"retrying after {outcome.code}" if delay is not None else ""
     if delay is not None:
         fields["next_attempt_at"] = now + timedelta(seconds=delay)
+        if delay <= short_wait_seconds():
+            # In line at once, due when the wait ends: its own countdown message sits behind every
+            # message sent meanwhile, and any turn that comes after the wait may take it.
+            fields |= {"lease_owner": QUEUED, "lease_until": fields["next_attempt_at"] + timedelta(seconds=dispatch_grace_seconds())}
     fields["progress"] = progress
     updated = Resource.objects.filter(pk=resource.pk, lease_owner=claim.owner).update(**fields)
     if not updated:
