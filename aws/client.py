@@ -29,6 +29,8 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from django.conf import settings
 
+from aws import rate
+
 from .credentials import AccountAccess, AssumedRoleProvider, RoleAssumer
 
 # Re-exported so the rest of the app never imports botocore itself.
@@ -93,6 +95,8 @@ class CallContext:
     resource_key: str = ""
     correlation_id: str = ""
     cause_event_id: int | None = None
+    # Place in line for AWS's rate (aws/rate.py), epoch seconds: smaller is served first; None: now.
+    priority: float | None = None
 
 
 def _shared_session() -> boto3.Session:
@@ -162,6 +166,10 @@ def client_config(retry_profile: str) -> Config:
     )
 
 
+def _call_priority() -> float | None:
+    return (_current_context.get() or NO_CONTEXT).priority
+
+
 def _cached_client(service: str, region: str, retry_profile: str = RETRYING, account: AccountAccess | None = None):
     """One botocore client per service, region, endpoint, retry profile and account in this process.
 
@@ -183,6 +191,8 @@ def _cached_client(service: str, region: str, retry_profile: str = RETRYING, acc
             service, region_name=region, config=config, **_account_endpoint_arguments()
         )
     CallRecorder(region, service, account_id=account.account_id if account else "").attach(client)
+    # EC2's rate is AWS's per account and Region: shaped per account ("self": the panel's own).
+    rate.attach(client, region=region, account_key=account.account_id if account else "self", priority=_call_priority)
     with _clients_lock:
         return _clients.setdefault(key, client)
 

@@ -9,7 +9,10 @@ own worker processes, then builds batches of environments through the real servi
   per-step durations: median observed latency of each call the step needs, plus the pending time
   for instances and the carrier gateway, which the strict sandbox keeps `pending` that long, as
   AWS does), and the ratio;
-- the bound the throttle model sets (per token bucket: calls beyond the burst / refill rate);
+- the bound the throttle model sets (per token bucket: calls beyond the burst / refill rate, with
+  the sandbox's bucket numbers), and each environment's time to ready (approval to ready: median
+  and p90) against it: first come, first ready means the median well before the batch's end;
+- throttled attempts (`RequestLimitExceeded` in the sandbox's call log) / all attempts;
 - AWS calls per environment against the minimum the build needs;
 - a baseline: the seed's steps as a plain sequential boto3 script with waiters polling at the
   engine's interval, against the same sandbox.
@@ -19,6 +22,7 @@ own worker processes, then builds batches of environments through the real servi
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -71,6 +75,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--database", default="wlpanel_bench")
     parser.add_argument("--budget", type=float, default=600.0, help="skip batches that would not fit, seconds")
     parser.add_argument("--no-throttle", action="store_true")
+    parser.add_argument(
+        "--throttle-buckets",
+        default="",
+        help='the sandbox\'s bucket numbers instead of AWS\'s, JSON: \'{"mutating": {"size": 20, "refill_per_second": 3}}\'',
+    )
     return parser.parse_args()
 
 
@@ -134,11 +143,25 @@ class Sandbox:
         listed = ", ".join(f"{code} {applied.get(code, 0):g} -> {value}" for code, value in raised.items()) or "none needed"
         print(f"quotas raised through the sandbox control path (as one asks AWS) for {environments} environments: {listed}")
 
-    def aws_model(self, *, throttle: bool) -> None:
-        """Fresh token buckets and the AWS latency model."""
+    def aws_model(self, *, throttle: bool, buckets: dict | None = None) -> None:
+        """Fresh token buckets and the AWS latency model; the panel's buckets start afresh too."""
         self.control("POST", "latency", {"preset": "aws"})
-        self.control("POST", "throttle", {"enabled": throttle, "scale": 1})
+        self.control("POST", "throttle", {"enabled": throttle, "scale": 1, "buckets": buckets or {}})
         self.control("DELETE", "calls")
+        import redis
+
+        connection = redis.Redis.from_url(os.environ["CELERY_BROKER_URL"])
+        for key in connection.scan_iter("wlpanel:rate:*"):
+            connection.delete(key)
+
+    def throttle_table(self) -> dict[str, tuple[float, float]]:
+        buckets = self.control("GET", "state")["throttle"]["buckets"]
+        return {name: (numbers["size"], numbers["refill_per_second"]) for name, numbers in buckets.items()}
+
+    def attempts(self) -> tuple[int, int]:
+        """(throttled attempts, all attempts) since the last clear, from the sandbox's call log."""
+        calls = self.control("GET", "calls")["calls"]
+        return sum(call["code"] == "RequestLimitExceeded" for call in calls), len(calls)
 
 
 class Workers:
@@ -248,8 +271,9 @@ def build_batch(label: str, size: int, people, timeout: float) -> dict:
         time.sleep(0.25)
     wall = time.monotonic() - started
     environments = list(Environment.objects.filter(pk__in=ids))
-    own = [(e.ready_at - e.created_at).total_seconds() for e in environments if e.ready_at]
+    own = sorted((e.ready_at - e.created_at).total_seconds() for e in environments if e.ready_at)
     return {
+        "own_p90": own[min(len(own) - 1, int(0.9 * len(own)))] if own else float("nan"),
         "label": label,
         "size": size,
         "ids": ids,
@@ -302,26 +326,17 @@ def critical_path_bound(environment_id: int, latency: dict[str, float], pending:
     return critical_path(environment.plan["steps"], durations)
 
 
-def throttle_bound(ids: list[int]) -> tuple[float, str]:
+def throttle_bound(ids: list[int], table: dict[str, tuple[float, float]]) -> tuple[float, str]:
     """Seconds the token buckets need for the batch's calls: max over buckets of (calls - burst) / refill."""
     from audit.models import AwsCall
-    from sandbox.faults import RESOURCE_INTENSIVE_ACTIONS, THROTTLE_BUCKETS
+    from aws.rate import category_of
 
     counts: dict[str, int] = {}
     for operation in AwsCall.objects.filter(environment_id__in=ids, outcome="ok").values_list("operation", flat=True):
-        if operation == "RunInstances":
-            bucket = "run-instances"
-        elif operation in RESOURCE_INTENSIVE_ACTIONS:
-            bucket = "resource-intensive"
-        elif is_read(operation):
-            bucket = "non-mutating"
-        else:
-            bucket = "mutating"
+        # The engine's reads name ids or filters: never the unfiltered-describe bucket.
+        bucket = "non-mutating" if is_read(operation) else category_of(operation, {})
         counts[bucket] = counts.get(bucket, 0) + 1
-    bounds = {
-        bucket: max(0.0, (count - THROTTLE_BUCKETS[bucket][0]) / THROTTLE_BUCKETS[bucket][1])
-        for bucket, count in counts.items()
-    }
+    bounds = {bucket: max(0.0, (count - table[bucket][0]) / table[bucket][1]) for bucket, count in counts.items()}
     bucket = max(bounds, key=bounds.get)
     return bounds[bucket], f"{bucket}: {counts[bucket]} calls"
 
@@ -413,12 +428,13 @@ def baseline_build(url: str, poll: float) -> float:
 # --- Report ------------------------------------------------------------------------------------------
 
 
-def report_batch(result: dict, args, one_environment_time: float | None) -> float:
+def report_batch(result: dict, args, one_environment_time: float | None, sandbox: "Sandbox") -> float:
     ids = result["ids"]
     latency = observed_latency(ids)
     bounds = [critical_path_bound(environment_id, latency, args.pending) for environment_id in ids[:5]]
     bound = statistics.median(bounds)
-    throttle, binding = throttle_bound(ids)
+    throttle, binding = throttle_bound(ids, sandbox.throttle_table())
+    throttled, attempts = sandbox.attempts()
     calls = calls_per_environment(ids)
     print(f"\n== {result['label']}: {result['size']} environment(s), concurrency {result['concurrency']} ==")
     print(f"ready {result['ready']}/{result['size']}; failed: {result['failed'] or 'none'}")
@@ -426,6 +442,13 @@ def report_batch(result: dict, args, one_environment_time: float | None) -> floa
     print(f"each environment (median/max) {result['own_median']:8.1f} / {result['own_max']:.1f} s")
     print(f"critical path (observed)      {bound:8.1f} s   ratio wall/critical path {result['wall'] / bound:5.2f}")
     print(f"throttle bound                {throttle:8.1f} s   ({binding})")
+    if throttle > 0:
+        print(
+            f"time to ready / throttle bound  median {result['own_median'] / throttle:.2f}, "
+            f"p90 {result['own_p90'] / throttle:.2f}, wall {result['wall'] / throttle:.2f}"
+        )
+    print(f"time to ready (median/p90)    {result['own_median']:8.1f} / {result['own_p90']:.1f} s")
+    print(f"throttled attempts            {throttled:8d} of {attempts} ({100 * throttled / max(attempts, 1):.2f}%)")
     reference = max(throttle, one_environment_time or bound)
     print(f"wall / max(throttle, 1 env)   {result['wall'] / reference:8.2f}")
     minimum = len(MINIMUM_MUTATING)
@@ -456,6 +479,7 @@ def main() -> None:
     log_dir = ROOT / "var"
     log_dir.mkdir(exist_ok=True)
     throttle = not args.no_throttle
+    buckets = json.loads(args.throttle_buckets) if args.throttle_buckets else None
     began = time.monotonic()
     print(f"sandbox {sandbox.url}: AWS latency preset, throttle {'on' if throttle else 'off'}, pending {args.pending} s")
 
@@ -464,7 +488,7 @@ def main() -> None:
     warm_builds = sum(min(concurrency, 4) for concurrency in [args.concurrency, *sweeps])
     sandbox.raise_quotas(1 + sum(sizes) + len(sweeps) * args.sweep_size + warm_builds)
 
-    sandbox.aws_model(throttle=throttle)
+    sandbox.aws_model(throttle=throttle, buckets=buckets)
     print(f"\nbaseline (sequential boto3 + waiters polling every {args.poll:g} s): {baseline_build(sandbox.url, args.poll):.1f} s")
 
     one_environment_time = None
@@ -474,10 +498,10 @@ def main() -> None:
             if size > 1 and time.monotonic() - began > args.budget:
                 print(f"\n(skipped {size} environments: over the {args.budget:.0f} s budget)")
                 continue
-            sandbox.aws_model(throttle=throttle)
+            sandbox.aws_model(throttle=throttle, buckets=buckets)
             result = build_batch(f"n{size}-r{run}", size, people, timeout=max(300.0, size * 8.0))
             result["concurrency"] = args.concurrency
-            wall = report_batch(result, args, one_environment_time)
+            wall = report_batch(result, args, one_environment_time, sandbox)
             if size == 1:
                 one_environment_time = wall
     finally:
@@ -489,12 +513,12 @@ def main() -> None:
             continue
         workers = start_warm_workers(env, concurrency, people, log_dir)
         try:
-            sandbox.aws_model(throttle=throttle)
+            sandbox.aws_model(throttle=throttle, buckets=buckets)
             result = build_batch(f"c{concurrency}", args.sweep_size, people, timeout=300)
         finally:
             workers.stop()
         result["concurrency"] = concurrency
-        report_batch(result, args, one_environment_time)
+        report_batch(result, args, one_environment_time, sandbox)
     print(f"\nbenchmark took {time.monotonic() - began:.0f} s")
     sandbox.server.stop()
 

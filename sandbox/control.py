@@ -82,7 +82,12 @@ def remove_fault(fault_id: str) -> Handler:
 
 
 def set_throttle(runtime: SandboxRuntime, body: Payload, query: dict[str, str]) -> tuple[int, Payload]:
-    runtime.throttle.configure(enabled=bool(body.get("enabled", True)), scale=float(body.get("scale", 1.0)))
+    buckets = body.get("buckets")
+    if buckets is not None and not isinstance(buckets, dict):
+        raise ControlError(400, "buckets must be an object of category -> {size, refill_per_second}")
+    runtime.throttle.configure(
+        enabled=bool(body.get("enabled", True)), scale=float(body.get("scale", 1.0)), buckets=buckets
+    )
     return 200, {"throttle": runtime.throttle.describe()}
 
 

@@ -334,15 +334,22 @@ class Throttle:
         self._lock = threading.Lock()
         self.enabled = False
         self.scale = 1.0
+        self._table = dict(THROTTLE_BUCKETS)
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
 
-    def configure(self, enabled: bool, scale: float = 1.0) -> None:
-        """Switch throttling on or off; ``scale`` multiplies every refill rate. Buckets start full."""
+    def configure(self, enabled: bool, scale: float = 1.0, buckets: dict[str, Any] | None = None) -> None:
+        """Switch throttling on or off; ``scale`` multiplies every refill rate; ``buckets`` replaces
+        some categories' numbers (``{"mutating": {"size": 20, "refill_per_second": 3}}``), the
+        others keep AWS's. Buckets start full."""
         if scale <= 0:
             raise ConfigError("scale must be > 0")
+        table = dict(THROTTLE_BUCKETS)
+        for name, spec in (buckets or {}).items():
+            table[name] = throttle_bucket_from_spec(name, spec)
         with self._lock:
             self.enabled = bool(enabled)
             self.scale = float(scale)
+            self._table = table
             self._buckets.clear()
 
     def error_for(self, call: AwsCall) -> AwsError | None:
@@ -353,7 +360,7 @@ class Throttle:
         with self._lock:
             bucket = self._buckets.get((call.account, call.region, category))
             if bucket is None:
-                capacity, refill = THROTTLE_BUCKETS[category]
+                capacity, refill = self._table[category]
                 bucket = TokenBucket(capacity, refill * self.scale)
                 self._buckets[(call.account, call.region, category)] = bucket
             if bucket.take(time.monotonic()):
@@ -366,10 +373,25 @@ class Throttle:
                 "enabled": self.enabled,
                 "scale": self.scale,
                 "buckets": {
-                    name: {"size": size, "refill_per_second": rate}
-                    for name, (size, rate) in THROTTLE_BUCKETS.items()
+                    name: {"size": size, "refill_per_second": rate} for name, (size, rate) in self._table.items()
                 },
             }
+
+
+def throttle_bucket_from_spec(name: str, spec: Any) -> tuple[float, float]:
+    """(size, refill per second) of one category from the control API's JSON."""
+    if name not in THROTTLE_BUCKETS:
+        raise ConfigError(f"unknown throttle category {name!r} (known: {', '.join(THROTTLE_BUCKETS)})")
+    if not isinstance(spec, dict) or set(spec) - {"size", "refill_per_second"}:
+        raise ConfigError(f"{name}: give {{\"size\": N, \"refill_per_second\": R}}")
+    size, refill = THROTTLE_BUCKETS[name]
+    try:
+        size, refill = float(spec.get("size", size)), float(spec.get("refill_per_second", refill))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{name}: {error}") from error
+    if size < 1 or refill <= 0:
+        raise ConfigError(f"{name}: size must be >= 1 and refill_per_second > 0")
+    return size, refill
 
 
 # --- Eventual consistency -----------------------------------------------------------------------

@@ -3,8 +3,10 @@
 - `advance(environment_id)` settles the environment when every step is settled, otherwise
   dispatches each step that is ready (dependencies done, no live lease, due) as its own
   `environments.run_step` message, so independent steps run on different worker processes.
-- `run_step(resource_id)` claims the step (row lock with SKIP LOCKED, then a lease committed
-  before any AWS call), runs the step executor with no transaction open, records the outcome,
+- `run_step(resource_id)` is a worker's turn: the named step joins the queued ones if it is due,
+  and the turn goes to the queued step of the environment that has waited longest (first come,
+  first ready; teardowns get a head start). It claims that step (row lock with SKIP LOCKED, then
+  a lease committed before any AWS call), runs the step executor with no transaction open, records the outcome,
   and either advances the environment, re-enqueues itself with a short countdown, or leaves a
   `next_attempt_at` for the reconciler (long waits such as capacity retries).
 - `reconcile()` (beat) re-drives every active environment: lost messages, killed workers and
@@ -24,7 +26,7 @@ from datetime import timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from aws import client as aws_client
@@ -108,6 +110,19 @@ def short_wait_seconds() -> float:
 def dispatch_grace_seconds() -> float:
     """How long a dispatched step counts as taken before the reconciler sends it again."""
     return engine_setting("WLPANEL_DISPATCH_GRACE_SECONDS", 30.0)
+
+
+def teardown_head_start_seconds() -> float:
+    """How much earlier than its destroy request a teardown counts in line (it frees quota and
+    stops costs; it is still never ahead of builds approved more than this long before)."""
+    return engine_setting("WLPANEL_TEARDOWN_HEAD_START_SECONDS", 600.0)
+
+
+def turn_of(environment: Environment) -> float:
+    """Its place in line for workers and AWS's rate, epoch seconds (smaller goes first): when its
+    operation began (approval, retry or destroy request)."""
+    head_start = teardown_head_start_seconds() if environment.state == EnvironmentState.DESTROYING else 0.0
+    return environment.state_changed_at.timestamp() - head_start
 
 
 def mode_of(environment: Environment) -> str | None:
@@ -253,24 +268,54 @@ def _new_owner() -> str:
     return liveness.lease_owner_name()
 
 
+def _queue_if_due(resource_id: int, now) -> None:
+    """A message for a step that is due (a poll's or a retry's countdown ran out): the step joins
+    the queued ones, and this turn goes to whichever of them has waited longest."""
+    resource = Resource.objects.select_related("environment").filter(pk=resource_id).first()
+    mode = mode_of(resource.environment) if resource else None
+    if mode is None or resource.lease_owner == QUEUED or not is_due(resource, now + timedelta(seconds=0.5)):
+        return
+    if is_ready(resource, {r.key: r for r in resource.environment.resources.all()}, mode):
+        _mark_dispatched(resource, now)
+
+
+def _oldest_queued() -> Resource | None:
+    """The queued step whose environment has waited longest, locked; a step another worker is
+    claiming is skipped. A message is a turn, not a claim on its own step: every queued step has
+    one message on its way, so each is taken, oldest first, whatever order the broker keeps."""
+    turn = Case(
+        When(
+            environment__state=EnvironmentState.DESTROYING,
+            then=F("environment__state_changed_at") - timedelta(seconds=teardown_head_start_seconds()),
+        ),
+        default=F("environment__state_changed_at"),
+    )
+    return (
+        Resource.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("environment", "environment__account")
+        .filter(lease_owner=QUEUED, environment__state__in=ENVIRONMENT_ACTIVE_STATES)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+        .annotate(turn=turn)
+        .order_by("turn", "environment_id", "pk")
+        .first()
+    )
+
+
 def _claim(resource_id: int) -> Claim | None:
     now = timezone.now()
+    _queue_if_due(resource_id, now)
     with transaction.atomic():
-        resource = (
-            Resource.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("environment", "environment__account")
-            .filter(pk=resource_id)
-            .first()
-        )
+        resource = _oldest_queued()
         if resource is None:
-            return None  # another worker is claiming it right now
+            return None  # every queued step is taken (a duplicate message, or others were quicker)
         environment = resource.environment
         mode = mode_of(environment)
-        if mode is None or not is_due(resource, now + timedelta(seconds=0.5), queued_is_free=True):
-            return None
         siblings = {r.key: r for r in environment.resources.all()}
         siblings[resource.key] = resource
-        if not is_ready(resource, siblings, mode):
+        if mode is None or not is_ready(resource, siblings, mode):
+            # Not runnable after all (its environment changed course): not queued any more, so it
+            # cannot hold the head of the line; advance queues it again when it is.
+            Resource.objects.filter(pk=resource.pk, lease_owner=QUEUED).update(lease_owner="", lease_until=None)
             return None
         operation = environment.cause_event_id
         if resource.progress.get("phase") != mode or resource.progress.get("operation") != operation:
@@ -330,6 +375,7 @@ def _call_context(claim: Claim) -> aws_client.CallContext:
         resource_key=claim.resource.key,
         correlation_id=claim.environment.correlation_id,
         cause_event_id=claim.environment.cause_event_id,
+        priority=turn_of(claim.environment),
     )
 
 
@@ -415,6 +461,10 @@ def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
         progress["waiting"] = f"retrying after {outcome.code}" if delay is not None else ""
     if delay is not None:
         fields["next_attempt_at"] = now + timedelta(seconds=delay)
+        if delay <= short_wait_seconds():
+            # In line at once, due when the wait ends: its own countdown message sits behind every
+            # message sent meanwhile, and any turn that comes after the wait may take it.
+            fields |= {"lease_owner": QUEUED, "lease_until": fields["next_attempt_at"] + timedelta(seconds=dispatch_grace_seconds())}
     fields["progress"] = progress
     updated = Resource.objects.filter(pk=resource.pk, lease_owner=claim.owner).update(**fields)
     if not updated:

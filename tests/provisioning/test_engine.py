@@ -69,7 +69,7 @@ def test_polls_are_not_crashes_for_the_poison_guard(make_environment, sent, sett
     for _ in range(6):  # twice the cap, every one a recorded Wait
         engine.run_step(vpc.pk, chain=False)
         vpc.refresh_from_db()
-        assert vpc.state == ResourceState.CREATING and vpc.lease_owner == ""
+        assert vpc.state == ResourceState.CREATING and vpc.lease_owner == engine.QUEUED  # in line, no holder
     assert vpc.attempts == 6 and vpc.progress["unfinished_claims"] == 0
 
 
@@ -133,3 +133,62 @@ def test_a_step_whose_process_is_gone_on_this_host_is_taken_over_at_once(make_en
     )
     sent.clear()
     assert engine.advance(environment.pk) == [vpc.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_goes_to_the_environment_that_has_waited_longest_whatever_the_message_names(make_environment, sent):
+    """The broker keeps messages in the order they were sent; the young environment's message
+    builds the older environment's step first (first come, first ready)."""
+    older, younger = make_environment("older"), make_environment("younger")
+    engine.advance(younger.pk)
+    engine.advance(older.pk)  # the older one's step is queued last, behind the younger's
+    older_vpc, younger_vpc = (environment.resources.get(key="vpc") for environment in (older, younger))
+
+    first = engine._claim(younger_vpc.pk)
+    second = engine._claim(older_vpc.pk)
+
+    assert (first.resource.pk, second.resource.pk) == (older_vpc.pk, younger_vpc.pk)
+    assert engine._claim(younger_vpc.pk) is None  # a duplicate message: nothing is queued any more
+    assert first.environment.state_changed_at < second.environment.state_changed_at
+    assert engine._call_context(first).priority < engine._call_context(second).priority
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_teardown_has_a_head_start_but_waits_behind_builds_approved_long_before(make_environment, sent, settings):
+    from datetime import timedelta
+
+    from environments.models import Environment
+
+    building = make_environment("building")
+    destroying = make_environment("destroying")
+    engine.advance(building.pk)
+    # Built, then destroyed a moment after `building` was approved: its carrier IP goes first.
+    destroying.resources.update(state=ResourceState.READY, lease_owner="", lease_until=None)
+    Environment.objects.filter(pk=destroying.pk).update(
+        state="destroying", state_changed_at=building.state_changed_at + timedelta(seconds=5)
+    )
+    engine.advance(destroying.pk)
+    queued_teardown = set(
+        destroying.resources.filter(lease_owner=engine.QUEUED).values_list("key", flat=True)
+    )
+    assert queued_teardown == {"bastion", "carrier_ip"}
+    building_vpc = building.resources.get(key="vpc")
+
+    assert engine._claim(building_vpc.pk).environment.pk == destroying.pk
+
+    settings.WLPANEL_TEARDOWN_HEAD_START_SECONDS = 1  # less than the 5 s between them
+    assert engine._claim(building_vpc.pk).resource.pk == building_vpc.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_whose_wait_ran_out_joins_the_line_and_the_oldest_goes_first(make_environment, sent, monkeypatch):
+    older, younger = make_environment("older-poll"), make_environment("younger-poll")
+    engine.advance(older.pk)
+    younger_vpc = younger.resources.get(key="vpc")
+    # The younger one's VPC is polling: its countdown message arrives while the older one's is queued.
+    Resource.objects.filter(pk=younger_vpc.pk).update(lease_owner="", lease_until=None, state=ResourceState.CREATING)
+
+    assert engine._claim(younger_vpc.pk).environment.pk == older.pk
+    younger_vpc.refresh_from_db()
+    assert younger_vpc.lease_owner == engine.QUEUED  # in line, and the next turn is its
+    assert engine._claim(younger_vpc.pk).resource.pk == younger_vpc.pk

@@ -156,6 +156,37 @@ def test_throttle_answers_request_limit_exceeded_when_the_bucket_is_empty(contro
     assert control.count("RunInstances") == 6
 
 
+def test_throttle_takes_other_bucket_numbers_per_category(control, make_client):
+    ec2 = make_client(config=NO_RETRIES)
+    answer = control.post(
+        "throttle", {"enabled": True, "buckets": {"mutating": {"size": 3, "refill_per_second": 0.01}}}
+    )
+    assert answer["throttle"]["buckets"]["mutating"] == {"size": 3.0, "refill_per_second": 0.01}
+    assert answer["throttle"]["buckets"]["run-instances"] == {"size": 5, "refill_per_second": 2}
+
+    for number in range(3):
+        ec2.create_vpc(CidrBlock=f"10.{number}.0.0/16")
+    with pytest.raises(ClientError) as raised:
+        ec2.create_vpc(CidrBlock="10.9.0.0/16")
+    assert error_code(raised) == "RequestLimitExceeded"
+
+
+@pytest.mark.parametrize(
+    "buckets, message",
+    [
+        ({"mutatin": {"size": 3}}, "unknown throttle category 'mutatin'"),
+        ({"mutating": {"size": 0}}, "size must be >= 1"),
+        ({"mutating": {"rate": 1}}, "give"),
+        ({"mutating": {"size": "many"}}, "mutating:"),
+    ],
+)
+def test_bad_throttle_bucket_numbers_are_refused_with_a_reason(control, buckets, message):
+    import requests
+
+    answer = requests.post(f"{control.url}/_sandbox/throttle", json={"enabled": True, "buckets": buckets}, timeout=10)
+    assert answer.status_code == 400 and message in answer.json()["detail"]
+
+
 def test_capacity_error_is_retried_by_botocore_then_surfaces(wavelength_vpc, control, image_id):
     ec2, _, subnet_id = wavelength_vpc
     control.post("faults", {"preset": "capacity", "zone": WL_ZONE})
