@@ -372,10 +372,9 @@ def start_gunicorn(
 ) -> subprocess.Popen:
     env = {
         **os.environ,
-        **(extra_env or {}),
         "DATABASE_URL": database_url,
-        "WLPANEL_AWS_ENDPOINT": "http://127.0.0.1:9",  # pages never call AWS; nothing should answer
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
@@ -826,7 +825,11 @@ def main() -> None:
 
 
 def serve(database_url: str, workdir: Path, args, extra_env: dict):
-    """A fresh gunicorn (no process cache warmed), a session on it, and its CPU meter."""
+    """A fresh gunicorn (no process cache warmed), a session on it, and its CPU meter. Pointed at
+    the sandbox as the worker is (pages never call it; its URL is in the links pages render)."""
+    from django.conf import settings
+
+    extra_env = {"WLPANEL_AWS_ENDPOINT": settings.WLPANEL_AWS_ENDPOINT, **extra_env}
     port = free_port()
     server = start_gunicorn(
         database_url, port, workdir / "gunicorn.log", workers=args.workers, threads=args.threads, extra_env=extra_env

@@ -373,5 +373,5 @@ def environment_traffic(request, environment_id: Path[ObjectId]):
     environment = environment_get_visible(request.user, environment_id)
     if environment.state == EnvironmentState.DESTROYED:
         raise HttpError(410, f"{environment} is destroyed: nothing of it is left in AWS, so no traffic can flow.")
-    traffic = network_view.network_view_get(environment, queries.environment_resources(environment))["traffic"]
+    traffic = network_view.network_view_get(environment, queries.environment_resources(environment), items=True)["traffic"]
     return {"items": traffic["items"], "described_at": traffic["described_at"]}

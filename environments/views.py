@@ -452,7 +452,7 @@ def _live_context(environment) -> dict:
         "traffic": traffic,
         "history": presenters.is_history(environment),
         "described_fingerprint": presenters.described_fingerprint(environment, resources, traffic),
-        "security_tables": view["security"],
+        "security_html": view["security_html"],
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from environments import presenters, services
+from environments import network_view, services
 from environments.models import Environment, NetworkView
 from environments.provisioning import engine
 from environments.provisioning.refresh import environment_describe
@@ -76,11 +76,11 @@ def test_the_view_is_stored_when_a_description_lands_and_a_stale_one_is_never_sh
     resources = list(environment.resources.order_by("id"))
     stored = NetworkView.objects.get(environment=environment)
     # The build's last description was stored by the worker, at the version the page computes.
-    assert stored.version == presenters.description_version(environment, resources)
+    assert stored.version == network_view.view_version(environment, resources)
     assert any(item["allowed"] for item in stored.traffic["items"]) and stored.svg.startswith("<svg")
 
     # The page shows the stored view (a marker only the stored copy has), it does not compute it.
-    NetworkView.objects.filter(pk=stored.pk).update(svg='<svg data-testid="stored-marker"></svg>')
+    NetworkView.objects.filter(pk=stored.pk).update(matrix_html='<svg data-testid="stored-marker"></svg>')
     logged_in(client, alice)
     assert 'data-testid="stored-marker"' in detail(client, environment)
 
@@ -91,7 +91,7 @@ def test_the_view_is_stored_when_a_description_lands_and_a_stale_one_is_never_sh
     environment_describe(environment.pk, correlation_id="view-test")
     refreshed = NetworkView.objects.get(environment=environment)
     assert refreshed.version != stored.version
-    assert refreshed.version == presenters.description_version(environment, list(environment.resources.order_by("id")))
+    assert refreshed.version == network_view.view_version(environment, list(environment.resources.order_by("id")))
     content = detail(client, environment)
     assert 'data-testid="stored-marker"' not in content and "<svg" in content
 
@@ -106,7 +106,7 @@ def test_the_view_is_stored_when_a_description_lands_and_a_stale_one_is_never_sh
 
     # A description that lands without a view stored (a worker older than this table): the stored
     # one is of another version, so the page computes the view, stores it, and shows that.
-    NetworkView.objects.filter(pk=stored.pk).update(svg='<svg data-testid="stale-marker"></svg>')
+    NetworkView.objects.filter(pk=stored.pk).update(matrix_html='<svg data-testid="stale-marker"></svg>')
     item = environment.resources.get(key="wavelength_route_table").described
     item["Routes"].append(
         {"DestinationCidrBlock": "0.0.0.0/0", "CarrierGatewayId": environment.resources.get(key="carrier_gateway").aws_id, "State": "active", "Origin": "CreateRoute"}
@@ -115,7 +115,7 @@ def test_the_view_is_stored_when_a_description_lands_and_a_stale_one_is_never_sh
     content = detail(client, environment)
     assert 'data-testid="stale-marker"' not in content and "<svg" in content
     current = NetworkView.objects.get(environment=environment)
-    assert current.version == presenters.description_version(environment, list(environment.resources.order_by("id")))
+    assert current.version == network_view.view_version(environment, list(environment.resources.order_by("id")))
     assert carrier_cell(current.traffic["items"])
 
 
@@ -124,7 +124,7 @@ def test_an_environment_without_a_stored_view_gets_one_on_its_first_read(client,
     NetworkView.objects.filter(environment=environment).delete()  # rows from before the table
     logged_in(client, alice)
     assert 'id="topology"' in detail(client, environment)
-    assert NetworkView.objects.get(environment=environment).version == presenters.description_version(
+    assert NetworkView.objects.get(environment=environment).version == network_view.view_version(
         environment, list(environment.resources.order_by("id"))
     )
 
