@@ -1,26 +1,33 @@
-"""Web benchmark: latency and throughput of the pages people keep open, under gunicorn.
+"""Web benchmark: the pages as users meet them, under gunicorn, on 1,000 environments.
 
-    .venv/bin/python bench/web.py [--duration 12] [--environments 1000] [--database wlpanel_bench_web]
+    .venv/bin/python bench/web.py [--environments 1000] [--clients 10] [--builds 10] [--duration 15]
+                                  [--database wlpanel_bench_web] [--redis redis://127.0.0.1:6379/13]
 
 What it does, in order:
 
 1. (Re)creates the PostgreSQL database `--database` on the server of `BENCH_POSTGRES_URL`
-   (default postgres://postgres@127.0.0.1:5432) and migrates it.
-2. Builds one environment for real — the request and approval through the services, then the
-   engine's own `advance`/`run_step` run in this process against an embedded sandbox — so the
+   (default postgres://postgres@127.0.0.1:5432), migrates it, and drops it at the end.
+2. Starts the sandbox (`manage.py sandbox`, its own process) and builds one environment for real
+   against it (the services, then the engine's `advance`/`run_step` run in this process), so the
    Describe* items stored on its resources are what AWS-shaped answers really look like.
-3. Clones it into `--environments` environments across four teams (ready ones with every resource
-   described, provisioning and failed ones half described, destroyed ones with deleted resources),
-   each with its request and its Resource rows.
-4. Starts `gunicorn wlpanel.wsgi --workers 4 --threads 1` (gunicorn.conf.py's choice on 2 cores;
-   `--workers/--threads` to compare others) on a free loopback port, logs in once
-   (a session cookie of `bench`, an approver of every team: it sees all environments).
-5. Runs wrk (closed loop, one Lua script adding the Cookie and, for the fragment, `HX-Request`)
-   against a baseline (Django's login page, anonymous), the environments list, an environment's
-   detail page and the htmx progress fragment of a provisioning environment (polled as htmx does:
-   each answer names the next URL), at 1, 10 and 50 concurrent connections, and prints p50/p95/p99,
-   requests/s, errors, and the CPU share of the load generator and of gunicorn (both measured:
-   wrk through wait4's rusage, gunicorn from /proc/<pid>/stat), since all share the same cores.
+3. Clones it into `--environments` environments across four teams (30 % ready with every resource
+   described, 10 % provisioning and 10 % failed half described, 50 % destroyed), each with its own
+   description times (so no two share a network view), its request, its audit rows through
+   `record` (created, approved, how it ended) and the sample build's AWS calls under its own
+   correlation id; then stores every network view as the worker does when a description lands.
+4. Measures with `--clients` closed-loop clients (threads of this process on plain HTTP/1.1):
+   (a) the detail page of every environment once per mode, each first request cold, on fresh
+       gunicorn processes (no process cache): the baseline computes the network view on read
+       (`WLPANEL_NETWORK_VIEW_ON_READ=1`, as pages did before it was stored), then as shipped —
+       in the order A B B A over the two halves of the environments;
+   (b) the environments list with filters (team, state, zone, search by name and by Carrier IP,
+       sort, pages), in turn, for `--duration` seconds;
+   (c) the progress fragment during real builds: a Celery worker (`-B`, broker `--redis`) builds
+       `--builds` environments against the sandbox (AWS-like latencies) while each client polls
+       one of them as htmx does (the next URL from the answer's `hx-get`), until 286 says it settled;
+   and Django's login page as the floor of the stack.
+5. Prints p50/p95/p99, requests/s, errors, CPU per request of gunicorn and of the PostgreSQL
+   backends, and the stored detail page's p95 over the baseline's (the same run).
 
 It prints numbers; it asserts nothing about timings. The target is p95 < 100 ms at 10 clients.
 """
@@ -28,7 +35,6 @@ It prints numbers; it asserts nothing about timings. The target is p95 < 100 ms 
 import argparse
 import heapq
 import itertools
-import json
 import os
 import re
 import shutil
@@ -46,44 +52,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PASSWORD = "bench-password-not-a-secret"
-CONCURRENCY = (1, 10, 50)
-BASELINE = "baseline: Django login page"
 TEAMS = ("edge-east", "edge-west", "media", "robotics")
 SFO = "us-west-2-wl1-sfo-wlz-1"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-LUA = r"""
--- Headers from the environment: the session cookie, and HX-Request for the htmx fragment.
-local cookie = os.getenv("BENCH_COOKIE")
-if cookie ~= nil and cookie ~= "" then
-  wrk.headers["Cookie"] = cookie
-end
-if os.getenv("BENCH_HTMX") == "1" then
-  wrk.headers["HX-Request"] = "true"
-  wrk.headers["HX-Current-URL"] = os.getenv("BENCH_CURRENT_URL")
-  -- As htmx does: each answer re-renders the polling element, whose hx-get the next poll uses.
-  local path = nil
-  request = function()
-    return wrk.format(nil, path)
-  end
-  response = function(status, headers, body)
-    local next_path = body:match('id="environment%-live" hx%-get="([^"]+)"')
-    if next_path then
-      path = next_path:gsub("&amp;", "&")
-    end
-  end
-end
-
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, ' ..
-    '"max_us": %d, "socket_errors": %d, "status_errors": %d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), latency.max, e.connect + e.read + e.write + e.timeout, e.status))
-end
-"""
-
 
 # --- The database --------------------------------------------------------------------------------
 
@@ -325,6 +296,9 @@ def clone_environments(sample, *, count: int, teams, members, approvers) -> dict
                     **resource,
                     "tags": {**resource["tags"], "wlpanel:environment": str(environment.pk)},
                 }
+                if fields["described_at"] is not None:
+                    # Each its own description time, so each its own network view (no two pages alike).
+                    fields["described_at"] += timedelta(microseconds=environment.pk)
                 if environment.state == "destroyed":
                     fields.update(state="deleted", described=None, described_at=None)
                 elif not done:
@@ -346,13 +320,50 @@ def clone_environments(sample, *, count: int, teams, members, approvers) -> dict
                         )
                 rows.append(Resource(environment=environment, **fields))
         Resource.objects.bulk_create(rows, batch_size=2000)
+    trails(sample, environments)
     counts: dict[str, int] = {}
     for shape in ["ready", *shapes]:
         counts[shape] = counts.get(shape, 0) + 1
     return counts
 
 
-# --- gunicorn, a session, wrk --------------------------------------------------------------------
+def trails(sample, environments) -> None:
+    """Each clone's audit trail and AWS call log as its life left them: the request, its approval
+    and how the build ended (through `record`, hash chain and all), and the sample build's calls
+    under the clone's correlation id (the call log's rows are unchained, as rows from before its
+    chain are)."""
+    from audit.choices import Source
+    from audit.models import AwsCall
+    from audit.services import record
+
+    calls = list(AwsCall.objects.filter(environment_id=sample.pk).order_by("id"))
+    ended = {"ready": "environment.ready", "failed": "environment.failed", "destroyed": "environment.destroyed"}
+    rows = []
+    for environment in environments:
+        correlation = f"bench-{environment.pk}"
+        Environment = type(environment)
+        Environment.objects.filter(pk=environment.pk).update(correlation_id=correlation)
+        request = environment.request
+        record(actor=request.requester, action="request.created", target=request, source=Source.WEB, correlation_id=correlation)
+        record(actor=request.decided_by, action="request.approved", target=request, source=Source.WEB, correlation_id=correlation)
+        if environment.state in ended:
+            record(
+                actor=None, action=ended[environment.state], target=environment, source=Source.WORKER,
+                before={"state": "provisioning"}, after={"state": environment.state}, correlation_id=correlation,
+            )  # fmt: skip
+        for call in calls:
+            rows.append(
+                AwsCall(
+                    created_at=call.created_at, service=call.service, region=call.region, operation=call.operation,
+                    params=call.params, mutating=call.mutating, outcome=call.outcome, http_status=call.http_status,
+                    duration_ms=call.duration_ms, request_id=call.request_id, environment_id=environment.pk,
+                    resource_key=call.resource_key, correlation_id=correlation,
+                )
+            )  # fmt: skip
+    AwsCall.objects.bulk_create(rows, batch_size=2000)
+
+
+# --- gunicorn, a session -------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -361,12 +372,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_gunicorn(database_url: str, port: int, log_path: Path, *, workers: int, threads: int) -> subprocess.Popen:
+def start_gunicorn(
+    database_url: str, port: int, log_path: Path, *, workers: int, threads: int, extra_env: dict | None = None
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "WLPANEL_AWS_ENDPOINT": "http://127.0.0.1:9",  # pages never call AWS; nothing should answer
         "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
     }
     log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(
@@ -430,31 +443,6 @@ def session_cookie(base_url: str) -> str:
     return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
 
 
-def check_page(base_url: str, path: str, cookie: str, *, htmx: bool, expect: str) -> int:
-    """One request as the benchmark will make it: 200, logged in, the content expected."""
-    import requests
-
-    headers = {"Cookie": cookie, **({"HX-Request": "true"} if htmx else {})}
-    answer = requests.get(f"{base_url}{path}", headers=headers, timeout=30, allow_redirects=False)
-    if answer.status_code != 200 or expect not in answer.text:
-        raise SystemExit(f"GET {path}: {answer.status_code}, {expect!r} not in the page")
-    return len(answer.content)
-
-
-def polled_path(base_url: str, page: str, cookie: str) -> str:
-    """The URL the page's htmx polls, as it polls it (with `seen`: the description the page shows)."""
-    import html
-    import re
-
-    import requests
-
-    answer = requests.get(f"{base_url}{page}", headers={"Cookie": cookie}, timeout=30, allow_redirects=False)
-    found = re.search(r'id="environment-live" hx-get="([^"]+)"', answer.text)
-    if answer.status_code != 200 or not found:
-        raise SystemExit(f"GET {page}: {answer.status_code}, no polling element in the page")
-    return html.unescape(found.group(1))
-
-
 def _processes():
     """(pid, parent pid, CPU seconds, command line) of every process, from /proc."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -506,41 +494,221 @@ class CpuMeter:
         return spent
 
 
-def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: dict, meter: CpuMeter) -> dict:
-    threads = min(connections, 2)
-    command = [
-        "wrk",
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(script),
-        url,
-    ]
+# --- The load: closed-loop clients on keep-alive-less HTTP/1.1, as browsers meet sync gunicorn ---
+
+
+class Clients:
+    """`clients` threads, each asking `next_path(client, state)` for a path (None: this client is
+    done) and telling `answered(client, state, status, body)`; latencies in seconds per answer.
+
+    A thread waits on its socket most of the time (the GIL is free then); what the load costs the
+    machine is measured beside the server's (`client` CPU)."""
+
+    def __init__(self, base_url: str, cookie: str, *, htmx: bool = False):
+        parsed = urlparse(base_url)
+        self.host, self.port = parsed.hostname, parsed.port
+        self.headers = {"Cookie": cookie, **({"HX-Request": "true"} if htmx else {})}
+
+    def run(self, clients: int, next_path, answered=None, *, seconds: float | None = None) -> dict:
+        import http.client
+        import threading
+
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        lock = threading.Lock()
+        deadline = time.monotonic() + seconds if seconds else None
+
+        def client(number: int) -> None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            state: dict = {}
+            while deadline is None or time.monotonic() < deadline:
+                path = next_path(number, state)
+                if path is None:
+                    break
+                started = time.perf_counter()
+                connection.request("GET", path, headers=self.headers)
+                response = connection.getresponse()
+                body = response.read()
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                if answered is not None:
+                    answered(number, state, response.status, body)
+            connection.close()
+
+        cpu_before = time.process_time()
+        began = time.monotonic()
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall = time.monotonic() - began
+        return {
+            "latencies": latencies,
+            "statuses": statuses,
+            "wall": wall,
+            "client_cpu": (time.process_time() - cpu_before) / wall,
+        }
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+def measure(label: str, clients: Clients, count: int, next_path, answered=None, *, meter, seconds=None) -> dict:
     before = meter.read()
-    started = time.monotonic()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, **env}
+    result = clients.run(count, next_path, answered, seconds=seconds)
+    spent = CpuMeter.spent(before, meter.read())
+    latencies = result["latencies"]
+    errors = sum(n for status, n in result["statuses"].items() if status >= 400)
+    row = {
+        "kind": label,
+        "clients": count,
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": len(latencies) / result["wall"],
+        "p50": 1000 * percentile(latencies, 0.50),
+        "p95": 1000 * percentile(latencies, 0.95),
+        "p99": 1000 * percentile(latencies, 0.99),
+        "server_ms": 1000 * spent["server"] / max(len(latencies), 1),
+        "database_ms": 1000 * spent["database"] / max(len(latencies), 1),
+        "client_cpu": result["client_cpu"],
+        "machine_cpu": spent["machine"] / result["wall"],
+        "statuses": result["statuses"],
+        "latencies": latencies,
+        "wall": result["wall"],
+    }
+    print(
+        f"  {label:<44} {row['requests']:>5} requests, p50 {row['p50']:6.1f} ms, p95 {row['p95']:6.1f} ms, "
+        f"p99 {row['p99']:6.1f} ms, {row['server_ms']:5.1f} ms gunicorn CPU/request, statuses {row['statuses']}",
+        flush=True,
     )
-    output = process.stdout.read().decode()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - started
-    after = meter.read()
-    line = next((line for line in output.splitlines() if line.startswith("BENCH ")), None)
-    if process.returncode != 0 or line is None:
-        raise SystemExit(f"wrk failed ({process.returncode}):\n{output}")
-    result = json.loads(line[len("BENCH ") :])
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    result["wrk_cpu"] = (usage.ru_utime + usage.ru_stime) / wall
-    spent = meter.spent(before, after)
-    for name, seconds in spent.items():
-        result[f"{name}_cpu"] = seconds / wall
-    result["server_ms_per_request"] = 1000 * spent["server"] / max(result["requests"], 1)
-    result["command"] = " ".join(command)
-    return result
+    return row
+
+
+def combine(passes: list[dict]) -> dict:
+    """One row of several passes of a kind: percentiles over all their answers, CPU per request
+    weighted by requests."""
+    latencies = [latency for p in passes for latency in p["latencies"]]
+    requests = len(latencies)
+    statuses: dict[int, int] = {}
+    for p in passes:
+        for status, n in p["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    return {
+        **passes[0],
+        "requests": requests,
+        "latencies": latencies,
+        "errors": sum(p["errors"] for p in passes),
+        "rps": requests / sum(p["wall"] for p in passes),
+        "wall": sum(p["wall"] for p in passes),
+        "p50": 1000 * percentile(latencies, 0.50),
+        "p95": 1000 * percentile(latencies, 0.95),
+        "p99": 1000 * percentile(latencies, 0.99),
+        "server_ms": sum(p["server_ms"] * p["requests"] for p in passes) / requests,
+        "database_ms": sum(p["database_ms"] * p["requests"] for p in passes) / requests,
+        "client_cpu": sum(p["client_cpu"] * p["wall"] for p in passes) / sum(p["wall"] for p in passes),
+        "machine_cpu": sum(p["machine_cpu"] * p["wall"] for p in passes) / sum(p["wall"] for p in passes),
+        "statuses": statuses,
+    }
+
+
+def drain(paths: list[str]):
+    """Each path once, to whichever client asks next (every first request of a page cold)."""
+    import threading
+
+    lock = threading.Lock()
+    pending = list(reversed(paths))
+
+    def next_path(_client, _state):
+        with lock:
+            return pending.pop() if pending else None
+
+    return next_path
+
+
+def rotate(paths: list[str]):
+    """The paths in turn, again and again, shared by all clients."""
+    counter = itertools.count()
+    return lambda _client, _state: paths[next(counter) % len(paths)]
+
+
+POLL = re.compile(rb'id="environment-live" hx-get="([^"]+)"')
+
+
+def poll_builds(environment_ids: list[int]):
+    """Client n polls environment n's progress fragment as htmx does: each answer names the next
+    URL (with the `seen` fingerprint), and 286 (the build settled) ends that client's polling."""
+    import html
+
+    def next_path(client, state):
+        if state.get("settled"):
+            return None
+        return state.get("path") or f"/environments/{environment_ids[client]}/progress/"
+
+    def answered(_client, state, status, body):
+        if status == 286:
+            state["settled"] = True
+        found = POLL.search(body)
+        if found:
+            state["path"] = html.unescape(found.group(1).decode())
+
+    return next_path, answered
+
+
+# --- The sandbox and a Celery worker, as processes ----------------------------------------------
+
+
+def start_process(args: list[str], log_path: Path, env: dict) -> subprocess.Popen:
+    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        args, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def start_sandbox(workdir: Path) -> tuple[subprocess.Popen, str]:
+    ready = workdir / "sandbox.url"
+    process = start_process(
+        [sys.executable, "manage.py", "sandbox", "--port", "0", "--pending-seconds", "3", "--opt-in-seconds", "1",
+         "--ready-file", str(ready)],
+        workdir / "sandbox.log",
+        {},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (ready.exists() and ready.read_text().strip()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the sandbox did not start; see {workdir / 'sandbox.log'}")
+        time.sleep(0.2)
+    return process, ready.read_text().strip()
+
+
+def request_builds(count: int, *, teams, members, approvers, zone) -> list[int]:
+    """Requests approved through the services: their builds go to the worker on commit."""
+    from audit.choices import Source
+    from audit.context import Origin
+    from environments import services
+
+    ids = []
+    for number in range(count):
+        team, member, approver = teams[number % len(teams)], members[number % len(teams)], approvers[number % len(teams)]
+        request = services.environment_request_create(
+            origin=Origin(user=member, source=Source.WEB, ip_address="127.0.0.1", user_agent="bench"),
+            team=team,
+            zone=zone,
+            name=f"live-{number:02d}",
+            purpose="built while the benchmark polls",
+            instance_type="t3.medium",
+        )
+        environment = services.environment_request_approve(
+            origin=Origin(user=approver, source=Source.WEB, ip_address="127.0.0.1", user_agent="bench"),
+            request_id=request.pk,
+            plan_hash=request.plan_hash,
+        )
+        ids.append(environment.pk)
+    return ids
 
 
 # --- Main ----------------------------------------------------------------------------------------
@@ -548,186 +716,205 @@ def run_wrk(url: str, *, connections: int, seconds: float, script: Path, env: di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=12, help="seconds per measurement (default 12)")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per page (default 2)")
     parser.add_argument("--environments", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=10, help="concurrent clients (default 10)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds of the list pass (default 15)")
+    parser.add_argument("--builds", type=int, default=10, help="builds polled during the fragment pass (default 10)")
     parser.add_argument("--database", default="wlpanel_bench_web")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="the broker of the build pass's worker")
     parser.add_argument("--keep-database", action="store_true", help="leave the benchmark database behind")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default 4)")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (default 1)")
-    parser.add_argument(
-        "--clients", default=",".join(map(str, CONCURRENCY)), help="concurrent clients to measure (default 1,10,50)"
-    )
-    parser.add_argument("--pages", default="list,detail,fragment", help="which pages (default list,detail,fragment)")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk")
 
     began = time.monotonic()
+    os.environ["CELERY_BROKER_URL"] = args.redis
+    os.environ["WLPANEL_QUEUE"] = f"bench-web-{os.getpid()}"
     server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
     database_url = recreate_database(server_url, args.database)
     setup_django(database_url)
-    print(
-        f"database {urlparse(database_url).path[1:]} created and migrated ({time.monotonic() - began:.0f} s)"
-    )
-
-    from sandbox import server as sandbox_server
-
-    teams, members, approvers = people_and_teams()
-    zone = seed_zone()
-    sandbox = sandbox_server.start(host="127.0.0.1", port=0, pending_seconds=0)
-    try:
-        built = time.monotonic()
-        sample = build_sample(
-            team=teams[0], zone=zone, requester=members[0], approver=approvers[0], sandbox_url=sandbox.url
-        )
-    finally:
-        sandbox.stop()
-    print(f"sample environment built on the sandbox ({time.monotonic() - built:.0f} s)")
-    filled = time.monotonic()
-    counts = clone_environments(
-        sample, count=args.environments, teams=teams, members=members, approvers=approvers
-    )
-
-    from django.db import connection
-
-    from environments.models import Environment, Resource
-
-    provisioning = Environment.objects.filter(state="provisioning").order_by("id").first()
-    print(
-        f"{Environment.objects.count()} environments ({', '.join(f'{n} {s}' for s, n in counts.items())}), "
-        f"{Resource.objects.count()} resources, {Resource.objects.exclude(described=None).count()} described, "
-        f"across {len(teams)} teams ({time.monotonic() - filled:.0f} s)"
-    )
-    with connection.cursor() as cursor:
-        # As autovacuum would shortly after a bulk load: without statistics the planner joins every row.
-        cursor.execute("ANALYZE")
-    connection.close()
+    print(f"database {args.database} created and migrated ({time.monotonic() - began:.0f} s)")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    script = workdir / "bench.lua"
-    script.write_text(LUA)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    gunicorn = start_gunicorn(
-        database_url, port, workdir / "gunicorn.log", workers=args.workers, threads=args.threads
-    )
-    results = []
+    processes: list[subprocess.Popen] = []
+    rows: list[dict] = []
     try:
-        cookie = session_cookie(base_url)
-        meter = CpuMeter(gunicorn.pid, args.database)
-        pages = [
-            (
-                "environments list",
-                "/environments/",
-                False,
-                "env-0999" if args.environments >= 1000 else "env-",
-            ),
-            ("environment detail (ready)", f"/environments/{sample.pk}/", False, "cagw-"),
-            (
-                "progress fragment (htmx)",
-                # Asked when its turn comes: `seen` moves with the minute.
-                lambda: polled_path(base_url, f"/environments/{provisioning.pk}/", cookie),
-                True,
-                'id="environment-live"',
-            ),
-        ]
-        current = {  # the page an htmx request comes from (HX-Current-URL)
-            "progress fragment (htmx)": f"{base_url}/environments/{provisioning.pk}/",
-        }
-        wanted = set(args.pages.split(","))
-        pages = [page for page, key in zip(pages, ("list", "detail", "fragment"), strict=True) if key in wanted]
-        # The baseline, measured in the same run: Django's own LoginView for an anonymous visitor (one
-        # form, no query), i.e. what any page of this stack costs before doing anything of its own.
-        pages.insert(0, (BASELINE, "/login/", False, 'name="username"'))
-        print(
-            f"gunicorn on {base_url} ({args.workers} workers x {args.threads} threads); "
-            "logged in as bench (approver of every team)"
+        sandbox, sandbox_url = start_sandbox(workdir)
+        processes.append(sandbox)
+        teams, members, approvers = people_and_teams()
+        zone = seed_zone()
+        built = time.monotonic()
+        sample = build_sample(
+            team=teams[0], zone=zone, requester=members[0], approver=approvers[0], sandbox_url=sandbox_url
         )
-        print(f"load average before: {os.getloadavg()[0]:.2f}, cores: {os.cpu_count()}")
-        for label, path, htmx, expect in pages:
-            path = path() if callable(path) else path
-            page_cookie = "" if label == BASELINE else cookie
-            size = check_page(base_url, path, page_cookie, htmx=htmx, expect=expect)
-            env = {
-                "BENCH_COOKIE": page_cookie,
-                "BENCH_HTMX": "1" if htmx else "0",
-                "BENCH_CURRENT_URL": current.get(label, ""),
-            }
-            run_wrk(
-                base_url + path,
-                connections=2,
-                seconds=args.warmup,
-                script=script,
-                env=env,
-                meter=meter,
-            )
-            for clients in (int(n) for n in args.clients.split(",")):
-                result = run_wrk(
-                    base_url + path,
-                    connections=clients,
-                    seconds=args.duration,
-                    script=script,
-                    env=env,
-                    meter=meter,
-                )
-                results.append({"page": label, "path": path, "bytes": size, "clients": clients, **result})
-                print(
-                    f"  {label:<28} {clients:>3} clients: {result['rps']:7.1f} req/s, "
-                    f"p50 {result['p50_us'] / 1000:6.1f} ms, p95 {result['p95_us'] / 1000:6.1f} ms",
-                    flush=True,
-                )
-    finally:
-        stop_gunicorn(gunicorn)
-        if not args.keep_database:
-            from django.db import connections
+        print(f"sample environment built on the sandbox ({time.monotonic() - built:.0f} s)")
+        from wlpanel.celery import app
 
-            connections.close_all()
+        app.__dict__.pop("send_task", None)  # from here on, builds go to a real worker through the broker
+        filled = time.monotonic()
+        counts = clone_environments(sample, count=args.environments, teams=teams, members=members, approvers=approvers)
+
+        from audit.models import AuditEvent, AwsCall
+        from environments.models import Environment, NetworkView, Resource
+        from environments.network_view import network_view_update
+
+        print(
+            f"{Environment.objects.count()} environments ({', '.join(f'{n} {s}' for s, n in counts.items())}), "
+            f"{Resource.objects.count()} resources ({Resource.objects.exclude(described=None).count()} described), "
+            f"{AuditEvent.objects.count()} audit rows, {AwsCall.objects.count()} AWS calls ({time.monotonic() - filled:.0f} s)"
+        )
+        viewed = time.monotonic()
+        environment_ids = list(Environment.objects.order_by("id").values_list("pk", flat=True))
+        for environment_id in environment_ids:  # what the worker did as each description landed
+            network_view_update(environment_id=environment_id)
+        print(f"{NetworkView.objects.count()} network views stored ({time.monotonic() - viewed:.0f} s)")
+
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # as autovacuum would shortly after a bulk load
+        connection.close()
+
+        detail_paths = [f"/environments/{pk}/" for pk in environment_ids]
+        import random
+
+        random.Random(15).shuffle(detail_paths)
+        # (a) The detail page of every environment once per mode, each first request cold, on fresh
+        # servers: the baseline computes the network view on read (as before it was stored). In the
+        # order A B B A over the two halves of the environments, so that a machine whose load drifts
+        # (others share it) weighs on both modes alike.
+        modes = {
+            "detail, cold — baseline: computed on read": {"WLPANEL_NETWORK_VIEW_ON_READ": "1"},
+            "detail, cold — stored view": {},
+        }
+        baseline_label, stored_label = modes
+        half = len(detail_paths) // 2
+        passes = []
+        for label, paths in (
+            (baseline_label, detail_paths[:half]),
+            (stored_label, detail_paths[:half]),
+            (stored_label, detail_paths[half:]),
+            (baseline_label, detail_paths[half:]),
+        ):
+            server, base_url, cookie, meter = serve(database_url, workdir, args, modes[label])
+            try:
+                passes.append(measure(label, Clients(base_url, cookie), args.clients, drain(paths), meter=meter))
+            finally:
+                stop_gunicorn(server)
+        rows += [combine([p for p in passes if p["kind"] == label]) for label in modes]
+
+        server, base_url, cookie, meter = serve(database_url, workdir, args, {})
+        processes.append(server)
+        # (b) The list with filters: team, state, zone, search (by name, by Carrier IP) and pages.
+        carrier_ip = (sample.resources.get(key="carrier_ip").described or {}).get("CarrierIp", "")
+        filters = [
+            "", "?team=media", "?state=ready", "?state=destroyed&team=robotics", f"?zone={SFO}",
+            "?name=env-04", f"?name={carrier_ip}", "?page=2", "?page=7&state=destroyed", "?team=edge-west&page=3",
+            "?sort=-expires", "?state=failed&sort=name",
+        ]  # fmt: skip
+        rows.append(
+            measure(
+                "list with filters",
+                Clients(base_url, cookie),
+                args.clients,
+                rotate([f"/environments/{query}" for query in filters]),
+                meter=meter,
+                seconds=args.duration,
+            )
+        )
+        # (c) The progress fragment during real builds: a worker builds against the sandbox (AWS-like
+        # latencies) while each client polls one build, as a page open on it does.
+        import requests as http
+
+        http.post(f"{sandbox_url}/_sandbox/latency", json={"preset": "aws"}, timeout=10).raise_for_status()
+        # As an account running this many environments has asked AWS: VPCs, internet gateways,
+        # Elastic IPs and Carrier IPs per Region (default 5 each) raised for the builds at once.
+        for quota_code in ("L-F678F1CE", "L-A4707A72", "L-0263D0A3", "L-CARRIER-IPS"):
+            http.post(
+                f"{sandbox_url}/_sandbox/quotas", json={"quota_code": quota_code, "value": args.builds + 5}, timeout=10
+            ).raise_for_status()
+        worker = start_process(
+            [sys.executable, "-m", "celery", "-A", "wlpanel", "worker", "-Q", os.environ["WLPANEL_QUEUE"], "-c", "2",
+             "-B", "-s", str(workdir / "beat"), "--without-gossip", "--without-mingle", "-l", "warning"],
+            workdir / "worker.log",
+            {"DATABASE_URL": database_url, "WLPANEL_AWS_ENDPOINT": sandbox_url, "WLPANEL_CHECKS_AUTOMATIC": "0"},
+        )  # fmt: skip
+        processes.append(worker)
+        builds = request_builds(args.builds, teams=teams, members=members, approvers=approvers, zone=zone)
+        next_path, answered = poll_builds(builds)
+        rows.append(
+            measure(
+                "progress fragment during builds",
+                Clients(base_url, cookie, htmx=True),
+                min(args.clients, len(builds)),
+                next_path,
+                answered,
+                meter=meter,
+                seconds=600,
+            )
+        )
+        states = sorted(Environment.objects.filter(pk__in=builds).values_list("state", flat=True))
+        print(f"  builds polled until each settled: {', '.join(f'{states.count(s)} {s}' for s in sorted(set(states)))}")
+        for code, reason in Environment.objects.filter(pk__in=builds, state="failed").values_list("failure_code", "failure_reason")[:3]:
+            print(f"    failed: {code}: {reason[:160]}")
+        # The floor of this stack: Django's own login page, anonymous, same server, same clients.
+        rows.append(
+            measure("floor: Django login page", Clients(base_url, ""), args.clients, rotate(["/login/"]), meter=meter, seconds=5)
+        )
+    finally:
+        for process in reversed(processes):
+            stop_gunicorn(process)
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep_database:
             import psycopg
 
             with psycopg.connect(f"{server_url}/postgres", autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print()
-    print(
-        f"wrk -t<min(clients, 2)> -c<clients> -d{args.duration:g}s --timeout 10s -s bench.lua <url>  (closed loop)"
-    )
-    header = (
-        f"{'page':<28} {'bytes':>6} {'clients':>7} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-        f"{'errors':>6} {'wrk CPU':>7} {'gunicorn':>8} {'ms/req':>6} {'postgres':>8} {'machine':>7} "
-        f"{'p95 ×base':>9} {'CPU ×base':>9}"
-    )
-    baseline = {r["clients"]: r for r in results if r["page"] == BASELINE}
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        errors = r["socket_errors"] + r["status_errors"]
-        print(
-            f"{r['page']:<28} {r['bytes']:>6} {r['clients']:>7} {r['rps']:>6.1f} {r['p50_us'] / 1000:>7.1f} "
-            f"{r['p95_us'] / 1000:>7.1f} {r['p99_us'] / 1000:>7.1f} {errors:>6} {r['wrk_cpu']:>7.0%} "
-            f"{r['server_cpu']:>8.0%} {r['server_ms_per_request']:>6.1f} {r['database_cpu']:>8.0%} "
-            f"{r['machine_cpu']:>7.0%} {_ratio(r, baseline, 'p95_us'):>9} "
-            f"{_ratio(r, baseline, 'server_ms_per_request'):>9}"
-        )
-    print()
-    cores = os.cpu_count()
-    print(f"CPU shares are of one core ({cores} cores = {100 * cores} %): wrk from wait4's rusage; gunicorn")
-    print("(master + workers), the PostgreSQL backends of the benchmark database and the whole machine's")
-    print("busy time from /proc. ms/req: gunicorn CPU per request. What the machine spent beyond wrk,")
-    print("gunicorn and postgres went to other jobs sharing it.")
-    print("×base: the page's p95 and gunicorn CPU per request over the baseline's, at the same clients.")
-    at_ten = [r for r in results if r["clients"] == 10 and r["page"] != BASELINE]
-    verdicts = ", ".join(f"{r['page']} {'meets' if r['p95_us'] < 100_000 else 'misses'}" for r in at_ten)
-    print(f"target p95 < 100 ms at 10 clients: {verdicts}")
+    report(rows, args)
     print(f"total {time.monotonic() - began:.0f} s")
 
 
-def _ratio(result: dict, baseline: dict, key: str) -> str:
-    base = baseline.get(result["clients"])
-    if not base or result is base or not base[key]:
-        return "—"
-    return f"{result[key] / base[key]:.1f}×"
+def serve(database_url: str, workdir: Path, args, extra_env: dict):
+    """A fresh gunicorn (no process cache warmed), a session on it, and its CPU meter. Pointed at
+    the sandbox as the worker is (pages never call it; its URL is in the links pages render)."""
+    from django.conf import settings
+
+    extra_env = {"WLPANEL_AWS_ENDPOINT": settings.WLPANEL_AWS_ENDPOINT, **extra_env}
+    port = free_port()
+    server = start_gunicorn(
+        database_url, port, workdir / "gunicorn.log", workers=args.workers, threads=args.threads, extra_env=extra_env
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    return server, base_url, session_cookie(base_url), CpuMeter(server.pid, args.database)
+
+
+def report(rows: list[dict], args) -> None:
+    print()
+    print(f"{args.clients} closed-loop clients, gunicorn {args.workers} workers x {args.threads} threads, fresh before each detail pass")
+    header = (
+        f"{'kind':<44} {'requests':>8} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'gunicorn ms/req':>15} {'postgres ms/req':>15} {'client CPU':>10} {'machine':>7} {'p95 ×base':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    baseline = next(row for row in rows if "baseline" in row["kind"])
+    for row in rows:
+        ratio = "—" if row is baseline or not row["kind"].startswith("detail") else f"{row['p95'] / baseline['p95']:.2f}×"
+        print(
+            f"{row['kind']:<44} {row['requests']:>8} {row['rps']:>6.1f} {row['p50']:>7.1f} {row['p95']:>7.1f} "
+            f"{row['p99']:>7.1f} {row['errors']:>6} {row['server_ms']:>15.1f} {row['database_ms']:>15.1f} "
+            f"{row['client_cpu']:>10.0%} {row['machine_cpu']:>7.0%} {ratio:>9}"
+        )
+    print()
+    print("CPU shares are of one core; ms/req: CPU of gunicorn (master + workers) and of the PostgreSQL")
+    print("backends of the benchmark database per request, from /proc. ×base: p95 over the same run's")
+    print("baseline (the detail page computing its network view on read).")
+    verdicts = ", ".join(f"{row['kind']} {'meets' if row['p95'] < 100 else 'misses'}" for row in rows if not row["kind"].startswith("floor") and "baseline" not in row["kind"])
+    print(f"target p95 < 100 ms at {args.clients} clients: {verdicts}")
 
 
 if __name__ == "__main__":

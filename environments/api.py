@@ -19,7 +19,7 @@ from quotas.selectors import plan_preflight
 from wlpanel.api_errors import PlanConflictOut, answers
 from wlpanel.pagination import keyset_page
 
-from . import approvals, presenters, queries, services
+from . import approvals, connect, network_view, presenters, queries, services
 from .choices import EnvironmentState, RequestState
 from .exceptions import PermissionDenied, PlanMismatch, ValidationError
 from .models import Environment, EnvironmentRequest, Zone
@@ -149,9 +149,13 @@ def environment_data(environment: Environment) -> dict:
     }
 
 
-def environment_detail_data(environment: Environment) -> dict:
+def environment_detail_data(environment: Environment, *, viewer: str = "") -> dict:
+    """The environment as the API shows it; `viewer` is the caller's address, which decides
+    whether the bastion admits them (as on the page)."""
     resources = queries.environment_resources(environment)
     steps = presenters.environment_steps(environment, resources)
+    addresses = presenters.environment_addresses(resources, environment)
+    ssh = connect.ssh_command(connect.environment_connection(environment, addresses, viewer=viewer))
     return {
         **environment_data(environment),
         "steps": [
@@ -186,7 +190,8 @@ def environment_detail_data(environment: Environment) -> dict:
             for r in resources
         ],
         "route_tables": presenters.route_tables(resources, environment.plan),
-        "addresses": presenters.environment_addresses(resources, environment),
+        # `ssh` only when the page's connection section offers the command too.
+        "addresses": {**addresses, "ssh": ssh} if ssh else addresses,
         "orphans": environment.orphans,
         "described_at": environment.described_at,
         "plan": environment.plan,
@@ -361,7 +366,7 @@ def environment_list(
 
 @router.get("/environments/{environment_id}", response=answers({200: EnvironmentDetailOut}, 400, 404))
 def environment_detail(request, environment_id: Path[ObjectId]):
-    return environment_detail_data(environment_get_visible(request.user, environment_id))
+    return environment_detail_data(environment_get_visible(request.user, environment_id), viewer=connect.client_address(request))
 
 
 @router.post("/environments/{environment_id}/destroy", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
@@ -371,25 +376,25 @@ def environment_destroy(request, environment_id: Path[ObjectId], payload: Reason
     environment = services.environment_destroy(
         origin=_origin(request), environment_id=environment_id, reason=payload.reason
     )
-    return Status(202, environment_detail_data(environment))
+    return Status(202, environment_detail_data(environment, viewer=connect.client_address(request)))
 
 
 @router.post("/environments/{environment_id}/extend", response=answers({200: EnvironmentDetailOut}, 400, 403, 404, 409))
 def environment_extend(request, environment_id: Path[ObjectId], payload: ExtendIn):
     environment = services.environment_extend(origin=_origin(request), environment_id=environment_id, hours=payload.hours)
-    return environment_detail_data(environment)
+    return environment_detail_data(environment, viewer=connect.client_address(request))
 
 
 @router.post("/environments/{environment_id}/retry", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
 def environment_retry(request, environment_id: Path[ObjectId]):
     environment = services.environment_retry(origin=_origin(request), environment_id=environment_id)
-    return Status(202, environment_detail_data(environment))
+    return Status(202, environment_detail_data(environment, viewer=connect.client_address(request)))
 
 
 @router.post("/environments/{environment_id}/refresh", response=answers({202: EnvironmentDetailOut}, 400, 403, 404, 409))
 def environment_refresh(request, environment_id: Path[ObjectId]):
     environment = services.environment_refresh(origin=_origin(request), environment_id=environment_id)
-    return Status(202, environment_detail_data(environment))
+    return Status(202, environment_detail_data(environment, viewer=connect.client_address(request)))
 
 
 @router.get("/environments/{environment_id}/traffic", response=answers({200: TrafficOut}, 400, 404, 410))
@@ -397,5 +402,5 @@ def environment_traffic(request, environment_id: Path[ObjectId]):
     environment = environment_get_visible(request.user, environment_id)
     if environment.state == EnvironmentState.DESTROYED:
         raise HttpError(410, f"{environment} is destroyed: nothing of it is left in AWS, so no traffic can flow.")
-    traffic = presenters.environment_traffic(environment, queries.environment_resources(environment))
+    traffic = network_view.network_view_get(environment, queries.environment_resources(environment), items=True)["traffic"]
     return {"items": traffic["items"], "described_at": traffic["described_at"]}

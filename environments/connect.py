@@ -10,7 +10,10 @@ import ipaddress
 
 from audit.client_ip import client_ip
 
+from .choices import EnvironmentState
+
 SSH_USER = "ec2-user"  # Amazon Linux, the default image
+CONNECTABLE_STATES = (EnvironmentState.PROVISIONING, EnvironmentState.READY, EnvironmentState.FAILED)
 # Addresses that never reach AWS as they are (RFC 1918, loopback, link-local, carrier-grade NAT):
 # documentation ranges count as public here, unlike `ipaddress.is_private`.
 PRIVATE = [
@@ -113,12 +116,27 @@ def connection_help(*, spec: dict, addresses: dict, viewer: str) -> dict:
     commands: list[str] = []
     bastion_ip = addresses.get("bastion_public_ip", "")
     instance_ip = addresses.get("instance_private_ip", "")
-    if not missing and bastion_ip and instance_ip:
+    # A stopped or terminated instance keeps its described address; nothing answers there.
+    running = all(addresses.get(state, "") in ("", "running") for state in ("bastion_state", "instance_state"))
+    if not missing and bastion_ip and instance_ip and running:
         commands = [
             f"ssh-add ~/.ssh/{key_name}.pem   # the private key of key pair {key_name}",
             f"ssh -J {SSH_USER}@{bastion_ip} {SSH_USER}@{instance_ip}",
         ]
     return {"commands": commands, "missing": missing, "warnings": ssh_cidr_warnings(cidr, viewer)}
+
+
+def environment_connection(environment, addresses: dict, viewer: str) -> dict | None:
+    """The page's "Connecting by SSH" section (`connection_help`) while the environment's
+    resources may exist (building, ready, failed); None once it is being or was destroyed."""
+    if environment.state not in CONNECTABLE_STATES:
+        return None
+    return connection_help(spec=(environment.plan or {}).get("spec", {}), addresses=addresses, viewer=viewer)
+
+
+def ssh_command(connection: dict | None) -> str:
+    """The ssh command of a connection that can work, else "" (what the API's `addresses.ssh` is)."""
+    return next((line for line in (connection or {}).get("commands", ()) if line.startswith("ssh ")), "")
 
 
 def _private(value) -> bool:

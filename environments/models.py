@@ -281,3 +281,27 @@ class ExtensionRequest(models.Model):
 
     def __str__(self):
         return f"{self.environment_id}: +{self.hours} h ({self.state})"
+
+
+class NetworkView(models.Model):
+    """What the detail page shows from the described network (traffic matrix, topology SVG, security
+    tables), computed by the worker when a description lands (`environments.network_view`).
+
+    `version` is a digest of the descriptions it was computed from (and of the templates that
+    rendered it): a page whose resources digest to another version recomputes it instead of
+    showing a stale one.
+    """
+
+    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, primary_key=True, related_name="network_view")
+    version = models.CharField(max_length=64)
+    traffic = models.JSONField(default=dict, help_text="items, pairs, pending (netmodel's matrix as dicts).")
+    svg = models.TextField(blank=True)
+    security = models.JSONField(default=dict, help_text="groups, acls, resources: the security tables.")
+    # The page's parts rendered from the above (templates _traffic_matrix.html and _security.html).
+    matrix_html = models.TextField(blank=True)
+    security_html = models.TextField(blank=True)
+    described_at = models.DateTimeField(null=True, blank=True, help_text="The newest description it reflects.")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.environment_id}@{self.version[:12]}"

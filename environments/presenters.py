@@ -1,6 +1,6 @@
 """What an environment's page and API answer show, computed from rows already loaded: the steps
-table, route tables, addresses, drift, the traffic matrix and topology (netmodel's pure functions,
-memoised by a fingerprint of what was described), and the fingerprints that key page caches.
+table, route tables, addresses, drift, the network view (traffic matrix, topology, security tables: netmodel's
+pure functions, stored by `network_view` when a description lands) and the fingerprints that key page caches.
 Never a call to AWS, and a query count that does not depend on how many resources there are.
 """
 
@@ -8,7 +8,6 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from netmodel.network import network_from_described
@@ -205,24 +204,24 @@ def route_tables(resources: list[Resource], plan: dict) -> list[dict]:
 
 
 def environment_addresses(resources: list[Resource], environment: Environment | None = None) -> dict:
-    """How to reach the environment, from the cached descriptions (DescribeInstances/DescribeAddresses items).
+    """The addresses AWS described for the environment's bastion, instance and Carrier IP (only
+    resources that still exist: a deleted one's last description is history, not an address).
 
-    Nothing once it is being destroyed: a Carrier IP or ssh command of a gone instance would mislead.
+    Nothing once it is being destroyed: a Carrier IP of a gone instance would mislead. How to
+    connect, when it can work, is `connect.environment_connection`.
     """
     if environment is not None and is_history(environment):
         return {}
-    described = {r.key: r.described or {} for r in resources}
+    described = {r.key: r.described or {} for r in resources if r.state != ResourceState.DELETED and r.aws_id}
     bastion, instance, carrier_ip = described.get("bastion", {}), described.get("wavelength_instance", {}), described.get("carrier_ip", {})
     addresses = {
         "bastion_public_ip": bastion.get("PublicIpAddress", ""),
         "bastion_private_ip": bastion.get("PrivateIpAddress", ""),
+        "bastion_state": (bastion.get("State") or {}).get("Name", ""),
         "instance_private_ip": instance.get("PrivateIpAddress", ""),
         "instance_state": (instance.get("State") or {}).get("Name", ""),
         "carrier_ip": carrier_ip.get("CarrierIp", ""),
     }
-    # The seed's path: SSH to the bastion, then over the VPC's local route to the Wavelength instance.
-    if addresses["bastion_public_ip"] and addresses["instance_private_ip"]:
-        addresses["ssh"] = f"ssh -J ec2-user@{addresses['bastion_public_ip']} ec2-user@{addresses['instance_private_ip']}"
     return addresses if any(addresses.values()) else {}
 
 
@@ -245,45 +244,35 @@ def zone_as_dict(zone) -> dict:
     }
 
 
-def environment_traffic(environment: Environment, resources: list[Resource]) -> dict:
-    """{"items", "pairs", "pending", "described_at", "svg", "fingerprint"} from the resources as last
-    described: never a call to AWS.
-
-    Pure in what was described, so it is memoised by a fingerprint of that: the live page polls
-    every 2 s and the answer only changes when a resource is described again. A destroyed or
-    destroying environment has no live matrix: `HISTORY_TRAFFIC`.
-    """
-    if is_history(environment):
-        return HISTORY_TRAFFIC
+def description_version(environment: Environment, resources: list[Resource]) -> str:
+    """A digest of what the network view is computed from: the zone and each resource's key, kind,
+    AWS id and description time. A stored view of another version is stale."""
     zone = zone_as_dict(environment.zone)
-    fingerprint = hashlib.sha256(
-        repr((sorted(zone.items()), [(r.key, r.kind, r.aws_id, r.described_at) for r in resources])).encode()
-    ).hexdigest()
-    return cache.get_or_set(
-        f"wlpanel:traffic:{environment.pk}:{fingerprint}",
-        lambda: _environment_traffic(zone, resources) | {"fingerprint": fingerprint},
-        timeout=TRAFFIC_CACHE_SECONDS,
-    )
+    described = [(r.key, r.kind, r.aws_id, r.described_at) for r in resources]
+    return hashlib.sha256(repr((sorted(zone.items()), described)).encode()).hexdigest()
 
 
-TRAFFIC_CACHE_SECONDS = 3600
-
-
-def _environment_traffic(zone: dict, resources: list[Resource]) -> dict:
+def network_view(environment: Environment, resources: list[Resource]) -> dict:
+    """{"traffic": {"items", "pairs", "pending"}, "svg", "security", "described_at"}: what the detail
+    page shows from the resources as last described (netmodel's pure functions; one parse of the
+    descriptions for the matrix, the diagram and the security tables). Plain JSON-able data."""
     network = network_from_described(
-        zone,
+        zone_as_dict(environment.zone),
         [{"key": r.key, "kind": r.kind, "aws_id": r.aws_id, "described": r.described} for r in resources],
     )
     matrix = traffic_matrix(network)
-    described_times = [r.described_at for r in resources if r.described_at]
     items = matrix_as_dicts(matrix)
+    described_times = [r.described_at for r in resources if r.described_at]
     return {
-        "items": items,
-        # Resources not described yet (a build in progress): a "denied" may only mean "not yet".
-        "pending": sorted(network.pending),
-        "pairs": traffic_pairs(items),
-        "described_at": max(described_times) if described_times else None,
+        "traffic": {
+            "items": items,
+            # Resources not described yet (a build in progress): a "denied" may only mean "not yet".
+            "pending": sorted(network.pending),
+            "pairs": traffic_pairs(items),
+        },
         "svg": topology_svg(network, matrix=matrix),
+        "security": security_tables(network, resources),
+        "described_at": max(described_times) if described_times else None,
     }
 
 
@@ -330,14 +319,10 @@ def _row_reasons(cells: list[dict]) -> list[str]:
 # --- Security rules and resources as tables (what the AWS console shows, from the descriptions) ---
 
 
-def security_tables(environment: Environment, resources: list[Resource]) -> dict:
+def security_tables(network, resources: list[Resource]) -> dict:
     """{"groups": [{aws_id, name, key, ingress, egress}], "acls": [{aws_id, default, subnets, entries}],
-    "resources": [{key, kind, aws_id, state, tags}]} from what AWS last described: the security
-    groups' rules and the network ACLs' entries as tables, and each resource with its tags."""
-    network = network_from_described(
-        zone_as_dict(environment.zone),
-        [{"key": r.key, "kind": r.kind, "aws_id": r.aws_id, "described": r.described} for r in resources],
-    )
+    "resources": [{key, kind, aws_id, tags}]} from the described network: the security groups' rules
+    and the network ACLs' entries as tables, and each resource with its tags."""
     keys = {r.aws_id: r.key for r in resources if r.aws_id}
 
     def rules(items):
@@ -375,7 +360,7 @@ def security_tables(environment: Environment, resources: list[Resource]) -> dict
         for acl in network.network_acls
     ]
     tagged = [
-        {"key": r.key, "kind": r.get_kind_display(), "aws_id": r.aws_id, "state": r.state, "tags": sorted((r.tags or {}).items())}
+        {"key": r.key, "kind": r.get_kind_display(), "aws_id": r.aws_id, "tags": sorted((r.tags or {}).items())}
         for r in resources
         if r.aws_id
     ]

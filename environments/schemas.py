@@ -391,7 +391,9 @@ class EnvironmentDetailOut(EnvironmentOut):
     steps: list[StepOut]
     resources: list[ResourceOut]
     route_tables: list[RouteTableOut]
-    addresses: dict  # bastion_public_ip, instance_private_ip, carrier_ip, ssh … once described
+    # bastion_public_ip, bastion_private_ip, bastion_state, instance_private_ip, instance_state, carrier_ip once
+    # described; ssh only when the command can work (as the page's connection section)
+    addresses: dict
     orphans: list[Any]
     described_at: datetime | None
     plan: dict

@@ -35,7 +35,7 @@ from quotas.selectors import plan_preflight
 from sso.discovery import sso_enabled
 from sso.views import reauth_url as sso_reauth_url
 
-from . import approvals, connect, leases, permissions, presenters, queries, services
+from . import approvals, connect, leases, network_view, permissions, presenters, queries, services
 from .choices import ENVIRONMENT_POLLING_STATES, EnvironmentState, RequestState
 from .exceptions import Conflict
 from .forms import (
@@ -460,7 +460,8 @@ def _live_context(environment) -> dict:
     tables, addresses, drift, traffic), re-sent by a poll only when its fingerprint moved."""
     resources = queries.environment_resources(environment)
     steps = presenters.environment_steps(environment, resources)
-    traffic = presenters.environment_traffic(environment, resources)
+    view = network_view.network_view_get(environment, resources)  # stored when the description landed
+    traffic = view["traffic"]
     return {
         "environment": environment,
         "resources": resources,
@@ -473,8 +474,7 @@ def _live_context(environment) -> dict:
         "traffic": traffic,
         "history": presenters.is_history(environment),
         "described_fingerprint": presenters.described_fingerprint(environment, resources, traffic),
-        # Called by the template only when the described part is rendered anew (its cache missed).
-        "security_tables": partial(presenters.security_tables, environment, resources),
+        "security_html": view["security_html"],
         "polling": environment.state in ENVIRONMENT_POLLING_STATES,
     }
 
@@ -500,10 +500,9 @@ def environment_detail(request, environment_id):
         "timeline_events": partial(queries.environment_timeline, environment),
         "audit_head": audit_head(),
     }
-    if environment.state in (EnvironmentState.PROVISIONING, EnvironmentState.READY, EnvironmentState.FAILED):
-        context["connection"] = connect.connection_help(
-            spec=(environment.plan or {}).get("spec", {}), addresses=context["addresses"], viewer=connect.client_address(request)
-        )
+    context["connection"] = connect.environment_connection(
+        environment, context["addresses"], viewer=connect.client_address(request)
+    )
     return render(request, "environments/environment_detail.html", context)
 
 

@@ -258,6 +258,9 @@ WLPANEL_CHECKS_AUTOMATIC = env.bool("WLPANEL_CHECKS_AUTOMATIC", default=True)
 WLPANEL_CHECKS_TIMEOUT = env.float("WLPANEL_CHECKS_TIMEOUT", default=1.0)
 WLPANEL_CHECKS_PARALLEL = env.int("WLPANEL_CHECKS_PARALLEL", default=8)
 WLPANEL_CHECKS_INTERNET_TARGET = env.str("WLPANEL_CHECKS_INTERNET_TARGET", default="")
+# The detail page's network view (matrix, topology, security tables) is stored when a description
+# lands (environments.network_view); 1 computes it on every read instead (the web benchmark's baseline).
+WLPANEL_NETWORK_VIEW_ON_READ = env.bool("WLPANEL_NETWORK_VIEW_ON_READ", default=False)
 WLPANEL_AWS_REGIONS = env.list("WLPANEL_AWS_REGIONS", default=["us-west-2", "us-east-1", "eu-west-3"])
 # AWS accounts (clouds/): sessions of the roles the panel assumes (AWS: 900 s to the role's maximum),
 # and the Region of the STS endpoint that answers AssumeRole.

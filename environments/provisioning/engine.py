@@ -32,6 +32,7 @@ from django.utils import timezone
 from aws import client as aws_client
 from aws.errors import CAPACITY_HINT, Action, Verdict, classify, quota_hint
 from clouds.services import account_access
+from environments import network_view
 from environments.choices import ENVIRONMENT_ACTIVE_STATES, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 
@@ -469,6 +470,9 @@ def _record_outcome(claim: Claim, outcome, *, chain: bool = False):
     updated = Resource.objects.filter(pk=resource.pk, lease_owner=claim.owner).update(**fields)
     if not updated:
         raise LeaseLost(resource.key)
+    if "described_at" in fields:
+        # A description landed: what the page shows of the network is computed now, not on read.
+        network_view.network_view_update(environment_id=claim.environment.pk)
     return _follow_up(claim, delay, chain=chain)
 
 

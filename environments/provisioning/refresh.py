@@ -20,6 +20,7 @@ from audit.services import record
 from aws import client as aws_client
 from aws import resources as aws
 from clouds.services import account_access
+from environments import network_view
 from environments.choices import Drift, EnvironmentState, ResourceState
 from environments.models import Environment, Resource
 
@@ -184,6 +185,7 @@ def environment_describe(environment_id: int, *, correlation_id: str | None = No
     environment.orphans = orphans
     environment.described_at = timezone.now()
     environment.save(update_fields=["orphans", "described_at"])
+    network_view.network_view_update(environment_id=environment.pk)
     record(
         actor=None,
         action="environment.refreshed",

@@ -86,4 +86,5 @@ def describe_instances(environment):
         "carrier_ip": {"AllocationId": "eipalloc-0abc", "CarrierIp": "155.146.1.2", "NetworkBorderGroup": environment.zone.name},
     }
     for key, item in items.items():
-        environment.resources.filter(key=key).update(described=item, described_at=now, state="ready")
+        aws_id = item.get("InstanceId") or item["AllocationId"]
+        environment.resources.filter(key=key).update(aws_id=aws_id, described=item, described_at=now, state="ready")
