@@ -276,7 +276,24 @@ def environment_timeline(environment_id: int, *, limit: int = 50) -> list[AuditE
         .order_by("-id")[:limit]
     )
     _attach_aws_calls(events, fields=("operation", "outcome", "duration_ms", "cause_event_id", "correlation_id"))
+    for event in events:
+        event.aws_summary = aws_calls_summary(event.aws_calls)
     return events
+
+
+SUMMARY_OPERATIONS = 6
+
+
+def aws_calls_summary(calls: list) -> dict:
+    """One line per audit row instead of one per call (a build's row causes dozens): how many,
+    which operations, the time they took, and every call that did not answer ok."""
+    operations = list(dict.fromkeys(call.operation for call in calls))
+    return {
+        "count": len(calls),
+        "operations": ", ".join(operations[:SUMMARY_OPERATIONS]) + (", …" if len(operations) > SUMMARY_OPERATIONS else ""),
+        "duration_ms": sum(call.duration_ms or 0 for call in calls),
+        "problems": [f"{call.operation} {call.outcome}" for call in calls if call.outcome != "ok"],
+    }
 
 
 def _attach_aws_calls(events: Iterable[AuditEvent], *, fields: tuple[str, ...] = ()) -> None:

@@ -280,8 +280,9 @@ def test_environment_timeline_carries_each_rows_aws_calls(bob):
 
     from django.template.loader import render_to_string
 
+    assert timeline[1].aws_summary == {"count": 2, "operations": "CreateVpc, CreateSubnet", "duration_ms": 10, "problems": []}
     html = render_to_string("audit/_timeline.html", {"timeline_events": timeline})
-    assert "environment.provision_started" in html and "CreateSubnet" in html
+    assert "environment.provision_started" in html and "2 AWS calls" in html and "CreateVpc, CreateSubnet" in html
 
 
 @pytest.mark.django_db
