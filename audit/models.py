@@ -61,7 +61,7 @@ class AwsCall(models.Model):
     service = models.CharField(max_length=32, default="ec2")
     region = models.CharField(max_length=32)
     account_id = models.CharField(
-        max_length=12, blank=True, db_default="", help_text="The AWS account acted in; empty: the panel's own."
+        max_length=12, blank=True, default="", db_default="", help_text="The AWS account acted in; empty: the panel's own."
     )
     operation = models.CharField(max_length=64, db_index=True)
     params = models.JSONField(default=dict, blank=True)

@@ -1,11 +1,15 @@
 """Reads: which accounts a person sees, which a team may build in, and a team's default."""
 
+import re
+
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Team
 
 from .models import AwsAccount, TeamAccount
+
+ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 def accounts_visible(user) -> QuerySet[AwsAccount]:
@@ -17,6 +21,8 @@ def accounts_visible(user) -> QuerySet[AwsAccount]:
 
 
 def account_get_visible(user, account_id: str) -> AwsAccount:
+    if not isinstance(account_id, str) or not ACCOUNT_ID.fullmatch(account_id):
+        raise Http404("An AWS account id is 12 digits.")  # and text PostgreSQL refuses (NUL) never reaches it
     account = accounts_visible(user).filter(account_id=account_id).first()
     if account is None:
         raise Http404(f"No AWS account {account_id} that you may see.")

@@ -21,10 +21,10 @@ def account_list(request):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def account_detail(request, account_id):
+    if request.method == "POST" and not request.user.is_superuser:  # "Check access" is for admins
+        raise PermissionDenied("Only an admin may check an AWS account's access.")
     account = account_get_visible(request.user, account_id)
-    if request.method == "POST":  # "Check access" (admins)
-        if not request.user.is_superuser:
-            raise PermissionDenied("Only an admin may check an AWS account's access.")
+    if request.method == "POST":
         result = services.account_check(origin=Origin.from_request(request), account=account)
         level = messages.SUCCESS if result["assumable"] and "refused" not in result["message"] else messages.ERROR
         messages.add_message(request, level, result["message"])

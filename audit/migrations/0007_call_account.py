@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='awscall',
             name='account_id',
-            field=models.CharField(blank=True, db_default='', help_text="The AWS account acted in; empty: the panel's own.", max_length=12),
+            field=models.CharField(blank=True, db_default='', default='', help_text="The AWS account acted in; empty: the panel's own.", max_length=12),
         ),
     ]
