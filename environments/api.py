@@ -218,7 +218,7 @@ def team_list(request, limit: Limit | None = None, cursor: Cursor | None = None)
     )
 
 
-@router.get("/zones", response=answers({200: ZonePage}, 400))
+@router.get("/zones", response=answers({200: ZonePage}, 400, 404))
 def zone_list(
     request,
     account: AccountId | None = None,
