@@ -165,7 +165,10 @@ def ensure_created(ctx: StepContext, create: Callable[[], str]) -> str:
         if created_nothing(exc):
             ctx.checkpoint(create_started_at=None)
         raise
-    ctx.checkpoint(aws_id=aws_id)
+    # AWS's lag runs from its answer, not from the call: a create that waited for the rate limiter
+    # or retried for seconds must not have its grace window spent before the resource exists.
+    ctx.create_attempted_at = timezone.now()
+    ctx.checkpoint(aws_id=aws_id, create_started_at=ctx.create_attempted_at)
     ctx.created_now = True
     return aws_id
 
