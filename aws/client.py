@@ -333,8 +333,13 @@ def public_params(params: dict) -> dict:
     return kept
 
 
+# Not Describe/Get/List, yet changes nothing in the account: a session of a role (it stays in the
+# call log, without a write-ahead intent or an audit row every hour per account and process).
+READ_ONLY_OPERATIONS = frozenset({"AssumeRole"})
+
+
 def is_mutating(operation: str) -> bool:
-    return not operation.startswith(READ_ONLY_PREFIXES)
+    return not operation.startswith(READ_ONLY_PREFIXES) and operation not in READ_ONLY_OPERATIONS
 
 
 # What a mutating call's answer names that people search the audit log for: ids and addresses.
