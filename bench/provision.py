@@ -19,7 +19,7 @@ own worker processes, then builds batches of environments through the real servi
 
     .venv/bin/python bench/provision.py                       # 1, 10 and 100 environments
     .venv/bin/python bench/provision.py --sizes 1,10 --sweep 4,8,16 --pending 5
-    .venv/bin/python bench/provision.py --accounts 4 --concurrency 16   # 100 over 4 accounts, then 1
+    .venv/bin/python bench/provision.py --accounts 4 --concurrency 32   # 100 over 4 accounts, then 1
 
 `--accounts N` (N >= 2): `bench/accounts.py`; the environments spread over N customer accounts in
 two Regions, each account's throttle bound, and the same batch in one account for the ratio.
@@ -473,6 +473,8 @@ def report_batch(result: dict, args, one_environment_time: float | None, sandbox
 
 def main() -> None:
     args = parse_arguments()
+    if args.accounts < 1 or (args.accounts > 1 and args.environments < args.accounts):
+        raise SystemExit("--accounts: at least 1, and --environments at least one per account")
     database_url = recreate_database(args.database)
     sandbox = Sandbox(args.pending)
     env = configure_environment(args, database_url, sandbox.url)
@@ -501,9 +503,6 @@ def main() -> None:
         print(f"\nbenchmark took {time.monotonic() - began:.0f} s")
         sandbox.server.stop()
         return
-    if args.accounts < 1:
-        raise SystemExit("--accounts: at least 1")
-
     sizes = [int(value) for value in args.sizes.split(",") if value]
     sweeps = [int(value) for value in args.sweep.split(",") if value]
     warm_builds = sum(min(concurrency, 4) for concurrency in [args.concurrency, *sweeps])
