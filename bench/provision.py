@@ -19,6 +19,10 @@ own worker processes, then builds batches of environments through the real servi
 
     .venv/bin/python bench/provision.py                       # 1, 10 and 100 environments
     .venv/bin/python bench/provision.py --sizes 1,10 --sweep 4,8,16 --pending 5
+    .venv/bin/python bench/provision.py --accounts 4 --concurrency 32   # 100 over 4 accounts, then 1
+
+`--accounts N` (N >= 2): `bench/accounts.py`; the environments spread over N customer accounts in
+two Regions, each account's throttle bound, and the same batch in one account for the ratio.
 """
 
 import argparse
@@ -75,6 +79,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--database", default="wlpanel_bench")
     parser.add_argument("--budget", type=float, default=600.0, help="skip batches that would not fit, seconds")
     parser.add_argument("--no-throttle", action="store_true")
+    parser.add_argument("--accounts", type=int, default=1, help="customer accounts the batch is spread over (>= 2: bench/accounts.py)")
+    parser.add_argument("--environments", type=int, default=100, help="the batch size of an --accounts run")
     parser.add_argument(
         "--throttle-buckets",
         default="",
@@ -326,13 +332,17 @@ def critical_path_bound(environment_id: int, latency: dict[str, float], pending:
     return critical_path(environment.plan["steps"], durations)
 
 
-def throttle_bound(ids: list[int], table: dict[str, tuple[float, float]]) -> tuple[float, str]:
-    """Seconds the token buckets need for the batch's calls: max over buckets of (calls - burst) / refill."""
+def throttle_bound(ids: list[int], table: dict[str, tuple[float, float]], account_id: str | None = None) -> tuple[float, str]:
+    """Seconds the token buckets need for the batch's EC2 calls (in one account when given): max
+    over buckets of (calls - burst) / refill. EC2's buckets are per account and Region."""
     from audit.models import AwsCall
     from aws.rate import category_of
 
+    calls = AwsCall.objects.filter(environment_id__in=ids, outcome="ok", service="ec2")
+    if account_id is not None:
+        calls = calls.filter(account_id=account_id)
     counts: dict[str, int] = {}
-    for operation in AwsCall.objects.filter(environment_id__in=ids, outcome="ok").values_list("operation", flat=True):
+    for operation in calls.values_list("operation", flat=True):
         # The engine's reads name ids or filters: never the unfiltered-describe bucket.
         bucket = "non-mutating" if is_read(operation) else category_of(operation, {})
         counts[bucket] = counts.get(bucket, 0) + 1
@@ -463,6 +473,8 @@ def report_batch(result: dict, args, one_environment_time: float | None, sandbox
 
 def main() -> None:
     args = parse_arguments()
+    if args.accounts < 1 or (args.accounts > 1 and args.environments < args.accounts):
+        raise SystemExit("--accounts: at least 1, and --environments at least one per account")
     database_url = recreate_database(args.database)
     sandbox = Sandbox(args.pending)
     env = configure_environment(args, database_url, sandbox.url)
@@ -483,6 +495,14 @@ def main() -> None:
     began = time.monotonic()
     print(f"sandbox {sandbox.url}: AWS latency preset, throttle {'on' if throttle else 'off'}, pending {args.pending} s")
 
+    if args.accounts > 1:
+        from bench import accounts
+
+        sandbox.raise_quotas(min(args.concurrency, 4))  # the warm-up builds, in the panel's own account
+        accounts.run(args, sandbox, env, people, log_dir)
+        print(f"\nbenchmark took {time.monotonic() - began:.0f} s")
+        sandbox.server.stop()
+        return
     sizes = [int(value) for value in args.sizes.split(",") if value]
     sweeps = [int(value) for value in args.sweep.split(",") if value]
     warm_builds = sum(min(concurrency, 4) for concurrency in [args.concurrency, *sweeps])

@@ -7,14 +7,15 @@ and never loses or duplicates AWS resources (see `environments.provisioning.engi
 import logging
 
 from celery import shared_task
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 from django.conf import settings
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError, connections
 
 from audit.choices import Source
 from audit.context import Origin
 from aws import client as aws_client
 from clouds.models import AwsAccount
+from clouds.services import account_access
 
 from .provisioning import engine, expiry, refresh, zones
 
@@ -33,6 +34,36 @@ def warm_aws_clients(**_) -> None:
             aws_client.warm_up(settings.WLPANEL_AWS_REGIONS)
         except Exception:
             log.exception("could not build AWS clients ahead of time; steps will build them")
+
+
+# The AWS accounts as the worker's main process found them at start; its prefork children inherit them.
+_accounts_at_start: list = []
+
+
+@worker_init.connect
+def read_accounts(**_) -> None:
+    """Before the pool forks: the accounts whose roles each child assumes ahead of its first step
+    (otherwise every process pays one AssumeRole per account inside a step)."""
+    if not settings.WLPANEL_AWS_ENDPOINT:
+        return
+    try:
+        _accounts_at_start[:] = [(account_access(account), list(account.regions)) for account in AwsAccount.objects.order_by("pk")]
+    except DatabaseError:
+        log.exception("could not read the AWS accounts; their clients will be built by the steps")
+    finally:
+        connections.close_all()
+    # Connected now, so it runs after Celery's own handler has dropped the connections the child
+    # inherited: assuming a role writes to the call log.
+    worker_process_init.connect(warm_account_clients, weak=False, dispatch_uid="wlpanel-warm-account-clients")
+
+
+def warm_account_clients(**_) -> None:
+    try:
+        aws_client.warm_up([], _accounts_at_start)
+    except Exception:
+        log.exception("could not assume the accounts' roles ahead of time; steps will")
+    finally:
+        connections.close_all()
 
 
 @shared_task(name="environments.advance", **DATABASE_RETRY)

@@ -151,6 +151,21 @@ def test_an_assumed_role_expiring_mid_build_is_refreshed_without_a_failed_step(
     assert not environment.resources.exclude(last_error="").exists()
 
 
+def test_a_worker_assumes_the_accounts_roles_when_it_starts_not_inside_a_step(two_accounts, admin_user, team, engine_worker):
+    a, b, people = two_accounts
+    zone_a = opted_in_zone(admin_user, a)
+    engine_worker(concurrency=2)
+    environment = request_and_approve(people["a_member"], people["a_approver"], team, zone_a, "warm-roles")
+    wait_for_state(environment, "ready", "failed", timeout=120)
+    assert environment.state == "ready", environment.failure_reason
+    assumed = AwsCall.objects.filter(service="sts", operation="AssumeRole", outcome="ok")
+    # Each of the two processes assumed both accounts' roles as it started, B's though nothing
+    # builds there, and no step of the build paid for an AssumeRole.
+    assert assumed.filter(params__RoleArn=b.role_arn).count() == 2
+    assert not assumed.filter(environment_id=environment.pk).exists()
+    assert assumed.filter(params__RoleArn=a.role_arn).count() == 1 + 2  # this process's opt-in, then one per worker
+
+
 def test_a_wrong_external_id_gives_a_clear_error_on_the_account_page(control, admin_user, team):
     customer_role(control, ACCOUNT_A, "the-right-one")
     account = register(admin_user, ACCOUNT_A, external_id="a-wrong-one", teams=[team])
