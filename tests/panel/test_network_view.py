@@ -46,7 +46,7 @@ def ec2(sandbox, zone):
     import boto3
 
     client = boto3.client(
-        "ec2", region_name=zone.region, endpoint_url=sandbox.url, aws_access_key_id="test", aws_secret_access_key="test"
+        "ec2", region_name=zone.region, endpoint_url=sandbox.url, aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
     )
     opt_in_and_wait(client, zone.group_name)
     return client
