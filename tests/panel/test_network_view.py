@@ -41,6 +41,14 @@ def run_published(published_tasks, environment, *states, timeout: float = 120) -
         time.sleep(0.05)  # a waiting step is published again at once; countdowns are not honoured
 
 
+@pytest.fixture(autouse=True)
+def quick_engine(settings):
+    """Countdowns are not honoured here: a step that must wait is sent again by the reconciler,
+    after the dispatch grace — keep it short, as the engine's tests do for their workers."""
+    settings.WLPANEL_DISPATCH_GRACE_SECONDS = 0.5
+    settings.WLPANEL_POLL_SECONDS = 0.5
+
+
 @pytest.fixture
 def ec2(sandbox, zone):
     import boto3
