@@ -436,18 +436,7 @@ class Lab:
         """1:1 NAT of each public IP to its instance; instances without one do not get out."""
         public = [h for h in self.hosts.values() if h.role == "instance" and h.public_ip]
         lines = [
-            "table ip igw {",
-            "  chain pre {",
-            "    type nat hook prerouting priority dstnat;",
-            *[f'    iifname "gn" ip daddr {h.public_ip} dnat to {h.address}' for h in public],
-            "  }",
-            "  chain post {",
-            "    type nat hook postrouting priority srcnat;",
-            *[f'    oifname "gn" ip saddr {h.address} snat to {h.public_ip}' for h in public],
-            "  }",
-            "  chain forward {",
-            "    type filter hook forward priority 0; policy drop;",
-            "    ct state established,related accept",
+            *_nat_table_head("igw", '"gn"', [(h.public_ip, h.address) for h in public]),
             '    iifname "gn" oifname "gr" ct status dnat accept',
         ]
         if public:
@@ -459,20 +448,7 @@ class Lab:
     def _carrier_gateway_rules(self) -> str:
         """Carrier IP NAT and the carrier gateway's fixed controls (docs/lab.md)."""
         carrier = [h for h in self.hosts.values() if h.role == "instance" and h.carrier_ip]
-        lines = [
-            "table ip cagw {",
-            "  chain pre {",
-            "    type nat hook prerouting priority dstnat;",
-            *[f'    iifname {{ "cn", "cm" }} ip daddr {h.carrier_ip} dnat to {h.address}' for h in carrier],
-            "  }",
-            "  chain post {",
-            "    type nat hook postrouting priority srcnat;",
-            *[f'    oifname {{ "cn", "cm" }} ip saddr {h.address} snat to {h.carrier_ip}' for h in carrier],
-            "  }",
-            "  chain forward {",
-            "    type filter hook forward priority 0; policy drop;",
-            "    ct state established,related accept",
-        ]
+        lines = _nat_table_head("cagw", '{ "cn", "cm" }', [(h.carrier_ip, h.address) for h in carrier])
         # Out of the zone: only instances with a Carrier IP (the gateway translates nothing else).
         if carrier:
             addresses = ", ".join(h.address for h in carrier)
@@ -686,3 +662,23 @@ def _acl_line(entry: AclEntry, field_name: str) -> str:
     return f"ip {field_name} {entry.cidr} {_protocol_match(entry.protocol, entry.ports)} {verdict}".replace(
         "  ", " "
     )
+
+
+def _nat_table_head(table: str, outside: str, mappings: list[tuple[str, str]]) -> list[str]:
+    """A gateway's nftables table up to its forward rules: 1:1 NAT between each outside address
+    and its instance's (`mappings`: (outside, inside)) on the `outside` interfaces, and a forward
+    chain that drops by default and lets replies through."""
+    return [
+        f"table ip {table} {{",
+        "  chain pre {",
+        "    type nat hook prerouting priority dstnat;",
+        *[f"    iifname {outside} ip daddr {outer} dnat to {inner}" for outer, inner in mappings],
+        "  }",
+        "  chain post {",
+        "    type nat hook postrouting priority srcnat;",
+        *[f"    oifname {outside} ip saddr {inner} snat to {outer}" for outer, inner in mappings],
+        "  }",
+        "  chain forward {",
+        "    type filter hook forward priority 0; policy drop;",
+        "    ct state established,related accept",
+    ]
