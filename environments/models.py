@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.fields.json import KeyTransform
 
 from accounts.models import Team
 from clouds.models import AwsAccount
@@ -213,6 +214,16 @@ class Resource(models.Model):
     class Meta:
         ordering = ["environment_id", "id"]
         constraints = [models.UniqueConstraint(fields=["environment", "key"], name="one_resource_per_plan_key")]
+        # The environments page's search by address (`queries._resources_named`): without these,
+        # every search reads every description.
+        indexes = [
+            models.Index(KeyTransform(key, "described"), name=name)
+            for key, name in (
+                ("CarrierIp", "resource_carrier_ip_idx"),
+                ("PublicIpAddress", "resource_public_ip_idx"),
+                ("PrivateIpAddress", "resource_private_ip_idx"),
+            )
+        ]
 
     def __str__(self):
         return f"{self.environment_id}:{self.key}"
