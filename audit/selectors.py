@@ -308,7 +308,9 @@ def _attach_aws_calls(events: Iterable[AuditEvent], *, fields: tuple[str, ...] =
         return
     calls = AwsCall.objects.filter(Q(cause_event_id__in=by_id) | Q(correlation_id__in=by_correlation)).order_by("id")
     if fields:
-        calls = calls.only(*fields)
+        # Named rows, not model instances: a build's row causes dozens of calls, and instances of
+        # them cost the environment page more than the rest of its trail.
+        calls = calls.values_list(*fields, named=True)  # fields name cause_event_id and correlation_id
     for call in calls:
         # A call belongs to the row that caused it; otherwise to the rows of its correlation id.
         owners = [by_id[call.cause_event_id]] if call.cause_event_id in by_id else by_correlation.get(call.correlation_id, [])
