@@ -15,14 +15,17 @@ class PriceBook:
     """The price cache read once (one query, a few hundred rows), for pricing many plans: a list
     page prices every row from one book, so its query count does not grow with the rows."""
 
-    def __init__(self):
+    def __init__(self, locations: tuple[str, ...] | None = None):
+        self._locations = locations  # None: every location's prices
         self._table: estimates.PriceTable | None = None
         self._dates: dict[str, datetime] = {}
 
     def _load(self) -> estimates.PriceTable:
         if self._table is None:
             self._table = {}
-            for row in Price.objects.all():
+            rows = Price.objects.all() if self._locations is None else Price.objects.filter(location__in=self._locations)
+            fields = ("location", "kind", "instance_type", "usd", "unit", "sample", "source", "refreshed_at")
+            for row in rows.values_list(*fields, named=True):
                 self._table[(row.location, row.kind, row.instance_type)] = {
                     "usd": Decimal(row.usd),
                     "unit": row.unit,
@@ -53,8 +56,13 @@ class PriceBook:
 
 
 def plan_cost(plan: dict, *, hours: float, book: PriceBook | None = None) -> dict:
-    """The estimate of a plan document for `hours` (the `cost` of DESIGN section 6)."""
-    return (book or PriceBook()).cost(plan, hours=hours)
+    """The estimate of a plan document for `hours` (the `cost` of DESIGN section 6); without a
+    book, from the prices of the plan's zone and Region only."""
+    if book is None:
+        spec = plan.get("spec", {})
+        locations = (price_locations().get(spec.get("zone", "")), region_price_locations().get(spec.get("region", "")))
+        book = PriceBook(locations=tuple(location for location in locations if location))
+    return book.cost(plan, hours=hours)
 
 
 def environment_cost(*, plan: dict, created_at: datetime, expires_at: datetime, ended_at: datetime | None, now=None) -> dict:
