@@ -92,6 +92,16 @@ def network_view_update(*, environment_id: int) -> str | None:
         return None
 
 
+def _stored(environment: Environment, version: str, *, items: bool) -> NetworkView | None:
+    """The stored view of `version`: the one read with the environment when it was (the page's
+    parts only), else from the table."""
+    if not items and Environment.network_view.is_cached(environment):
+        stored = getattr(environment, "network_view", None)
+        return stored if stored is not None and stored.version == version else None
+    fields = ("matrix_html", "security_html", "described_at", *(("traffic", "svg") if items else ()))
+    return NetworkView.objects.filter(environment=environment, version=version).only(*fields).first()
+
+
 def network_view_get(environment: Environment, resources: list[Resource], *, items: bool = False) -> dict:
     """{"traffic", "security_html"} for a page, from the stored view of the resources' version;
     computed and stored when that is missing or of another version. `resources` as the page
@@ -101,8 +111,7 @@ def network_view_get(environment: Environment, resources: list[Resource], *, ite
     if settings.WLPANEL_NETWORK_VIEW_ON_READ:
         page = _as_page(_compute(environment, resources), version)
     else:
-        fields = ("matrix_html", "security_html", "described_at", *(("traffic", "svg") if items else ()))
-        stored = NetworkView.objects.filter(environment=environment, version=version).only(*fields).first()
+        stored = _stored(environment, version, items=items)
         if stored is not None:
             view = {
                 "traffic": stored.traffic if items else {},

@@ -4,6 +4,7 @@ from accounts.choices import TeamRole
 from accounts.selectors import team_role
 
 from .choices import EnvironmentState, RequestState
+from .selectors import viewer_role
 
 
 def can_request(user, team) -> bool:
@@ -30,7 +31,7 @@ def _owner_or_team_approver(user, environment, role=_LOOK_UP) -> bool:
     if environment.owner_id == user.pk:
         return True
     if role is _LOOK_UP:
-        role = team_role(user=user, team=environment.team)
+        role = viewer_role(user, environment)
     return role == TeamRole.APPROVER
 
 
@@ -71,9 +72,11 @@ def may_refresh(user, environment, role=_LOOK_UP) -> bool:
 
 
 def environment_actions(user, environment) -> dict[str, bool]:
-    """Every action on the environment the user may take (the detail page), with one role lookup."""
-    role = None if environment.owner_id == user.pk else team_role(user=user, team=environment.team)
+    """Every action on the environment the user may take (the detail page), with one role lookup;
+    `may_request`: they may ask for another environment in its team."""
+    role = viewer_role(user, environment)
     return {
+        "may_request": role is not None,
         "can_destroy": can_destroy(user, environment, role),
         "can_extend": can_extend(user, environment, role),
         "can_retry": can_retry(user, environment),

@@ -1,12 +1,12 @@
 """Reads of the domain, scoped to what the user may see (auditors and admins: everything)."""
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.choices import TeamRole
 from accounts.models import Membership
-from accounts.selectors import teams_visible_to, user_sees_all
+from accounts.selectors import team_role, teams_visible_to, user_sees_all
 
 from .choices import RequestState
 from .models import Environment, EnvironmentRequest
@@ -34,11 +34,34 @@ def request_get_visible(user, request_id: int) -> EnvironmentRequest:
         raise Http404("No such request.") from exc
 
 
-def environment_get_visible(user, environment_id: int) -> Environment:
+def environment_get_visible(user, environment_id: int, *, with_network_view: bool = False) -> Environment:
+    """The environment, or 404 when it is outside the user's teams; it carries the user's role in
+    its team (`viewer_role`), read in the same statement, for the permission checks that follow.
+    `with_network_view`: and its stored network view's rendered parts (the detail page's)."""
+    role = Membership.objects.filter(user=user.pk, team=OuterRef("team_id")).values("role")[:1]
+    environments = Environment.objects.select_related("team", "zone", "owner").annotate(viewer_team_role=Subquery(role))
+    if with_network_view:
+        environments = environments.select_related("network_view").defer(*NETWORK_VIEW_DATA)
+    if not user_sees_all(user):
+        environments = environments.filter(viewer_team_role__isnull=False)
     try:
-        return environments_visible_to(user).get(pk=environment_id)
+        environment = environments.get(pk=environment_id)
     except (Environment.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such environment.") from exc
+    environment.viewer_role = (user.pk, environment.viewer_team_role)
+    return environment
+
+
+# The stored view's data (the API's): the page shows only its rendered parts.
+NETWORK_VIEW_DATA = ("network_view__traffic", "network_view__svg", "network_view__security")
+
+
+def viewer_role(user, environment: Environment) -> str | None:
+    """The user's role in the environment's team: read with it by `environment_get_visible`, else asked."""
+    read = getattr(environment, "viewer_role", None)
+    if read is not None and read[0] == user.pk:
+        return read[1]
+    return team_role(user=user, team=environment.team)
 
 
 def approval_queue(user) -> QuerySet[EnvironmentRequest]:

@@ -419,7 +419,6 @@ def environment_list(request):
         "query": query.urlencode(),
         "filter_query": filters_only.urlencode(),
         "sort": sort,
-        "minute": presenters.current_minute(),  # rows are cached per minute (their "N minutes ago")
     }
     template = "environments/environment_list.html#environment-table" if request.htmx else "environments/environment_list.html"
     return render(request, template, context)
@@ -467,7 +466,6 @@ def _live_context(environment) -> dict:
         "resources": resources,
         "steps": steps,
         "summary": presenters.steps_summary(environment, steps),
-        "steps_fingerprint": presenters.steps_fingerprint(environment, steps),
         "route_tables": presenters.route_tables(resources, environment.plan),
         "drifted": presenters.drifted(resources),
         "addresses": presenters.environment_addresses(resources, environment),
@@ -482,13 +480,12 @@ def _live_context(environment) -> dict:
 @login_required
 @require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def environment_detail(request, environment_id):
-    environment = environment_get_visible(request.user, environment_id)
+    environment = environment_get_visible(request.user, environment_id, with_network_view=True)
     user = request.user
     context = {
         **_live_context(environment),
         **permissions.environment_actions(user, environment),
         "can_request_again": environment.state == EnvironmentState.FAILED and environment.owner_id == user.pk,
-        "may_request": permissions.can_request(user, environment.team),
         "extend_form": ExtendForm(),
         "cost": environment_cost(
             plan=environment.plan,
@@ -513,7 +510,7 @@ def environment_progress(request, environment_id):
 
     The described part rides along out of band only when it differs from the one the page shows.
     """
-    environment = environment_get_visible(request.user, environment_id)
+    environment = environment_get_visible(request.user, environment_id, with_network_view=True)
     context = {**_live_context(environment), "out_of_band": True}
     html = render_to_string("environments/environment_detail.html#environment-live", context, request=request)
     if request.GET.get("seen") != context["described_fingerprint"]:
