@@ -56,19 +56,6 @@ def environment_steps(environment: Environment, resources: list[Resource]) -> li
     return steps
 
 
-def steps_fingerprint(environment: Environment, steps: list[Step]) -> str:
-    """What the steps table shows, so it can be cached; empty while a step runs (its duration grows
-    with every poll). The minute covers "next attempt in N minutes"."""
-    if any(step.duration is not None and step.resource.finished_at is None for step in steps):
-        return ""
-    shown = [
-        (r.key, r.state, r.drift, r.aws_id, r.attempts, r.started_at, r.create_started_at, r.finished_at,
-         r.last_error, r.last_error_code, r.next_attempt_at)
-        for r in (step.resource for step in steps)
-    ]  # fmt: skip
-    return hashlib.sha256(repr((environment.plan_hash, shown, current_minute())).encode()).hexdigest()[:16]
-
-
 TEARDOWN_STATES = frozenset({EnvironmentState.DESTROYING, EnvironmentState.DESTROYED, EnvironmentState.DESTROY_FAILED})
 # Shown as history: what the environment was, never as something that can be reached or used.
 HISTORY_STATES = frozenset({EnvironmentState.DESTROYING, EnvironmentState.DESTROYED})

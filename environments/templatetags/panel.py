@@ -221,3 +221,91 @@ def copy_button(value: str, label: str = "Copy"):
     return format_html(
         '<button type="button" class="copy small" data-copy="{}" aria-label="Copy {}">{}</button>', value, value, label
     )
+
+
+# --- Rows of long tables, built here --------------------------------------------------------------
+# A row of the environments list or of the steps table through the template engine cost more than
+# the page's queries (each variable and filter is resolved anew per row); these build the same HTML.
+
+
+@register.simple_tag
+def environment_rows(rows, list_url: str):
+    """The environments list's <tr>s from `queries.environment_rows` (plain dicts)."""
+    return format_html_join("\n", "{}", ((_environment_row(row, list_url),) for row in rows))
+
+
+def _environment_row(env: dict, list_url: str):
+    destroyed = env["state"] == EnvironmentState.DESTROYED
+    carrier_ip = (
+        env["carrier_ip"] if env["carrier_ip"] and not destroyed else format_html('<span class="muted">{}</span>', "—")
+    )
+    if destroyed:
+        expires = format_html('<span class="muted">{}</span>', "—")
+    else:
+        soon = format_html(' <span class="badge badge-warning">{}</span>', "soon") if within_a_day(env["expires_at"]) else ""
+        expires = format_html('<span title="{} UTC">{}</span>{}', utc(env["expires_at"]), ago(env["expires_at"]), soon)
+    return format_html(
+        "<tr>"
+        '<td><a href="{}{}/">{}</a></td>'
+        "<td>{}</td>"
+        "<td>{}</td>"
+        '<td class="mono">{}<div class="muted small-text">{} · {}</div></td>'
+        '<td class="mono">{}</td>'
+        '<td class="mono" data-testid="carrier-ip">{}</td>'
+        "<td>{}</td>"
+        '<td title="{} UTC">{}</td>'
+        "<td>{}</td>"
+        "</tr>",
+        list_url, env["id"], env["name"],
+        env["team_slug"],
+        state_badge(env["state"]),
+        env["zone_name"], env["zone_carrier"], env["zone_metro"],
+        env["instance_type"],
+        carrier_ip,
+        env["owner_username"],
+        utc(env["created_at"]), ago(env["created_at"]),
+        expires,
+    )  # fmt: skip
+
+
+@register.simple_tag
+def step_rows(steps, environment):
+    """The steps table's rows (`presenters.environment_steps`), with each error's row beneath its step."""
+    return format_html_join("\n", "{}", ((_step_row(step, environment),) for step in steps))
+
+
+def _step_row(step, environment):
+    resource = step.resource
+    drift = (
+        format_html(' <span class="badge badge-warning">{}</span>', resource.get_drift_display()) if resource.drift else ""
+    )
+    calls = format_html_join("", '<code class="call">{}</code>', ((call,) for call in step.calls))
+    row = format_html(
+        '<tr class="step step-{}">'
+        '<td><strong>{}</strong><div class="muted mono small-text">{}</div></td>'
+        "<td>{}{}</td>"
+        "<td>{}</td>"
+        '<td class="nowrap">{}</td>'
+        "<td>{}</td>"
+        "</tr>",
+        resource.state,
+        step.title, step.key,
+        step_badge(resource.state), drift,
+        calls,
+        aws_id(resource.aws_id, environment.region, environment.pk),
+        duration(step.duration),
+    )  # fmt: skip
+    if not resource.last_error:
+        return row
+    code = format_html("<code>{}</code> ", resource.last_error_code) if resource.last_error_code else ""
+    tried = format_html(' <span class="muted small-text">· tried {} times</span>', resource.attempts) if resource.attempts > 1 else ""
+    next_attempt = (
+        format_html(' <span class="muted small-text">· next attempt {}</span>', ago(resource.next_attempt_at))
+        if resource.next_attempt_at
+        else ""
+    )
+    error = format_html(
+        '<tr class="step-error"><td></td><td colspan="4"><span class="error">{}{}</span>{}{}</td></tr>',
+        code, resource.last_error, tried, next_attempt,
+    )  # fmt: skip
+    return format_html("{}\n{}", row, error)
