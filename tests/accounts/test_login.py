@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from audit.models import AuditEvent
@@ -83,7 +84,10 @@ def test_issue_token_prints_only_the_token_as_last_line(db, alice, capsys):
     from accounts.services import api_token_authenticate
 
     call_command("issue_token", "alice")
-    token = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = capsys.readouterr()
+    token = printed.out.strip().splitlines()[-1]
+    # Which database holds it, on stderr: a token issued against another database fails to log in.
+    assert f"database {connection.settings_dict['NAME']} on 127.0.0.1:5432" in printed.err
     assert api_token_authenticate(token) == alice
     assert not ApiToken.objects.filter(key_hash=token).exists()  # only the hash is stored
 

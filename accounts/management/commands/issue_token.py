@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from accounts.services import api_token_issue
 
@@ -15,4 +16,12 @@ class Command(BaseCommand):
             user = get_user_model().objects.get(username=username, is_active=True)
         except get_user_model().DoesNotExist as exc:
             raise CommandError(f"No active user named {username!r}.") from exc
-        self.stdout.write(api_token_issue(user=user))
+        token = api_token_issue(user=user)
+        # Said on stderr (stdout's last line stays the token alone): a token stored in another
+        # database than the panel's is refused by the panel, which would not say why.
+        database = connection.settings_dict
+        where = f"{database['ENGINE'].rsplit('.', 1)[-1]} database {database['NAME']}"
+        if database.get("HOST"):
+            where += f" on {database['HOST']}:{database.get('PORT') or 'default port'}"
+        self.stderr.write(f"Token for {username} stored in the {where} (DATABASE_URL chooses it).")
+        self.stdout.write(token)
