@@ -11,6 +11,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from environments.models import Environment, EnvironmentRequest
+from tests.lab.labkit import Control
 
 from .conftest import BUILD, assert_fits, sandbox_ec2, sandbox_inventory
 
@@ -214,6 +215,11 @@ def test_request_approve_watch_the_build_then_destroy(
             f"ssh -J ec2-user@{bastion_ip} ec2-user@{instance_ip}"
         )
         expect(page.get_by_test_id("ssh-missing")).to_have_count(0)
+        # The path those commands take carries real packets in the sandbox's network lab (root, as
+        # in CI): the instance's TCP 22 answers the bastion, across the VPC's local route.
+        built = {r.key: r.aws_id for r in Environment.objects.get(pk=environment_id).resources.all()}
+        ssh = Control(sandbox.url).probe(built["vpc"], built["bastion"], "tcp", instance_ip, 22, timeout=2)
+        assert ssh["passed"] and ssh["reply"] == f"SSH-2.0-wlpanel-lab-{built['wavelength_instance']}", ssh
     else:
         expect(page.get_by_test_id("ssh-missing")).to_contain_text("No EC2 key pair was chosen")
         expect(page.get_by_test_id("ssh-commands")).to_have_count(0)
