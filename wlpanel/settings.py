@@ -368,7 +368,7 @@ STORAGES = {
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
+USE_I18N = False
 USE_TZ = True
 
 # Mail goes out by SMTP in production, or wherever EMAIL_HOST names a server; otherwise (`make run`)
