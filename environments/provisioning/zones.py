@@ -66,11 +66,27 @@ def zones_refresh_region(
     ec2 = aws_client.ec2_client(region, context=context, account=account_access(account))
     described = aws_zones.wavelength_zones_describe(ec2)
     offerings = aws_zones.instance_type_offerings(ec2, [zone["ZoneName"] for zone in described])
-    curated = curated_zones()
     now = timezone.now()
     cached = Zone.objects.filter(account=account)
     requested = set(cached.filter(opt_in_status=OPT_IN_REQUESTED).values_list("name", flat=True))
     requested_groups = set(cached.filter(name__in=requested).values_list("group_name", flat=True))
+    with transaction.atomic():  # one refresh seen whole: never a group half opted in
+        _zones_store(described, account=account, region=region, requested=requested, offerings=offerings, now=now)
+    for group in sorted(requested_groups):
+        if not cached.filter(group_name=group).exclude(opt_in_status=OPTED_IN).exists():
+            opted_in = origin.record(
+                action="zone_group.opted_in",
+                target=None,
+                target_repr=group,
+                details={"group": group, "region": region, **_account_details(account)},
+            )
+            _tell_who_asked(group, before_event_id=opted_in.pk, origin=origin)
+    return len(described)
+
+
+def _zones_store(described: list[dict], *, account, region: str, requested: set[str], offerings: dict, now) -> None:
+    """The zone cache as AWS described the Region's Wavelength Zones (curated labels added)."""
+    curated = curated_zones()
     for zone in described:
         labels = curated.get(zone["ZoneName"], {})
         status = zone.get("OptInStatus", "not-opted-in")
@@ -93,16 +109,6 @@ def zones_refresh_region(
                 "described_at": now,
             },
         )
-    for group in sorted(requested_groups):
-        if not cached.filter(group_name=group).exclude(opt_in_status=OPTED_IN).exists():
-            opted_in = origin.record(
-                action="zone_group.opted_in",
-                target=None,
-                target_repr=group,
-                details={"group": group, "region": region, **_account_details(account)},
-            )
-            _tell_who_asked(group, before_event_id=opted_in.pk, origin=origin)
-    return len(described)
 
 
 def _account_details(account: AwsAccount | None) -> dict:
