@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import Lookup, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -252,16 +251,6 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 # --- An environment's timeline (included on the environment page) -----------------------------------
-
-
-def audit_head() -> tuple[int | None, int | None]:
-    """The newest audit row's id and the newest AWS call's. Both logs are append-only, so whatever
-    was rendered from them stays true until one of these moves: a cache key that cannot go stale."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT MAX(id) FROM {AuditEvent._meta.db_table}), (SELECT MAX(id) FROM {AwsCall._meta.db_table})"  # noqa: S608
-        )
-        return cursor.fetchone()
 
 
 def environment_timeline(environment_id: int, *, limit: int = 50) -> list[AuditEvent]:

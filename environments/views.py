@@ -5,7 +5,7 @@ when `request.htmx`, so every link and form also works without JavaScript.
 """
 
 import time
-from functools import partial, wraps
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -26,7 +26,6 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from accounts.selectors import is_team_approver, teams_requestable_by
 from audit.context import Origin
-from audit.selectors import audit_head
 from clouds.models import AwsAccount
 from notify import selectors as notification_selectors
 from notify import services as notifications
@@ -493,9 +492,7 @@ def environment_detail(request, environment_id):
             expires_at=environment.expires_at,
             ended_at=environment.destroyed_at,
         ),
-        # Called by the template only when its cached copy of the trail is older than audit_head.
-        "timeline_events": partial(queries.environment_timeline, environment),
-        "audit_head": audit_head(),
+        "timeline_events": queries.environment_timeline(environment),
     }
     context["connection"] = connect.environment_connection(
         environment, context["addresses"], viewer=connect.client_address(request)

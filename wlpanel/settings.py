@@ -177,15 +177,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
-# Process-local on purpose: it only holds renderings keyed by everything they show (a traffic
-# matrix by the fingerprint of what was described, an audit trail by the newest audit ids, a list
-# row by its values and the minute), so no process can serve another's stale copy.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": env.int("WLPANEL_RENDER_CACHE_ENTRIES", default=5000)},
-    }
-}
+# Process-local: it holds only what may be a minute old on purpose (a Region's key pairs, read
+# from AWS for the request form). Pages cache no renderings: what they show from AWS is computed
+# when a description lands (environments.network_view).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Audit: the chain's key and its checkpoints (docs/audit.md, "Tamper evidence") -------------
 
