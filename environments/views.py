@@ -20,6 +20,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
@@ -54,6 +55,18 @@ from .provisioning import keys, zones
 from .selectors import approval_queue, environment_get_visible, request_get_visible
 
 PAGE_SIZE = 25
+
+
+class CountedPaginator(Paginator):
+    """Pages of `rows`, counted by `counted`: the same filter without the joins a row's columns need."""
+
+    def __init__(self, rows, per_page, *, counted):
+        super().__init__(rows, per_page)
+        self._counted = counted
+
+    @cached_property
+    def count(self) -> int:
+        return self._counted.count()
 
 
 def login_required(view):
@@ -404,10 +417,12 @@ def environment_list(request):
     zone_names = list(Zone.objects.only("name").order_by("name"))
     filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zone_names)
     sort, ordering = queries.environment_sort(request.GET.get("sort", ""))
-    environments = queries.environment_rows(request.user, ordering=ordering, **filter_form.filters())
+    filters = filter_form.filters()
+    environments = queries.environment_rows(request.user, ordering=ordering, **filters)
     if request.GET.get("format") == "csv":
         return _environments_csv(environments)
-    page = Paginator(environments, PAGE_SIZE).get_page(request.GET.get("page"))
+    counted = queries.environments_filtered(request.user, **filters)
+    page = CountedPaginator(environments, PAGE_SIZE, counted=counted).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     filters_only = query.copy()
