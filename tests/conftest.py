@@ -203,8 +203,21 @@ def sandbox(sandbox_server, settings):
 
     requests.post(f"{sandbox_server.url}/_sandbox/reset", timeout=10).raise_for_status()
     requests.post(f"{sandbox_server.url}/_sandbox/pending", json={"seconds": 1}, timeout=10).raise_for_status()
+    forget_learned_rates()
     settings.WLPANEL_AWS_ENDPOINT = sandbox_server.url
     return sandbox_server
+
+
+def forget_learned_rates() -> None:
+    """A reset sandbox is an AWS with full buckets: the rates the panel learned from the last one
+    (aws/rate.py keeps them in Redis for an hour) would slow this test down for nothing."""
+    import redis
+
+    from aws import rate
+
+    connection = redis.Redis.from_url(rate.redis_url())
+    for key in connection.scan_iter("wlpanel:rate:*"):
+        connection.delete(key)
 
 
 # --- Real Celery workers --------------------------------------------------------------------------
