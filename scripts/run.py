@@ -158,10 +158,12 @@ def ensure_local_database(env: dict) -> None:
 def start_sandbox(env: dict) -> str:
     ready_file = Path(tempfile.mkdtemp(prefix="wlpanel-")) / "sandbox-url"
     pending = env.get("WLPANEL_SANDBOX_PENDING_SECONDS", "8")
+    # Unset: the command's own default (5 s, as strict as the product's tests expect AWS to be).
+    opt_in = env.get("WLPANEL_SANDBOX_OPT_IN_SECONDS", "")
     sandbox = spawn(
         "sandbox",
         [PYTHON, "manage.py", "sandbox", "--host", "127.0.0.1", "--port", "0", "--ready-file", str(ready_file),
-         "--pending-seconds", pending],
+         "--pending-seconds", pending, *(["--opt-in-seconds", opt_in] if opt_in else [])],
         env,
     )
     deadline = time.monotonic() + 60

@@ -171,8 +171,20 @@ def sandbox_server():
 
 def opt_in_and_wait(ec2, group: str, timeout: float = 30.0) -> None:
     """Opt the zone group in on the sandbox and wait until its zones report `opted-in`, as an
-    account that opted in earlier would be (the test's `zone` row says so already)."""
-    ec2.modify_availability_zone_group(GroupName=group, OptInStatus="opted-in")
+    account that opted in earlier would be (the test's `zone` row says so already).
+
+    Earlier: its opt-in delay has long passed, so this one opt-in takes 0 s (the sandbox's delay is
+    put back at once). The delay itself is what tests/provisioning/test_zones.py, tests/clouds and
+    tests/sandbox/test_sandbox_zones.py are about; here it only cost a second per test."""
+    import requests
+
+    control = f"{ec2.meta.endpoint_url}/_sandbox"
+    delay = requests.get(f"{control}/state", timeout=10).json()["opt_in_seconds"]
+    requests.post(f"{control}/opt-in", json={"seconds": 0}, timeout=10).raise_for_status()
+    try:
+        ec2.modify_availability_zone_group(GroupName=group, OptInStatus="opted-in")
+    finally:
+        requests.post(f"{control}/opt-in", json={"seconds": delay}, timeout=10).raise_for_status()
     deadline = time.monotonic() + timeout
     while True:
         zones = ec2.describe_availability_zones(
@@ -189,10 +201,37 @@ def sandbox(sandbox_server, settings):
     """The sandbox, reset, with the app pointed at it."""
     import requests
 
+    calls_settle(sandbox_server.url)
     requests.post(f"{sandbox_server.url}/_sandbox/reset", timeout=10).raise_for_status()
     requests.post(f"{sandbox_server.url}/_sandbox/pending", json={"seconds": 1}, timeout=10).raise_for_status()
+    forget_learned_rates()
     settings.WLPANEL_AWS_ENDPOINT = sandbox_server.url
     return sandbox_server
+
+
+def calls_settle(url: str, timeout: float = 30) -> None:
+    """Let the calls of the last test's workers (killed at its end) finish before a reset: one that
+    was sleeping out an injected latency would otherwise create its resource in the fresh sandbox."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        calls = requests.get(f"{url}/_sandbox/calls", timeout=10).json()["calls"]
+        if all(call["status"] is not None for call in calls):
+            return
+        time.sleep(0.05)
+
+
+def forget_learned_rates() -> None:
+    """A reset sandbox is an AWS with full buckets: the rates the panel learned from the last one
+    (aws/rate.py keeps them in Redis for an hour) would slow this test down for nothing."""
+    import redis
+
+    from aws import rate
+
+    connection = redis.Redis.from_url(rate.redis_url())
+    for key in connection.scan_iter("wlpanel:rate:*"):
+        connection.delete(key)
 
 
 # --- Real Celery workers --------------------------------------------------------------------------
@@ -229,8 +268,10 @@ class WorkerProcess:
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.kill(signal.SIGTERM)
+        """At the end of its test nothing more is asked of a worker: killed, not shut down warmly (the
+        prefork pool's warm shutdown takes 2 s). What it leaves behind is tidied by `start_worker`
+        (its database sessions, its messages) and by the next test's `sandbox` (its calls in flight)."""
+        self.kill()
         self.log.close()
 
 
@@ -274,7 +315,38 @@ def start_worker(worker_env, celery_queue, tmp_path, settings):
     yield start
     for worker in started:
         worker.stop()
+    if started:
+        wait_for(_database_quiet, timeout=30, interval=0.05, message="the killed workers' database sessions to end")
+        _forget_messages(celery_queue)
     app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+
+
+def _database_quiet() -> bool:
+    """No other session on the test database is inside a statement or a transaction: PostgreSQL has
+    rolled back what the killed workers had open, so flushing the tables waits for nobody."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'"
+        )
+        return cursor.fetchone()[0] == 0
+
+
+def _forget_messages(queue: str) -> None:
+    """Drop what killed workers leave of this session's queue in Redis: messages still waiting, and
+    those taken but never acknowledged, which kombu would put back after its visibility timeout
+    (10 minutes), in the middle of a later test."""
+    import json
+
+    import redis
+
+    connection = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    connection.delete(queue, *(f"{queue}\x06\x16{step}" for step in (3, 6, 9)))  # kombu's priority lists
+    for tag, raw in connection.hscan_iter("unacked"):
+        if json.loads(raw)[2] == queue:  # [message, exchange, routing key]
+            connection.pipeline().zrem("unacked_index", tag).hdel("unacked", tag).execute()
 
 
 def wait_for(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):

@@ -53,6 +53,7 @@ def test_make_run_without_postgresql_or_redis_builds_and_destroys_on_the_stand_i
         "PORT": str(port),
         "WLPANEL_DEMO_PASSWORD": PASSWORD,
         "WLPANEL_SANDBOX_PENDING_SECONDS": "1",
+        "WLPANEL_SANDBOX_OPT_IN_SECONDS": "1",  # the demo setup still waits for each opt-in
         "WLPANEL_POLL_SECONDS": "0.5",
         "PYTHONUNBUFFERED": "1",
     }

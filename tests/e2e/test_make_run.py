@@ -81,6 +81,8 @@ def test_make_run_serves_the_panel_and_stops_every_child(fresh_database, tmp_pat
         "WLPANEL_QUEUE": f"e2e-{port}",
         "PORT": str(port),
         "WLPANEL_DEMO_PASSWORD": PASSWORD,
+        # The demo setup still waits for AWS to report each opt-in (two accounts): 1 s, not 5 s.
+        "WLPANEL_SANDBOX_OPT_IN_SECONDS": "1",
     }
     env.pop("WLPANEL_AWS_ENDPOINT", None)
     log = open(tmp_path / "run.log", "wb")  # noqa: SIM115

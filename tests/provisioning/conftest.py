@@ -65,11 +65,16 @@ def seed_zone(zone, control):
 
 
 @pytest.fixture
-def engine_worker(start_worker):
+def engine_worker(start_worker, settings):
     """`engine_worker(**env)`: a worker with the fast engine tunables (and any overrides)."""
 
     def start(*, concurrency: int = 4, beat: bool = False, **extra_env):
-        return start_worker(concurrency=concurrency, beat=beat, extra_env={**FAST_ENGINE, **extra_env})
+        env = {**FAST_ENGINE, **extra_env}
+        # The test's own reconcile (`wait_for_state(reconcile=True)`) dispatches as beat would beside
+        # these workers: a message it sent to a worker the test then kills is sent again after their
+        # grace, not after the default 30 s.
+        settings.WLPANEL_DISPATCH_GRACE_SECONDS = float(env["WLPANEL_DISPATCH_GRACE_SECONDS"])
+        return start_worker(concurrency=concurrency, beat=beat, extra_env=env)
 
     return start
 

@@ -43,7 +43,14 @@ def test_opt_in_answers_at_once_and_a_worker_follows_it_until_aws_reports_it(san
 
     # The sandbox, like AWS, opts the group in a while after accepting the request (1 s in tests).
     assert zones and {zone.opt_in_status for zone in zones} == {"opt-in-requested"}
-    wait_for(lambda: Zone.objects.get(name=SFO).opted_in, timeout=60, message="the worker to see the opt-in")
+    # The worker writes the group's zones one at a time, then records the opt-in: wait for that
+    # record, not for the first zone (the others may not be written yet).
+    wait_for(
+        lambda: AuditEvent.objects.filter(action="zone_group.opted_in").exists(),
+        timeout=60,
+        message="the worker to see the opt-in",
+    )
+    assert Zone.objects.get(name=SFO).opted_in
     assert all(zone.opted_in for zone in Zone.objects.filter(group_name="us-west-2-wl1"))
     events = AuditEvent.objects.filter(action__startswith="zone_group.").order_by("id")
     assert [event.action for event in events] == ["zone_group.opt_in_requested", "zone_group.opted_in"]
