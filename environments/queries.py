@@ -18,10 +18,11 @@ from .selectors import environments_visible_to, requests_visible_to
 
 
 def environments_filtered(
-    user, *, team: str = "", state: str = "", zone: str = "", name: str = ""
+    user, *, team: str = "", state: str = "", zone: str = "", name: str = "", visible_teams=None
 ) -> QuerySet[Environment]:
-    """Visible environments (destroyed ones included), filtered by team slug, state, zone name, name."""
-    environments = environments_visible_to(user)
+    """Visible environments (destroyed ones included), filtered by team slug, state, zone name, name.
+    `visible_teams`: `teams_for_filters(user)` when already read."""
+    environments = environments_visible_to(user, teams=visible_teams)
     if team:
         environments = environments.filter(team__slug=team)
     if state:

@@ -417,7 +417,7 @@ def environment_list(request):
     zone_names = list(Zone.objects.only("name").order_by("name"))
     filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zone_names)
     sort, ordering = queries.environment_sort(request.GET.get("sort", ""))
-    filters = filter_form.filters()
+    filters = {**filter_form.filters(), "visible_teams": teams}
     environments = queries.environment_rows(request.user, ordering=ordering, **filters)
     if request.GET.get("format") == "csv":
         return _environments_csv(environments)
