@@ -271,18 +271,27 @@ def test_environment_timeline_carries_each_rows_aws_calls(bob):
     record(actor=None, action="environment.ready", target=None, source=Source.WORKER, environment_id=6)
     aws_call_record(region="us-west-2", operation="CreateVpc", outcome="ok", duration_ms=5, environment_id=5, cause_event_id=started.pk)
     aws_call_record(region="us-west-2", operation="CreateSubnet", outcome="ok", duration_ms=5, environment_id=5, correlation_id="c5")
+    for _ in range(2):
+        aws_call_record(region="us-west-2", operation="CreateVpc", outcome="RequestLimitExceeded", duration_ms=0, environment_id=5, correlation_id="c5")
+    aws_call_record(region="us-west-2", operation="DeleteVpc", outcome="ok", duration_ms=7, correlation_id="someone-else")
 
     with CaptureQueriesContext(connection) as queries:
         timeline = environment_timeline(5)
     assert len(queries.captured_queries) == 2
     assert [e.pk for e in timeline] == [ready.pk, started.pk]
-    assert [c.operation for c in timeline[1].aws_calls] == ["CreateVpc", "CreateSubnet"] and timeline[0].aws_calls == []
+    assert timeline[0].aws_summary == {"count": 0, "operations": "", "duration_ms": 0, "problems": []}
+    assert timeline[1].aws_summary == {
+        "count": 4,
+        "operations": "CreateVpc, CreateSubnet",  # each once, in the order of its first call
+        "duration_ms": 10,
+        "problems": ["CreateVpc RequestLimitExceeded ×2"],  # each kind once
+    }
 
     from django.template.loader import render_to_string
 
-    assert timeline[1].aws_summary == {"count": 2, "operations": "CreateVpc, CreateSubnet", "duration_ms": 10, "problems": []}
     html = render_to_string("audit/_timeline.html", {"timeline_events": timeline})
-    assert "environment.provision_started" in html and "2 AWS calls" in html and "CreateVpc, CreateSubnet" in html
+    assert "environment.provision_started" in html and "4 AWS calls" in html and "CreateVpc, CreateSubnet" in html
+    assert "CreateVpc RequestLimitExceeded ×2" in html
 
 
 @pytest.mark.django_db
