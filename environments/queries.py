@@ -68,16 +68,15 @@ def environment_sort(value: str) -> tuple[str, list[str]]:
     return value, ordering if column == "id" else [*ordering, "-id"]
 
 
-def environment_rows(user, *, ordering: list[str] | None = None, **filters) -> QuerySet[dict]:
-    """The environments page: `environments_filtered` as plain rows of what a row shows (no model
-    instances: building them cost more than the query). The Carrier IP is a subquery of the same
-    statement, not a query per row."""
+def environment_rows(environments: QuerySet[Environment], *, ordering: list[str] | None = None) -> QuerySet[dict]:
+    """The environments page: `environments_filtered(...)` as plain rows of what a row shows (no
+    model instances: building them cost more than the query). The Carrier IP is a subquery of the
+    same statement, not a query per row."""
     carrier_ip = Resource.objects.filter(environment=OuterRef("pk"), key="carrier_ip").values(
         ip=KeyTextTransform("CarrierIp", "described")
     )[:1]
     return (
-        environments_filtered(user, **filters)
-        .order_by(*(ordering or ["-id"]))
+        environments.order_by(*(ordering or ["-id"]))
         .values(
             "id", "name", "state", "created_at", "expires_at",
             team_slug=F("team__slug"), owner_username=F("owner__username"),

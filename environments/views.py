@@ -417,12 +417,11 @@ def environment_list(request):
     zone_names = list(Zone.objects.only("name").order_by("name"))
     filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zone_names)
     sort, ordering = queries.environment_sort(request.GET.get("sort", ""))
-    filters = {**filter_form.filters(), "visible_teams": teams}
-    environments = queries.environment_rows(request.user, ordering=ordering, **filters)
+    environments = queries.environments_filtered(request.user, visible_teams=teams, **filter_form.filters())
+    rows = queries.environment_rows(environments, ordering=ordering)
     if request.GET.get("format") == "csv":
-        return _environments_csv(environments)
-    counted = queries.environments_filtered(request.user, **filters)
-    page = CountedPaginator(environments, PAGE_SIZE, counted=counted).get_page(request.GET.get("page"))
+        return _environments_csv(rows)
+    page = CountedPaginator(rows, PAGE_SIZE, counted=environments).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     filters_only = query.copy()
