@@ -3,7 +3,7 @@ environment's resources and audit trail. What the environment page makes of thos
 route tables, addresses, traffic matrix and topology) is `presenters`.
 """
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 
 from accounts.selectors import teams_visible_to
@@ -30,14 +30,17 @@ def environments_filtered(
     if zone:
         environments = environments.filter(zone__name=zone)
     if name:
-        environments = environments.filter(Q(name__icontains=name) | Exists(_resources_named(name)))
+        # The ids first, not an EXISTS in the same statement: once PostgreSQL's plan of the prepared
+        # statement turned generic, the EXISTS version took 26 ms instead of 2.
+        named = list(_resources_named(name).values_list("environment_id", flat=True).distinct())
+        environments = environments.filter(Q(name__icontains=name) | Q(pk__in=named))
     # Lists never show the plan or the orphans: large JSON that only the detail page reads.
     return environments.defer("plan", "orphans").order_by("-id")
 
 
 def _resources_named(term: str) -> QuerySet[Resource]:
-    """The environment's resources whose AWS id or described address is `term` (search by IP or id)."""
-    return Resource.objects.filter(environment=OuterRef("pk")).filter(
+    """The resources whose AWS id or described address is `term` (search by IP or id)."""
+    return Resource.objects.filter(
         Q(aws_id=term)
         | Q(described__CarrierIp=term)
         | Q(described__PublicIpAddress=term)
