@@ -9,7 +9,6 @@ so N accounts may go N times faster than one: the run reports each account's thr
 wall against the largest, and then the same batch in one account (the baseline) and the ratio.
 """
 
-import statistics
 import time
 
 from bench import provision
@@ -117,7 +116,6 @@ def build(label: str, places: list[dict], size: int, people: dict, timeout: floa
     """`size` environments round-robin over `places`; approval to the last one settled."""
     from audit.choices import Source
     from audit.context import Origin
-    from environments.models import Environment
     from environments.services import environment_request_approve, environment_request_create
 
     requests = []
@@ -140,17 +138,16 @@ def build(label: str, places: list[dict], size: int, people: dict, timeout: floa
     wait_until([pk for place in places for pk in place["ids"]], "provisioning", timeout)
     wall = time.monotonic() - started
     ids = [pk for place in places for pk in place["ids"]]
-    environments = list(Environment.objects.filter(pk__in=ids))
-    own = sorted((e.ready_at - e.created_at).total_seconds() for e in environments if e.ready_at)
+    outcome = provision.builds_outcome(ids)
     return {
         "label": label,
         "size": size,
         "ids": ids,
         "wall": wall,
-        "ready": sum(e.state == "ready" for e in environments),
-        "failed": [f"{e.name}: {e.failure_reason}" for e in environments if e.state == "failed"],
-        "median": statistics.median(own) if own else float("nan"),
-        "p90": own[min(len(own) - 1, int(0.9 * len(own)))] if own else float("nan"),
+        "ready": outcome["ready"],
+        "failed": outcome["failed"],
+        "median": outcome["median"],
+        "p90": outcome["p90"],
     }
 
 

@@ -276,18 +276,34 @@ def build_batch(label: str, size: int, people, timeout: float) -> dict:
             break
         time.sleep(0.25)
     wall = time.monotonic() - started
-    environments = list(Environment.objects.filter(pk__in=ids))
-    own = sorted((e.ready_at - e.created_at).total_seconds() for e in environments if e.ready_at)
+    outcome = builds_outcome(ids)
     return {
-        "own_p90": own[min(len(own) - 1, int(0.9 * len(own)))] if own else float("nan"),
+        "own_p90": outcome["p90"],
         "label": label,
         "size": size,
         "ids": ids,
         "wall": wall,
+        "ready": outcome["ready"],
+        "failed": outcome["failed"],
+        "own_median": outcome["median"],
+        "own_max": outcome["max"],
+    }
+
+
+def builds_outcome(ids: list[int]) -> dict:
+    """How the builds of `ids` ended: how many are ready, the failed ones with their reasons, and
+    the median, p90 and max of each one's own time from creation to ready."""
+    from environments.models import Environment
+
+    environments = list(Environment.objects.filter(pk__in=ids))
+    own = sorted((e.ready_at - e.created_at).total_seconds() for e in environments if e.ready_at)
+    nan = float("nan")
+    return {
         "ready": sum(e.state == "ready" for e in environments),
         "failed": [f"{e.name}: {e.failure_reason}" for e in environments if e.state == "failed"],
-        "own_median": statistics.median(own) if own else float("nan"),
-        "own_max": max(own) if own else float("nan"),
+        "median": statistics.median(own) if own else nan,
+        "p90": own[min(len(own) - 1, int(0.9 * len(own)))] if own else nan,
+        "max": own[-1] if own else nan,
     }
 
 

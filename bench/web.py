@@ -16,8 +16,9 @@ What it does, in order:
    `record` (created, approved, how it ended) and the sample build's AWS calls under its own
    correlation id; then stores every network view as the worker does when a description lands.
 4. Measures with `--clients` closed-loop clients (threads of this process on plain HTTP/1.1):
-   (a) the detail page of every environment once per mode, each first request cold, on fresh
-       gunicorn processes (no process cache): the baseline computes the network view on read
+   (a) the detail page of every environment once per mode, each first request cold, on a fresh
+       gunicorn as gunicorn.conf.py starts it (the master loads the code and compiles the
+       templates before forking; nothing a page shows is cached): the baseline computes the network view on read
        (`WLPANEL_NETWORK_VIEW_ON_READ=1`, as pages did before it was stored), then as shipped —
        in the order A B B A over the two halves of the environments;
    (b) the environments list with filters (team, state, zone, search by name and by Carrier IP,
@@ -281,7 +282,7 @@ def clone_environments(sample, *, count: int, teams, members, approvers) -> dict
                 else "",
                 failure_code="InsufficientInstanceCapacity" if shape == "failed" else "",
                 expires_at=now + timedelta(hours=72),
-                ready_at=now if shape == "ready" else None,
+                ready_at=now if shape in ("ready", "destroyed") else None,  # destroyed after it was ready
                 destroyed_at=now if shape == "destroyed" else None,
             )
             for request, shape in zip(requests, shapes, strict=True)
@@ -879,7 +880,7 @@ def main() -> None:
 
 
 def serve(database_url: str, workdir: Path, args, extra_env: dict):
-    """A fresh gunicorn (no process cache warmed), a session on it, and its CPU meter. Pointed at
+    """A fresh gunicorn (nothing of a page cached), a session on it, and its CPU meter. Pointed at
     the sandbox as the worker is (pages never call it; its URL is in the links pages render)."""
     from django.conf import settings
 
