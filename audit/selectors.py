@@ -7,10 +7,12 @@ year back costs what the first page costs. Time bounds are turned into id bounds
 
 import datetime as dt
 import json
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import Count, Lookup, Min, Q, QuerySet, Sum, TextField
+from django.db.models import Lookup, Q, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
@@ -253,60 +255,56 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def environment_timeline(environment_id: int, *, limit: int = 50) -> list[AuditEvent]:
-    """The environment's newest audit rows, each with `aws_summary`: the AWS calls it caused, in
-    one line (the row's own page lists them), with each kind of call that did not answer ok once
-    ("CreateSubnet RequestLimitExceeded ×3").
+    """The environment's newest audit rows, each with `aws_calls`: the calls it caused.
 
-    Two queries whatever the length: the rows (only the columns the timeline shows), then their
-    calls counted in the database by owner, operation and outcome — a build's row causes about 90
-    calls, of some 25 kinds.
+    Two queries whatever the length: the rows, then every call linked to any of them; only the
+    columns the timeline shows (not the before/after and parameter JSON).
     """
     events = list(
         AuditEvent.objects.filter(environment_id=environment_id)
         .only("created_at", "actor_username", "action", "correlation_id")
         .order_by("-id")[:limit]
     )
-    by_id, by_correlation = _call_owners(events)
-    totals = {event.pk: {"count": 0, "operations": {}, "duration_ms": 0, "problems": []} for event in events}
-    if events:
-        groups = (
-            AwsCall.objects.filter(Q(cause_event_id__in=by_id) | Q(correlation_id__in=by_correlation))
-            .values_list("cause_event_id", "correlation_id", "operation", "outcome")
-            .annotate(calls=Count("id"), duration_ms=Sum("duration_ms"), first=Min("id"))
-            .order_by("first")  # operations in the order of their first call
-        )
-        for cause_event_id, correlation_id, operation, outcome, calls, duration_ms, _first in groups:
-            for owner in _owners_of(cause_event_id, correlation_id, by_id, by_correlation):
-                total = totals[owner.pk]
-                total["count"] += calls
-                total["operations"].setdefault(operation, None)
-                total["duration_ms"] += duration_ms or 0
-                if outcome != "ok":
-                    total["problems"].append(f"{operation} {outcome}" + (f" ×{calls}" if calls > 1 else ""))
+    _attach_aws_calls(events, fields=("operation", "outcome", "duration_ms", "cause_event_id", "correlation_id"))
     for event in events:
-        total = totals[event.pk]
-        operations = list(total["operations"])
-        total["operations"] = ", ".join(operations[:SUMMARY_OPERATIONS]) + (
-            ", …" if len(operations) > SUMMARY_OPERATIONS else ""
-        )
-        event.aws_summary = total
+        event.aws_summary = aws_calls_summary(event.aws_calls)
     return events
 
 
 SUMMARY_OPERATIONS = 6
 
 
-def _call_owners(events: list[AuditEvent]) -> tuple[dict[int, AuditEvent], dict[str, list[AuditEvent]]]:
+def aws_calls_summary(calls: list) -> dict:
+    """One line per audit row instead of one per call (a build's row causes dozens): how many,
+    which operations, the time they took, and the calls that did not answer ok."""
+    operations = list(dict.fromkeys(call.operation for call in calls))
+    problems = Counter(f"{call.operation} {call.outcome}" for call in calls if call.outcome != "ok")
+    return {
+        "count": len(calls),
+        "operations": ", ".join(operations[:SUMMARY_OPERATIONS]) + (", …" if len(operations) > SUMMARY_OPERATIONS else ""),
+        "duration_ms": sum(call.duration_ms or 0 for call in calls),
+        # Each kind of call that did not answer ok once, with how many ("CreateSubnet intent ×2").
+        "problems": [f"{kind} ×{n}" if n > 1 else kind for kind, n in problems.items()],
+    }
+
+
+def _attach_aws_calls(events: Iterable[AuditEvent], *, fields: tuple[str, ...] = ()) -> None:
+    events = list(events)
     by_id = {event.pk: event for event in events}
     by_correlation: dict[str, list[AuditEvent]] = {}
     for event in events:
+        event.aws_calls = []
         if event.correlation_id:
             by_correlation.setdefault(event.correlation_id, []).append(event)
-    return by_id, by_correlation
-
-
-def _owners_of(cause_event_id, correlation_id, by_id, by_correlation) -> list[AuditEvent]:
-    """A call belongs to the row that caused it; otherwise to the rows of its correlation id."""
-    return [by_id[cause_event_id]] if cause_event_id in by_id else by_correlation.get(correlation_id, [])
-
-
+    if not events:
+        return
+    calls = AwsCall.objects.filter(Q(cause_event_id__in=by_id) | Q(correlation_id__in=by_correlation)).order_by("id")
+    if fields:
+        # Named rows, not model instances: a build's row causes dozens of calls, and instances of
+        # them cost the environment page more than the rest of its trail.
+        calls = calls.values_list(*fields, named=True)  # fields name cause_event_id and correlation_id
+    for call in calls:
+        # A call belongs to the row that caused it; otherwise to the rows of its correlation id.
+        owners = [by_id[call.cause_event_id]] if call.cause_event_id in by_id else by_correlation.get(call.correlation_id, [])
+        for owner in owners:
+            owner.aws_calls.append(call)
