@@ -325,3 +325,35 @@ def _step_row(step, environment):
         code, resource.last_error, tried, next_attempt,
     )  # fmt: skip
     return format_html("{}\n{}", row, error)
+
+
+@register.simple_tag
+def timeline_rows(events, event_list_url: str):
+    """The audit trail's <li>s (`audit.selectors.environment_timeline`), each with its AWS calls in a line."""
+    return format_html_join("\n", "{}", ((_timeline_row(event, event_list_url),) for event in events))
+
+
+PROBLEMS_SHOWN = 5
+
+
+def _timeline_row(event, event_list_url: str):
+    summary = event.aws_summary
+    calls = ""
+    if summary["count"]:
+        problems = summary["problems"]
+        badges = format_html_join(" ", '<span class="badge badge-danger">{}</span>', ((p,) for p in problems[:PROBLEMS_SHOWN]))
+        more = format_html(' <span class="muted">+{} more</span>', len(problems) - PROBLEMS_SHOWN) if len(problems) > PROBLEMS_SHOWN else ""
+        calls = format_html(
+            '<p style="margin:2px 0 0;font-size:13px" class="muted" data-testid="aws-calls-summary">'
+            '<a href="{}{}/">{} AWS call{}</a>: <code>{}</code> · {} ms {}{}</p>',
+            event_list_url, event.pk, summary["count"], "" if summary["count"] == 1 else "s",
+            summary["operations"], summary["duration_ms"], badges, more,
+        )  # fmt: skip
+    return format_html(
+        '<li style="padding:4px 0 10px"><a href="{}{}/" class="mono">{}</a> '
+        '<span class="muted">· {} · {} UTC</span>{}</li>',
+        event_list_url, event.pk, event.action,
+        event.actor_username or "system", utc(event.created_at, "seconds"),
+        calls,
+    )  # fmt: skip
+
