@@ -148,6 +148,11 @@ def build_sample(*, team, zone, requester, approver, sandbox_url: str):
         if time.monotonic() > deadline:
             raise SystemExit(f"{zone.group_name} never reported opted-in")
         time.sleep(0.5)
+    # The price cache, as the daily refresh fills it: every page prices its plan from it.
+    from pricing.services import prices_refresh
+
+    priced = prices_refresh(origin=Origin.system(source=Source.SHELL))
+    print(f"prices refreshed from the sandbox's Price List: {priced['prices']} prices for {priced['locations']} locations")
     worker = InProcessWorker()
     request = services.environment_request_create(
         origin=Origin(user=requester, source=Source.WEB, ip_address="127.0.0.1", user_agent="bench"),
