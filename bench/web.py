@@ -7,7 +7,8 @@ What it does, in order:
 
 1. (Re)creates the PostgreSQL database `--database` on the server of `BENCH_POSTGRES_URL`
    (default postgres://postgres@127.0.0.1:5432), migrates it, and drops it at the end.
-2. Starts the sandbox (`manage.py sandbox`, its own process) and builds one environment for real
+2. Starts the sandbox (`manage.py sandbox`, its own process), fills the price cache from its Price
+   List (as the daily refresh does), and builds one environment for real
    against it (the services, then the engine's `advance`/`run_step` run in this process), so the
    Describe* items stored on its resources are what AWS-shaped answers really look like.
 3. Clones it into `--environments` environments across four teams (30 % ready with every resource
