@@ -356,4 +356,3 @@ def _timeline_row(event, event_list_url: str):
         event.actor_username or "system", utc(event.created_at, "seconds"),
         calls,
     )  # fmt: skip
-
