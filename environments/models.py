@@ -169,7 +169,11 @@ class Environment(models.Model):
                 name="unique_live_environment_name_per_team",
             )
         ]
-        indexes = [models.Index(fields=["team", "-id"], name="env_team_id_idx")]
+        indexes = [
+            models.Index(fields=["team", "-id"], name="env_team_id_idx"),
+            # The environments list's count by state: an index-only scan instead of reading the rows.
+            models.Index(fields=["state", "team"], name="env_state_team_idx"),
+        ]
 
     def __str__(self):
         return f"{self.team.slug}/{self.name}"
