@@ -12,8 +12,16 @@ from .conftest import assert_matches_inventory, wait_for_state
 pytestmark = pytest.mark.workers
 
 
+THROTTLES = 10
+
+
 def test_throttling_and_eventual_consistency_still_build_everything(engine_worker, make_environment, control):
-    control.post("faults", {"action": "*", "code": "RequestLimitExceeded", "status": 503, "rate": 0.1})
+    # A burst of throttles on any kind of call, then none: each one cuts the rate the panel learned
+    # (aws/rate.py), which climbs back slowly. An endless 10 % kept the rates near their floor and the
+    # builds at 30-120 s; these ten leave them at 25-30 s.
+    throttle = control.post(
+        "faults", {"action": "*", "code": "RequestLimitExceeded", "status": 503, "rate": 0.2, "count": THROTTLES}
+    )
     control.post("consistency", {"seconds": 2})
     engine_worker(concurrency=6)
     environments = [make_environment(f"rough-{number}") for number in range(3)]
@@ -24,6 +32,8 @@ def test_throttling_and_eventual_consistency_still_build_everything(engine_worke
         assert_matches_inventory(environment, control)
     codes = {call["code"] for call in control.calls()}
     assert "RequestLimitExceeded" in codes and any(code and code.endswith(".NotFound") for code in codes)
+    fired = {fault["id"]: fault["fired"] for fault in control.get("state")["faults"]}
+    assert fired[throttle["id"]] == THROTTLES
 
 
 def test_no_capacity_fails_with_a_hint_and_teardown_leaves_nothing(engine_worker, make_environment, control, alice):
