@@ -1,7 +1,7 @@
 """The seed's walk-through with the real AWS CLI (v1, from PyPI) against the served sandbox.
 
 The CLI lives in its own virtualenv (its botocore is not the product's): ``WLPANEL_AWS_CLI``
-names an ``aws`` executable, else ``var/awscli`` is created once with ``pip install awscli``.
+names an ``aws`` executable, else ``var/awscli`` is created once with ``pip install awscli==<AWSCLI>``.
 """
 
 import json
@@ -18,6 +18,7 @@ from sandbox_helpers import WL_GROUP, WL_REGION, WL_ZONE
 ROOT = Path(__file__).resolve().parents[2]
 CLI_VENV = ROOT / "var" / "awscli"
 SESSION = Path(__file__).with_name("aws_cli_session.py")
+AWSCLI = "awscli==1.46.3"  # pinned: the walk-through runs awscli.clidriver.main() in one process
 
 
 def _aws_executable() -> Path:
@@ -26,7 +27,7 @@ def _aws_executable() -> Path:
     executable = CLI_VENV / "bin" / "aws"
     if not executable.exists():
         subprocess.run([sys.executable, "-m", "venv", str(CLI_VENV)], check=True)
-        subprocess.run([str(CLI_VENV / "bin" / "pip"), "install", "--quiet", "awscli"], check=True, timeout=600)
+        subprocess.run([str(CLI_VENV / "bin" / "pip"), "install", "--quiet", AWSCLI], check=True, timeout=600)
     return executable
 
 
