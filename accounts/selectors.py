@@ -2,8 +2,22 @@
 
 from django.db.models import QuerySet
 
+from wlpanel.compiled_query import CompiledQuery
+
 from .choices import TeamRole
 from .models import ApiToken, Membership, Team, User
+
+
+def user_get(user_id) -> User | None:
+    """The user a session names (read on every request), or None."""
+    try:
+        user_id = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    return _USER_BY_ID.first(user_id=user_id)
+
+
+_USER_BY_ID = CompiledQuery(lambda user_id: User._default_manager.filter(pk=user_id), user_id=int)
 
 
 def user_sees_all(user: User) -> bool:

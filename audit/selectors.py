@@ -17,6 +17,7 @@ from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from accounts.selectors import user_sees_all
+from wlpanel.compiled_query import CompiledQuery
 
 from .models import AuditEvent, AwsCall
 from .services import HASHED_FIELDS, event_hash
@@ -254,17 +255,31 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 # --- An environment's timeline (included on the environment page) -----------------------------------
 
 
-def environment_timeline(environment_id: int, *, limit: int = 50) -> list[AuditEvent]:
+TIMELINE_LIMIT = 50
+
+
+def _timeline_events(environment_id: int, *, limit: int = TIMELINE_LIMIT) -> QuerySet[AuditEvent]:
+    return (
+        AuditEvent.objects.filter(environment_id=environment_id)
+        .only("created_at", "actor_username", "action", "correlation_id")
+        .order_by("-id")[:limit]
+    )
+
+
+# Every detail page reads it: compiled once per process (wlpanel.compiled_query).
+_TIMELINE_EVENTS = CompiledQuery(_timeline_events, environment_id=int)
+
+
+def environment_timeline(environment_id: int, *, limit: int = TIMELINE_LIMIT) -> list[AuditEvent]:
     """The environment's newest audit rows, each with `aws_calls`: the calls it caused.
 
     Two queries whatever the length: the rows, then every call linked to any of them; only the
     columns the timeline shows (not the before/after and parameter JSON).
     """
-    events = list(
-        AuditEvent.objects.filter(environment_id=environment_id)
-        .only("created_at", "actor_username", "action", "correlation_id")
-        .order_by("-id")[:limit]
-    )
+    if limit == TIMELINE_LIMIT:
+        events = _TIMELINE_EVENTS.all(environment_id=environment_id)
+    else:
+        events = list(_timeline_events(environment_id, limit=limit))
     _attach_aws_calls(events, fields=("operation", "outcome", "duration_ms", "cause_event_id", "correlation_id"))
     for event in events:
         event.aws_summary = aws_calls_summary(event.aws_calls)

@@ -22,6 +22,7 @@ from environments.selectors import environment_get_visible
 from netmodel.network import network_from_described
 from netmodel.traffic import traffic_matrix
 from notify import services as notifications
+from wlpanel.compiled_query import CompiledQuery
 
 from .choices import Method, RunState
 from .models import CheckRun
@@ -214,4 +215,10 @@ def _record(run: CheckRun, environment: Environment) -> None:
 
 
 def latest_run(environment: Environment) -> CheckRun | None:
-    return CheckRun.objects.filter(environment=environment).order_by("-started_at", "-id").first()
+    return _LATEST_RUN.first(environment_id=environment.pk)
+
+
+_LATEST_RUN = CompiledQuery(  # read by every detail page: compiled once per process
+    lambda environment_id: CheckRun.objects.filter(environment_id=environment_id).order_by("-started_at", "-id")[:1],
+    environment_id=int,
+)

@@ -9,6 +9,7 @@ from django.db.models.fields.json import KeyTextTransform
 from accounts.selectors import teams_visible_to
 from audit.selectors import environment_timeline as audit_timeline
 from clouds.selectors import account_get_visible, accounts_visible, team_accounts
+from wlpanel.compiled_query import CompiledQuery
 
 from .choices import EnvironmentState, RequestState
 from .models import Environment, EnvironmentRequest, Resource, Zone
@@ -165,7 +166,13 @@ def request_to_prefill(user, request_id) -> EnvironmentRequest | None:
 
 
 def environment_resources(environment: Environment) -> list[Resource]:
-    return list(environment.resources.order_by("id"))
+    return _ENVIRONMENT_RESOURCES.all(environment_id=environment.pk)
+
+
+# Compiled once per process: every page and progress poll of an environment reads its resources.
+_ENVIRONMENT_RESOURCES = CompiledQuery(
+    lambda environment_id: Resource.objects.filter(environment_id=environment_id).order_by("id"), environment_id=int
+)
 
 
 def environment_timeline(environment: Environment) -> list:

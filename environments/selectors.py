@@ -7,6 +7,7 @@ from django.http import Http404
 from accounts.choices import TeamRole
 from accounts.models import Membership
 from accounts.selectors import team_role, teams_visible_to, user_sees_all
+from wlpanel.compiled_query import CompiledQuery
 
 from .choices import RequestState
 from .models import Environment, EnvironmentRequest
@@ -42,23 +43,45 @@ def request_get_visible(user, request_id: int) -> EnvironmentRequest:
 def environment_get_visible(user, environment_id: int, *, with_network_view: bool = False) -> Environment:
     """The environment, or 404 when it is outside the user's teams; it carries the user's role in
     its team (`viewer_role`), read in the same statement, for the permission checks that follow.
-    `with_network_view`: and its stored network view's rendered parts (the detail page's)."""
-    role = Membership.objects.filter(user=user.pk, team=OuterRef("team_id")).values("role")[:1]
-    environments = Environment.objects.select_related("team", "zone", "owner").annotate(viewer_team_role=Subquery(role))
-    if with_network_view:
-        environments = environments.select_related("network_view").defer(*NETWORK_VIEW_DATA)
-    if not user_sees_all(user):
-        environments = environments.filter(viewer_team_role__isnull=False)
+    `with_network_view`: and its stored network view's rendered parts (the detail page's).
+
+    Compiled once per process (wlpanel.compiled_query): every page and progress poll of an
+    environment reads it, and Django spent longer building this SQL than PostgreSQL running it."""
     try:
-        environment = environments.get(pk=environment_id)
-    except (Environment.DoesNotExist, ValueError, TypeError) as exc:
+        environment_id = int(environment_id)
+    except (ValueError, TypeError) as exc:
         raise Http404("No such environment.") from exc
+    read = _ENVIRONMENT_VISIBLE[(user_sees_all(user), with_network_view)]
+    environment = read.first(user_id=user.pk, environment_id=environment_id)
+    if environment is None:
+        raise Http404("No such environment.")
     environment.viewer_role = (user.pk, environment.viewer_team_role)
     return environment
 
 
+def _environment_visible(*, sees_all: bool, with_network_view: bool) -> CompiledQuery:
+    def build(user_id: int, environment_id: int) -> QuerySet[Environment]:
+        role = Membership.objects.filter(user=user_id, team=OuterRef("team_id")).values("role")[:1]
+        environments = Environment.objects.select_related("team", "zone", "owner").annotate(
+            viewer_team_role=Subquery(role)
+        )
+        if with_network_view:
+            environments = environments.select_related("network_view").defer(*NETWORK_VIEW_DATA)
+        if not sees_all:
+            environments = environments.filter(viewer_team_role__isnull=False)
+        return environments.filter(pk=environment_id)
+
+    return CompiledQuery(build, user_id=int, environment_id=int)
+
+
 # The stored view's data (the API's): the page shows only its rendered parts.
 NETWORK_VIEW_DATA = ("network_view__traffic", "network_view__svg", "network_view__security")
+
+_ENVIRONMENT_VISIBLE = {
+    (sees_all, with_network_view): _environment_visible(sees_all=sees_all, with_network_view=with_network_view)
+    for sees_all in (False, True)
+    for with_network_view in (False, True)
+}
 
 
 def viewer_role(user, environment: Environment) -> str | None:

@@ -3,12 +3,25 @@
 from datetime import datetime
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils import timezone
 
 from netmodel.zones import price_locations, region_price_locations
+from wlpanel.compiled_query import CompiledQuery
 
 from . import estimate as estimates
 from .models import Price
+
+PRICE_FIELDS = ("location", "kind", "instance_type", "usd", "unit", "sample", "source", "refreshed_at")
+
+# Compiled once per process (wlpanel.compiled_query).
+_TWO_LOCATIONS = CompiledQuery(
+    lambda first, second: Price.objects.filter(Q(location=first) | Q(location=second)).values_list(
+        *PRICE_FIELDS, named=True
+    ),
+    first=str,
+    second=str,
+)
 
 
 class PriceBook:
@@ -23,9 +36,7 @@ class PriceBook:
     def _load(self) -> estimates.PriceTable:
         if self._table is None:
             self._table = {}
-            rows = Price.objects.all() if self._locations is None else Price.objects.filter(location__in=self._locations)
-            fields = ("location", "kind", "instance_type", "usd", "unit", "sample", "source", "refreshed_at")
-            for row in rows.values_list(*fields, named=True):
+            for row in self._rows():
                 self._table[(row.location, row.kind, row.instance_type)] = {
                     "usd": Decimal(row.usd),
                     "unit": row.unit,
@@ -35,6 +46,14 @@ class PriceBook:
                 known = self._dates.get(row.location)
                 self._dates[row.location] = min(known, row.refreshed_at) if known else row.refreshed_at
         return self._table
+
+    def _rows(self):
+        if self._locations is None:
+            return Price.objects.values_list(*PRICE_FIELDS, named=True)
+        if 1 <= len(self._locations) <= 2:  # a plan's zone and Region: every detail page reads them
+            first, *rest = self._locations
+            return _TWO_LOCATIONS.all(first=first, second=rest[0] if rest else first)
+        return Price.objects.filter(location__in=self._locations).values_list(*PRICE_FIELDS, named=True)
 
     def cost(self, plan: dict, *, hours: float) -> dict:
         """The estimate of a plan document for `hours` (the `cost` of DESIGN section 6)."""

@@ -10,6 +10,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import SuspiciousOperation
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
+from accounts.selectors import user_get
+
 from . import services
 from .discovery import oidc_setting, provider_configuration, sso_enabled
 
@@ -18,6 +20,10 @@ log = logging.getLogger(__name__)
 
 class LocalLoginBackend(ModelBackend):
     """Passwords, as `WLPANEL_LOCAL_LOGIN` allows: `all`, `admins` (break-glass only) or `off`."""
+
+    def get_user(self, user_id):
+        user = user_get(user_id)  # every request: its query compiled once per process
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def user_can_authenticate(self, user):
         policy = settings.WLPANEL_LOCAL_LOGIN
@@ -46,6 +52,9 @@ class ProviderBackend(OIDCAuthenticationBackend):
             log.warning("single sign-on failed: %s", exc)
             messages.error(request, "Single sign-on failed: the identity provider's answer was not accepted.")
             return None
+
+    def get_user(self, user_id):
+        return user_get(user_id)  # every request: its query compiled once per process
 
     def verify_token(self, token, **kwargs):
         """The signature and nonce (the library), then what it leaves out: expiry, issuer, audience."""

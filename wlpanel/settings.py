@@ -308,6 +308,7 @@ AXES_CLIENT_IP_CALLABLE = "audit.client_ip.client_ip"
 
 # API tokens expire this many days after they are issued.
 WLPANEL_API_TOKEN_DAYS = env.int("WLPANEL_API_TOKEN_DAYS", default=90)
+SESSION_ENGINE = "accounts.sessions"  # database sessions, their read compiled once per process
 SESSION_COOKIE_AGE = env.int("WLPANEL_SESSION_MAX_AGE", default=12 * 3600)
 WLPANEL_SESSION_IDLE_SECONDS = env.int("WLPANEL_SESSION_IDLE_SECONDS", default=30 * 60)
 # Sensitive page actions (approve, destroy, opt-in) ask for the password again past this age.
