@@ -8,16 +8,15 @@ year back costs what the first page costs. Time bounds are turned into id bounds
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import Lookup, Q, QuerySet, TextField
+from django.db.models import Count, Lookup, Min, Q, QuerySet, Sum, TextField
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from accounts.selectors import user_sees_all
-from wlpanel.compiled_query import CompiledQuery
+from wlpanel.compiled_query import AnyOf, CompiledQuery
 
 from .models import AuditEvent, AwsCall
 from .services import HASHED_FIELDS, event_hash
@@ -271,55 +270,71 @@ _TIMELINE_EVENTS = CompiledQuery(_timeline_events, environment_id=int)
 
 
 def environment_timeline(environment_id: int, *, limit: int = TIMELINE_LIMIT) -> list[AuditEvent]:
-    """The environment's newest audit rows, each with `aws_calls`: the calls it caused.
+    """The environment's newest audit rows, each with `aws_summary`: one line for the calls it caused.
 
-    Two queries whatever the length: the rows, then every call linked to any of them; only the
-    columns the timeline shows (not the before/after and parameter JSON).
+    Two queries whatever the length: the rows (only the columns the timeline shows), then the
+    calls linked to any of them, counted by row and kind in SQL (a build's row causes dozens).
     """
     if limit == TIMELINE_LIMIT:
         events = _TIMELINE_EVENTS.all(environment_id=environment_id)
     else:
         events = list(_timeline_events(environment_id, limit=limit))
-    _attach_aws_calls(events, fields=("operation", "outcome", "duration_ms", "cause_event_id", "correlation_id"))
+    groups = _aws_call_groups(events)
     for event in events:
-        event.aws_summary = aws_calls_summary(event.aws_calls)
+        event.aws_summary = aws_calls_summary(groups.get(event.pk, []))
     return events
 
 
 SUMMARY_OPERATIONS = 6
 
 
-def aws_calls_summary(calls: list) -> dict:
-    """One line per audit row instead of one per call (a build's row causes dozens): how many,
-    which operations, the time they took, and the calls that did not answer ok."""
-    operations = list(dict.fromkeys(call.operation for call in calls))
-    problems = Counter(f"{call.operation} {call.outcome}" for call in calls if call.outcome != "ok")
+def aws_calls_summary(groups: list[dict]) -> dict:
+    """One line per audit row instead of one per call: how many, which operations, the time they
+    took, and the calls that did not answer ok. `groups`: the row's calls counted by operation and
+    outcome (`calls`, `duration`), in the order of each group's first call."""
+    operations = list(dict.fromkeys(group["operation"] for group in groups))
+    problems: Counter[str] = Counter()
+    for group in groups:
+        if group["outcome"] != "ok":
+            problems[f"{group['operation']} {group['outcome']}"] += group["calls"]
     return {
-        "count": len(calls),
+        "count": sum(group["calls"] for group in groups),
         "operations": ", ".join(operations[:SUMMARY_OPERATIONS]) + (", …" if len(operations) > SUMMARY_OPERATIONS else ""),
-        "duration_ms": sum(call.duration_ms or 0 for call in calls),
+        "duration_ms": sum(group["duration"] or 0 for group in groups),
         # Each kind of call that did not answer ok once, with how many ("CreateSubnet intent ×2").
         "problems": [f"{kind} ×{n}" if n > 1 else kind for kind, n in problems.items()],
     }
 
 
-def _attach_aws_calls(events: Iterable[AuditEvent], *, fields: tuple[str, ...] = ()) -> None:
-    events = list(events)
-    by_id = {event.pk: event for event in events}
-    by_correlation: dict[str, list[AuditEvent]] = {}
+for _field in ("cause_event_id", "correlation_id"):
+    AwsCall._meta.get_field(_field).register_lookup(AnyOf)  # one array parameter, however many rows
+
+# The calls of a set of audit rows counted by row and kind (compiled once per process).
+_AWS_CALL_GROUPS = CompiledQuery(
+    lambda event_ids, correlation_ids: AwsCall.objects.filter(
+        Q(cause_event_id__any_of=event_ids) | Q(correlation_id__any_of=correlation_ids)
+    )
+    .values("cause_event_id", "correlation_id", "operation", "outcome")
+    .annotate(calls=Count("id"), duration=Sum("duration_ms"), first_call=Min("id"))
+    .order_by("first_call"),
+    event_ids=list[int],
+    correlation_ids=list[str],
+)
+
+
+def _aws_call_groups(events: list[AuditEvent]) -> dict[int, list[dict]]:
+    """{audit row id: its calls' groups}. A call belongs to the row that caused it; otherwise to
+    the rows of its correlation id."""
+    by_correlation: dict[str, list[int]] = {}
     for event in events:
-        event.aws_calls = []
         if event.correlation_id:
-            by_correlation.setdefault(event.correlation_id, []).append(event)
+            by_correlation.setdefault(event.correlation_id, []).append(event.pk)
+    groups: dict[int, list[dict]] = {}
     if not events:
-        return
-    calls = AwsCall.objects.filter(Q(cause_event_id__in=by_id) | Q(correlation_id__in=by_correlation)).order_by("id")
-    if fields:
-        # Named rows, not model instances: a build's row causes dozens of calls, and instances of
-        # them cost the environment page more than the rest of its trail.
-        calls = calls.values_list(*fields, named=True)  # fields name cause_event_id and correlation_id
-    for call in calls:
-        # A call belongs to the row that caused it; otherwise to the rows of its correlation id.
-        owners = [by_id[call.cause_event_id]] if call.cause_event_id in by_id else by_correlation.get(call.correlation_id, [])
-        for owner in owners:
-            owner.aws_calls.append(call)
+        return groups
+    event_ids = {event.pk for event in events}
+    for group in _AWS_CALL_GROUPS.all(event_ids=list(event_ids), correlation_ids=list(by_correlation)):
+        cause = group["cause_event_id"]
+        for owner in [cause] if cause in event_ids else by_correlation.get(group["correlation_id"], []):
+            groups.setdefault(owner, []).append(group)
+    return groups

@@ -8,20 +8,22 @@ once with marker values, keeps the SQL, and runs it with each call's values thro
 iterables (model instances with their select_related, values(), values_list()).
 
 Only values that reach the SQL as one parameter, unchanged, may vary: equality-style lookups
-(`pk=`, `environment_id=`, `user=`). Anything that changes the SQL's text — a list for `__in`, a
-None, a pattern for `icontains` — belongs in the shape; a marker that does not come out as a
-parameter is refused when the query is first compiled. Nothing read is kept: every call runs its SQL.
+(`pk=`, `environment_id=`, `user=`), and lists through `any_of` (`= ANY(array)`, one parameter
+whatever the length; `__in` has one per value). Anything that changes the SQL's text — a None, a
+pattern for `icontains` — belongs in the shape; a marker that does not come out as a parameter is
+refused when the query is first compiled. Nothing read is kept: every call runs its SQL.
 """
 
 import copy
 import itertools
 import threading
+import typing
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Lookup, QuerySet
 
 _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 
@@ -29,14 +31,38 @@ _BIGINT_MIN, _BIGINT_MAX = -(2**63), 2**63 - 1
 _MARKER_INT = itertools.count(-(2**62), -1)
 
 
-def _marker(kind: type, name: str):
+def _marker(kind, name: str):
+    if typing.get_origin(kind) is list:
+        return [_marker(typing.get_args(kind)[0], name)]
     if kind is int:
         return next(_MARKER_INT)
     if kind is str:
         return f"\x1f{name}-marker-{next(_MARKER_INT)}"
     if kind is datetime:
         return datetime(1, 1, 1, 0, 0, 1 + (-next(_MARKER_INT) % 59), tzinfo=UTC)
-    raise ImproperlyConfigured(f"CompiledQuery parameter {name}: int, str or datetime, not {kind!r}")
+    raise ImproperlyConfigured(f"CompiledQuery parameter {name}: int, str, datetime or a list of them, not {kind!r}")
+
+
+class AnyOf(Lookup):
+    """`field__any_of=[...]`: PostgreSQL's `field = ANY(%s)`, the list bound as one array, so the
+    SQL is the same whatever the list's length. Registered on the fields that need it."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+
+
+def _same(param, marker) -> bool:
+    if isinstance(marker, list):
+        return isinstance(param, list) and param == marker
+    return isinstance(param, type(marker)) and param == marker
 
 
 _ALL: list["CompiledQuery"] = []
@@ -69,9 +95,13 @@ class CompiledQuery:
         params = list(compiled_params)
         for index, name in slots:
             value = values[name]
-            # Keep the type Django gave the marker (psycopg's Int8 for a bigint column): the
-            # statement PostgreSQL prepares is the one the ORM's own query would have had.
-            params[index] = type(params[index])(value) if isinstance(value, int) else value
+            if isinstance(value, int):
+                # Keep the type Django gave the marker (psycopg's Int8 for a bigint column): the
+                # statement PostgreSQL prepares is the one the ORM's own query would have had.
+                value = type(params[index])(value)
+            elif isinstance(value, list | tuple | set | frozenset | dict):
+                value = list(value)
+            params[index] = value
         queryset = template._chain()
         bound = copy.copy(compiler)
         bound.connection = connections[template.db]  # this thread's connection
@@ -93,11 +123,11 @@ class CompiledQuery:
                 template = self._build(**markers)
                 compiler = template.query.get_compiler(using=template.db)
                 sql, params = compiler.as_sql()  # also fills the compiler's select, klass_info, annotations
-                by_value = {value: name for name, value in markers.items()}
                 slots = [
-                    (index, by_value[param])
+                    (index, name)
                     for index, param in enumerate(params)
-                    if isinstance(param, int | str | datetime) and not isinstance(param, bool) and param in by_value
+                    for name, marker in markers.items()
+                    if type(param) is not bool and _same(param, marker)
                 ]
                 missing = set(markers) - {name for _, name in slots}
                 if missing:

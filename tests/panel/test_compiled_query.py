@@ -20,7 +20,7 @@ from accounts.models import Membership
 from accounts.selectors import user_get
 from environments.models import Environment, Resource
 from environments.selectors import environment_get_visible
-from wlpanel.compiled_query import CompiledQuery
+from wlpanel.compiled_query import AnyOf, CompiledQuery
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +142,24 @@ def test_a_deactivated_or_deleted_user_is_logged_out_at_the_next_request(client,
     get_user_model().objects.filter(pk=alice.pk).update(is_active=False)
     assert client.get("/environments/").status_code == 302
     assert user_get(alice.pk).pk == alice.pk and user_get("x") is None and user_get(None) is None
+
+
+def test_lists_bind_as_one_array_whatever_their_length(make_environment, alice):
+    first, second = make_environment(alice, name="edge-1"), make_environment(alice, name="edge-2")
+    fields = [Environment._meta.get_field(name) for name in ("id", "name")]
+    for field in fields:
+        field.register_lookup(AnyOf)
+    try:
+        compiled = CompiledQuery(
+            lambda ids, names: Environment.objects.filter(pk__any_of=ids, name__any_of=names).order_by("pk"),
+            ids=list[int],
+            names=list[str],
+        )
+        with CaptureQueriesContext(connection) as queries:
+            assert [e.pk for e in compiled.all(ids=[first.pk, second.pk], names=["edge-1", "edge-2"])] == [first.pk, second.pk]
+            assert [e.pk for e in compiled.all(ids={second.pk}, names=("edge-2",))] == [second.pk]
+            assert compiled.all(ids=[], names=[]) == []
+        assert all("= ANY(" in q["sql"] for q in queries)
+    finally:
+        for field in fields:
+            field._unregister_lookup(AnyOf)
