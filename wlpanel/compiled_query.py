@@ -91,7 +91,7 @@ class CompiledQuery:
             raise TypeError(f"CompiledQuery takes {sorted(self._parameters)}, given {sorted(values)}")
         if any(type(value) is int and not _BIGINT_MIN <= value <= _BIGINT_MAX for value in values.values()):
             return []  # equal to no column PostgreSQL holds (as Django 5 answers such a lookup)
-        template, compiler, sql, compiled_params, slots = self._compile()
+        template, compiler, sql, compiled_params, slots, converters = self._compile()
         params = list(compiled_params)
         for index, name in slots:
             value = values[name]
@@ -106,6 +106,7 @@ class CompiledQuery:
         bound = copy.copy(compiler)
         bound.connection = connections[template.db]  # this thread's connection
         bound.as_sql = lambda *args, **kwargs: (sql, tuple(params))
+        bound.get_converters = lambda expressions: converters  # the columns' (from_db_value...), found once
         queryset.query.get_compiler = lambda *args, **kwargs: bound
         return list(queryset)
 
@@ -135,5 +136,6 @@ class CompiledQuery:
                         f"CompiledQuery: {', '.join(sorted(missing))} did not reach the SQL as a parameter; "
                         "only values of equality-style lookups may vary"
                     )
-                self._compiled = (template, compiler, sql, tuple(params), slots)
+                converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
+                self._compiled = (template, compiler, sql, tuple(params), slots, converters)
         return self._compiled

@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
 from environments.choices import STATE_BADGES, EnvironmentState, RequestState, ResourceState
 from environments.selectors import navigation_state
@@ -16,13 +16,13 @@ register = template.Library()
 
 def format_html(format_string: str, *args) -> SafeString:
     """Django's format_html for the tags and rows built here, without its lazy-string checks on
-    every argument (a tenth of the environments list went to them): each argument is escaped
+    every argument and on the result (a tenth of the environments list went to them): each argument is escaped
     unless it is HTML already (`__html__`), with the same five entities as django.utils.html.escape."""
-    return mark_safe(format_string.format(*map(_escaped, args)))  # noqa: S308 - every argument escaped
+    return SafeString(format_string.format(*map(_escaped, args)))  # every argument escaped
 
 
 def format_html_join(separator: str, format_string: str, args_generator) -> SafeString:
-    return mark_safe(html.escape(separator).join(format_html(format_string, *args) for args in args_generator))  # noqa: S308
+    return SafeString(html.escape(separator).join(format_html(format_string, *args) for args in args_generator))
 
 
 def _escaped(value) -> str:
