@@ -89,6 +89,9 @@ class CompiledQuery:
         """The rows of the queryset `build(**values)` would give, without compiling it again."""
         if values.keys() != self._parameters.keys():
             raise TypeError(f"CompiledQuery takes {sorted(self._parameters)}, given {sorted(values)}")
+        for name, kind in self._parameters.items():
+            if typing.get_origin(kind) is None and not isinstance(values[name], kind):
+                raise TypeError(f"CompiledQuery parameter {name} takes {kind.__name__}, given {values[name]!r}")
         if any(type(value) is int and not _BIGINT_MIN <= value <= _BIGINT_MAX for value in values.values()):
             return []  # equal to no column PostgreSQL holds (as Django 5 answers such a lookup)
         template, compiler, sql, compiled_params, slots, converters = self._compile()

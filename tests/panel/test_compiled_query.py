@@ -96,6 +96,8 @@ def test_wrong_arguments_and_integers_postgresql_cannot_hold(make_environment, a
     compiled = CompiledQuery(lambda environment_id: Environment.objects.filter(pk=environment_id), environment_id=int)
     with pytest.raises(TypeError):
         compiled.all(pk=environment.pk)
+    with pytest.raises(TypeError, match="environment_id takes int"):
+        compiled.all(environment_id=str(environment.pk))
     assert compiled.all(environment_id=2**63) == [] == list(Environment.objects.filter(pk=2**63))
     with pytest.raises(Http404):
         environment_get_visible(alice, 2**70)
