@@ -12,6 +12,7 @@ Only values that reach the SQL as one parameter, unchanged, may vary: equality-s
 whatever the length; `__in` has one per value). Anything that changes the SQL's text — a None, a
 pattern for `icontains` — belongs in the shape; a marker that does not come out as a parameter is
 refused when the query is first compiled. Nothing read is kept: every call runs its SQL.
+PostgreSQL only: on the embedded fallback's SQLite the queryset is built and compiled every call.
 """
 
 import copy
@@ -21,7 +22,7 @@ import typing
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections
 from django.db.models import Lookup, QuerySet
 
@@ -45,7 +46,8 @@ def _marker(kind, name: str):
 
 class AnyOf(Lookup):
     """`field__any_of=[...]`: PostgreSQL's `field = ANY(%s)`, the list bound as one array, so the
-    SQL is the same whatever the list's length. Registered on the fields that need it."""
+    SQL is the same whatever the list's length (elsewhere an `IN`). Registered on the fields that
+    need it."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -53,10 +55,17 @@ class AnyOf(Lookup):
     def get_db_prep_lookup(self, value, connection):
         return "%s", [list(value)]
 
-    def as_sql(self, compiler, connection):
+    def as_postgresql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} = ANY({rhs})", (*lhs_params, *rhs_params)
+
+    def as_sql(self, compiler, connection):
+        values = list(self.rhs)
+        if not values:
+            raise EmptyResultSet
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
 
 
 def _same(param, marker) -> bool:
@@ -66,6 +75,7 @@ def _same(param, marker) -> bool:
 
 
 _ALL: list["CompiledQuery"] = []
+_NOT_COMPILED = ()
 
 
 def compile_all() -> None:
@@ -94,7 +104,10 @@ class CompiledQuery:
                 raise TypeError(f"CompiledQuery parameter {name} takes {kind.__name__}, given {values[name]!r}")
         if any(type(value) is int and not _BIGINT_MIN <= value <= _BIGINT_MAX for value in values.values()):
             return []  # equal to no column PostgreSQL holds (as Django 5 answers such a lookup)
-        template, compiler, sql, compiled_params, slots, converters = self._compile()
+        compiled = self._compile()
+        if compiled is _NOT_COMPILED:
+            return list(self._build(**values))
+        template, compiler, sql, compiled_params, slots, converters = compiled
         params = list(compiled_params)
         for index, name in slots:
             value = values[name]
@@ -125,6 +138,11 @@ class CompiledQuery:
             if self._compiled is None:
                 markers = {name: _marker(kind, name) for name, kind in self._parameters.items()}
                 template = self._build(**markers)
+                if connections[template.db].vendor != "postgresql":
+                    # The embedded fallback's SQLite (make run without PostgreSQL) adapts values
+                    # on the way in (datetimes to text): there, Django compiles every call.
+                    self._compiled = _NOT_COMPILED
+                    return self._compiled
                 compiler = template.query.get_compiler(using=template.db)
                 sql, params = compiler.as_sql()  # also fills the compiler's select, klass_info, annotations
                 slots = [
