@@ -6,7 +6,8 @@ route tables, addresses, traffic matrix and topology) is `presenters`.
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 
-from accounts.selectors import teams_visible_to
+from accounts.models import Team
+from accounts.selectors import user_sees_all
 from audit.selectors import environment_timeline as audit_timeline
 from clouds.selectors import account_get_visible, accounts_visible, team_accounts
 from wlpanel.compiled_query import CompiledQuery
@@ -111,8 +112,22 @@ def request_rows(requests: QuerySet[EnvironmentRequest]) -> QuerySet[Environment
     return requests.select_related(None).select_related("team", "zone", "requester").only(*REQUEST_ROW_FIELDS)
 
 
-def teams_for_filters(user):
-    return teams_visible_to(user).order_by("slug")
+def teams_for_filters(user) -> list[Team]:
+    """The teams the user sees, by slug (the lists' team filter). Compiled once per process: every
+    list page reads them."""
+    return _TEAMS_SEEN_ALL.all() if user_sees_all(user) else _TEAMS_OF_MEMBER.all(user_id=user.pk)
+
+
+def zones_for_filters() -> list[Zone]:
+    """Every zone's name, by name (the environments list's zone filter); compiled once per process."""
+    return _ZONE_NAMES.all()
+
+
+_TEAMS_SEEN_ALL = CompiledQuery(lambda: Team.objects.order_by("slug"))
+_TEAMS_OF_MEMBER = CompiledQuery(
+    lambda user_id: Team.objects.filter(memberships__user=user_id).order_by("slug"), user_id=int
+)
+_ZONE_NAMES = CompiledQuery(lambda: Zone.objects.only("name").order_by("name"))
 
 
 def environments_of(user, limit: int = 10) -> list[Environment]:

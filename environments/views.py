@@ -277,7 +277,7 @@ def request_list(request):
     state = request.GET.get("state", "")
     if state not in RequestState.values:
         state = ""
-    teams = list(queries.teams_for_filters(request.user))
+    teams = queries.teams_for_filters(request.user)
     team = request.GET.get("team", "")
     if team not in {t.slug for t in teams}:
         team = ""
@@ -413,8 +413,8 @@ def request_cancel(request, request_id):
 @login_required
 @require_safe  # a page: POST, PUT, PATCH, DELETE are 405
 def environment_list(request):
-    teams = list(queries.teams_for_filters(request.user))
-    zone_names = list(Zone.objects.only("name").order_by("name"))
+    teams = queries.teams_for_filters(request.user)
+    zone_names = queries.zones_for_filters()
     filter_form = EnvironmentFilterForm(request.GET or None, teams=teams, zones=zone_names)
     sort, ordering = queries.environment_sort(request.GET.get("sort", ""))
     environments = queries.environments_filtered(request.user, visible_teams=teams, **filter_form.filters())
