@@ -189,6 +189,9 @@ def beat_schedule(env: dict) -> Path:
 def main() -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # Ctrl-C stops everything even when started with SIGINT ignored (a background job of a
+    # non-interactive shell inherits that, and would never stop on it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     port = env.get("PORT", "8000")
     try:
         ensure_local_database(env)
