@@ -7,7 +7,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
 
 from accounts.models import Team
-from accounts.selectors import user_sees_all
+from accounts.selectors import teams_visible_by_slug
 from audit.selectors import environment_timeline as audit_timeline
 from clouds.selectors import account_get_visible, accounts_visible, team_accounts
 from wlpanel.compiled_query import AnyOf, CompiledQuery
@@ -118,9 +118,7 @@ def request_rows(requests: QuerySet[EnvironmentRequest]) -> QuerySet[Environment
 
 
 def teams_for_filters(user) -> list[Team]:
-    """The teams the user sees, by slug (the lists' team filter). Compiled once per process: every
-    list page reads them."""
-    return _TEAMS_SEEN_ALL.all() if user_sees_all(user) else _TEAMS_OF_MEMBER.all(user_id=user.pk)
+    return teams_visible_by_slug(user)
 
 
 def zones_for_filters() -> list[Zone]:
@@ -128,10 +126,6 @@ def zones_for_filters() -> list[Zone]:
     return _ZONE_NAMES.all()
 
 
-_TEAMS_SEEN_ALL = CompiledQuery(lambda: Team.objects.order_by("slug"))
-_TEAMS_OF_MEMBER = CompiledQuery(
-    lambda user_id: Team.objects.filter(memberships__user=user_id).order_by("slug"), user_id=int
-)
 _ZONE_NAMES = CompiledQuery(lambda: Zone.objects.only("name").order_by("name"))
 
 

@@ -3,24 +3,22 @@
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q
 from django.utils import timezone
 
 from netmodel.zones import price_locations, region_price_locations
-from wlpanel.compiled_query import CompiledQuery
+from wlpanel.compiled_query import AnyOf, CompiledQuery
 
 from . import estimate as estimates
 from .models import Price
 
 PRICE_FIELDS = ("location", "kind", "instance_type", "usd", "unit", "sample", "source", "refreshed_at")
 
-# Compiled once per process (wlpanel.compiled_query).
-_TWO_LOCATIONS = CompiledQuery(
-    lambda first, second: Price.objects.filter(Q(location=first) | Q(location=second)).values_list(
-        *PRICE_FIELDS, named=True
-    ),
-    first=str,
-    second=str,
+Price._meta.get_field("location").register_lookup(AnyOf)
+
+# A plan's zone and Region, read by every detail page: compiled once per process (wlpanel.compiled_query).
+_AT_LOCATIONS = CompiledQuery(
+    lambda locations: Price.objects.filter(location__any_of=locations).values_list(*PRICE_FIELDS, named=True),
+    locations=list[str],
 )
 
 
@@ -50,10 +48,7 @@ class PriceBook:
     def _rows(self):
         if self._locations is None:
             return Price.objects.values_list(*PRICE_FIELDS, named=True)
-        if 1 <= len(self._locations) <= 2:  # a plan's zone and Region: every detail page reads them
-            first, *rest = self._locations
-            return _TWO_LOCATIONS.all(first=first, second=rest[0] if rest else first)
-        return Price.objects.filter(location__in=self._locations).values_list(*PRICE_FIELDS, named=True)
+        return _AT_LOCATIONS.all(locations=self._locations)
 
     def cost(self, plan: dict, *, hours: float) -> dict:
         """The estimate of a plan document for `hours` (the `cost` of DESIGN section 6)."""
